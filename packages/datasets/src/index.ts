@@ -1,0 +1,1 @@
+export type { Query, Document, RetrievalTask } from "./types.js";

@@ -1,0 +1,1 @@
+export type { Qrels, Run } from "./types.js";

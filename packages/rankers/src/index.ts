@@ -1,0 +1,1 @@
+export type { Ranker, RankingInput, RankOptions } from "./ranker.js";
