@@ -29,4 +29,9 @@ export interface RetrievalTask {
   queries: Query[];
   documents: Document[];
   qrels: Qrels;
+  /**
+   * What the loader skipped where skipping is its documented behaviour (e.g. a query whose id has
+   * no document counterpart), one line per kind with its count; empty or absent when nothing was.
+   */
+  warnings?: string[];
 }
