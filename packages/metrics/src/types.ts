@@ -7,6 +7,6 @@ export type Qrels = Map<string, Map<string, number>>;
 
 /**
  * A ranking run: query id → document id → score, higher is better.
- * The order of insertion carries no meaning: evaluation re-sorts (see `sortRun`).
+ * The order of insertion carries no meaning: evaluation re-sorts (see `rankedDocuments`).
  */
 export type Run = Map<string, Map<string, number>>;
