@@ -1,1 +1,16 @@
 export type { Ranker, RankingInput, RankOptions } from "./ranker.js";
+export { createAnalyzer, type Analyzer, type AnalyzerOptions } from "./analyzer.js";
+export {
+  Bm25Index,
+  bm25Idf,
+  DEFAULT_B,
+  DEFAULT_K1,
+  type Bm25BuildOptions,
+  type Bm25Hit,
+  type Bm25Parameters,
+  type IndexableDocument,
+  type Postings,
+  type WeightedTerm,
+} from "./bm25.js";
+export { Bm25Ranker, type Bm25RankerOptions } from "./bm25-ranker.js";
+export { createRanker, rankerNames } from "./registry.js";

@@ -1,0 +1,78 @@
+import type { Run } from "@crossrank/metrics";
+import { createAnalyzer, type AnalyzerOptions } from "./analyzer.js";
+import { Bm25Index, checkBm25Parameters, DEFAULT_B, DEFAULT_K1 } from "./bm25.js";
+import type { Ranker, RankingInput, RankOptions } from "./ranker.js";
+
+/** Options of `Bm25Ranker`. */
+export interface Bm25RankerOptions {
+  /** Default 1.2 (see `bm25.ts`). */
+  k1?: number;
+  /** Default 0.75 (see `bm25.ts`). */
+  b?: number;
+  /** Analyzer settings shared by documents and queries; the language comes from the input. */
+  analyzer?: Omit<AnalyzerOptions, "lang">;
+}
+
+const DEFAULT_K = 100;
+/** Queries between progress reports, which also yield to the event loop so progress bars can redraw. */
+const QUERY_BATCH = 256;
+
+/**
+ * BM25 as a `Ranker`: indexes the input's documents (analyzer locale = `docLang`, title prepended
+ * to the text when present), analyzes each query with locale `queryLang`, and keeps the top k per
+ * query. Every query gets an entry in the run, empty when none of its terms occurs in the
+ * collection. Progress counts documents indexed plus queries ranked.
+ */
+export class Bm25Ranker implements Ranker {
+  readonly name: string;
+  private readonly k1: number;
+  private readonly b: number;
+  private readonly analyzerOptions: Omit<AnalyzerOptions, "lang">;
+
+  constructor(options: Bm25RankerOptions = {}) {
+    this.k1 = options.k1 ?? DEFAULT_K1;
+    this.b = options.b ?? DEFAULT_B;
+    checkBm25Parameters(this.k1, this.b);
+    this.analyzerOptions = options.analyzer ?? {};
+    // Validate the analyzer options now rather than at the first rank() call.
+    createAnalyzer(this.analyzerOptions);
+    this.name = `bm25(k1=${this.k1},b=${this.b})`;
+  }
+
+  async rank(input: RankingInput, options: RankOptions = {}): Promise<Run> {
+    const k = options.k ?? DEFAULT_K;
+    if (!Number.isInteger(k) || k < 1) throw new RangeError(`k must be a positive integer, got ${String(k)}`);
+    const { onProgress } = options;
+    const documentCount = input.documents.length;
+    const total = documentCount + input.queries.length;
+
+    const index = Bm25Index.build(input.documents, {
+      k1: this.k1,
+      b: this.b,
+      analyzer: createAnalyzer({ ...this.analyzerOptions, ...langOption(input.docLang) }),
+      ...(onProgress ? { onProgress: (done: number) => onProgress(done, total) } : {}),
+    });
+    const queryAnalyzer = createAnalyzer({ ...this.analyzerOptions, ...langOption(input.queryLang) });
+
+    const run: Run = new Map();
+    for (let i = 0; i < input.queries.length; i++) {
+      const query = input.queries[i];
+      if (query === undefined) continue;
+      if (run.has(query.id)) throw new Error(`duplicate query id ${JSON.stringify(query.id)}`);
+      const hits = index.searchTerms(queryAnalyzer.analyze(query.text), k);
+      const scores = new Map<string, number>();
+      for (const hit of hits) scores.set(hit.id, hit.score);
+      run.set(query.id, scores);
+      if ((i + 1) % QUERY_BATCH === 0) {
+        onProgress?.(documentCount + i + 1, total);
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+    }
+    onProgress?.(total, total);
+    return run;
+  }
+}
+
+function langOption(lang: string | undefined): { lang?: string } {
+  return lang === undefined ? {} : { lang };
+}

@@ -1,0 +1,414 @@
+/**
+ * Okapi BM25 over an in-memory inverted index held in typed arrays.
+ *
+ * Score of document d for query q (Robertson & Zaragoza 2009, "The Probabilistic Relevance
+ * Framework: BM25 and Beyond", eq. 3.15 with k3 → ∞; the idf is Lucene's `BM25Similarity`):
+ *
+ *   score(q, d) = Σ_{t ∈ q} qtf(t) · idf(t) · tf(t,d)·(k1 + 1) / (tf(t,d) + k1·(1 − b + b·dl(d)/avgdl))
+ *   idf(t)      = ln(1 + (N − df(t) + 0.5) / (df(t) + 0.5))
+ *
+ * tf(t,d): occurrences of term t in d; dl(d): number of terms of d; avgdl: mean dl over the
+ * collection; N: number of documents; df(t): documents containing t; qtf(t): occurrences of t in the
+ * query (a repeated query term counts once per occurrence, as summing per-term clauses does in
+ * Lucene; with k3 → ∞ Robertson's query-term factor (k3+1)·qtf/(k3+qtf) is qtf). Lucene's idf is
+ * never negative, unlike the classic ln((N − df + 0.5)/(df + 0.5)), so a term in more than half the
+ * documents still counts a little instead of lowering the score. Defaults k1 = 1.2 and b = 0.75 are
+ * Lucene's and Elasticsearch's (Robertson & Zaragoza suggest k1 in 1.2–2.0, b = 0.75).
+ *
+ * Layout (CSR, compressed sparse rows): the postings of term t are the entries
+ * `offsets[t] … offsets[t+1] − 1` of `docs` (document numbers, ascending), `tfs` (term frequencies)
+ * and `impacts` (the tf-dependent factor above, precomputed in float32 for the index's k1 and b),
+ * so a query is a sum of `weight × idf × impact` over a few contiguous slices, accumulated in a
+ * Float64Array with one slot per document (float64 so that sums do not depend on rounding more than
+ * the float32 impacts already do) plus a list of the documents touched.
+ */
+import { createAnalyzer, type Analyzer } from "./analyzer.js";
+import { GrowableInt32Array } from "./growable-int32.js";
+import { topK } from "./top-k.js";
+
+/** BM25 parameters. */
+export interface Bm25Parameters {
+  /** Term-frequency saturation: 0 ignores tf, larger values let repeats count longer. Default 1.2. */
+  k1?: number;
+  /** Document-length normalization: 0 none, 1 full. Default 0.75. */
+  b?: number;
+}
+
+/** Options of `Bm25Index.build`. */
+export interface Bm25BuildOptions extends Bm25Parameters {
+  /** Analyzer for the documents, also used by `search` for queries. Default `createAnalyzer()`. */
+  analyzer?: Analyzer;
+  /** Called every 1,000 documents and at the end with (documents indexed, documents in all). */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** A document to index. With a title, `title + "\n" + text` is indexed (the title's terms count as body terms). */
+export interface IndexableDocument {
+  id: string;
+  text: string;
+  title?: string;
+}
+
+/** One result: document id and BM25 score. */
+export interface Bm25Hit {
+  id: string;
+  score: number;
+}
+
+/**
+ * A query term with a weight that multiplies its contribution `idf × impact`. Plain queries are
+ * weight 1 per occurrence; a term given twice counts twice.
+ */
+export interface WeightedTerm {
+  term: string;
+  weight: number;
+}
+
+/** The postings of one term (views into the index; do not modify). */
+export interface Postings {
+  /** Document numbers (0-based, index order), ascending. */
+  docs: Int32Array;
+  /** Term frequency in each of those documents. */
+  tfs: Int32Array;
+}
+
+export const DEFAULT_K1 = 1.2;
+export const DEFAULT_B = 0.75;
+const DEFAULT_K = 100;
+const PROGRESS_EVERY = 1000;
+
+/** Checks k1 and b; throws a RangeError naming the bad one. */
+export function checkBm25Parameters(k1: number, b: number): void {
+  if (typeof k1 !== "number" || !Number.isFinite(k1) || k1 < 0) {
+    throw new RangeError(`BM25 k1 must be a finite number >= 0, got ${String(k1)}`);
+  }
+  if (typeof b !== "number" || !Number.isFinite(b) || b < 0 || b > 1) {
+    throw new RangeError(`BM25 b must be a number in [0, 1], got ${String(b)}`);
+  }
+}
+
+/** An immutable BM25 index over a document collection. */
+export class Bm25Index {
+  /** Number of documents. */
+  readonly size: number;
+  readonly k1: number;
+  readonly b: number;
+  /** Mean document length in terms. */
+  readonly averageDocumentLength: number;
+  /** The documents' analyzer (used by `search` for the query). */
+  readonly analyzer: Analyzer;
+
+  private readonly dictionary: Map<string, number>;
+  private readonly ids: readonly string[];
+  private readonly offsets: Int32Array;
+  private readonly docs: Int32Array;
+  private readonly tfs: Int32Array;
+  private readonly impacts: Float32Array;
+  private readonly idfs: Float64Array;
+  private readonly lengths: Float32Array;
+  // Scratch space for one query at a time (searches are synchronous, so never shared).
+  private readonly accumulator: Float64Array;
+  private readonly touched: Int32Array;
+
+  private constructor(parts: {
+    k1: number;
+    b: number;
+    analyzer: Analyzer;
+    dictionary: Map<string, number>;
+    ids: string[];
+    offsets: Int32Array;
+    docs: Int32Array;
+    tfs: Int32Array;
+    impacts: Float32Array;
+    idfs: Float64Array;
+    lengths: Float32Array;
+    averageDocumentLength: number;
+  }) {
+    this.k1 = parts.k1;
+    this.b = parts.b;
+    this.analyzer = parts.analyzer;
+    this.dictionary = parts.dictionary;
+    this.ids = parts.ids;
+    this.size = parts.ids.length;
+    this.offsets = parts.offsets;
+    this.docs = parts.docs;
+    this.tfs = parts.tfs;
+    this.impacts = parts.impacts;
+    this.idfs = parts.idfs;
+    this.lengths = parts.lengths;
+    this.averageDocumentLength = parts.averageDocumentLength;
+    this.accumulator = new Float64Array(this.size);
+    this.touched = new Int32Array(this.size);
+  }
+
+  /**
+   * Indexes `documents`: one pass analyzes each document, numbers new terms, counts term
+   * frequencies and appends (term, tf) pairs per document to growable buffers; a counting sort by
+   * term then lays the postings out in CSR order with ascending document numbers. Throws on a
+   * duplicate document id or bad k1/b.
+   */
+  static build(documents: readonly IndexableDocument[], options: Bm25BuildOptions = {}): Bm25Index {
+    const k1 = options.k1 ?? DEFAULT_K1;
+    const b = options.b ?? DEFAULT_B;
+    checkBm25Parameters(k1, b);
+    const analyzer = options.analyzer ?? createAnalyzer();
+    const onProgress = options.onProgress;
+    const n = documents.length;
+
+    const dictionary = new Map<string, number>();
+    const ids: string[] = new Array<string>(n);
+    const idSet = new Set<string>();
+    const lengths = new Float32Array(n);
+    const docEnds = new Int32Array(n + 1); // doc d's pairs are pairTerms[docEnds[d] … docEnds[d+1] - 1]
+    const pairTerms = new GrowableInt32Array(1 << 16);
+    const pairTfs = new GrowableInt32Array(1 << 16);
+    const df = new GrowableInt32Array(1 << 14);
+    const tfScratch = new GrowableInt32Array(1 << 14); // per term: tf in the current document
+    let unique = new Int32Array(1024); // terms of the current document, first occurrence order
+    let totalLength = 0;
+
+    for (let d = 0; d < n; d++) {
+      const doc = documents[d];
+      if (doc === undefined) throw new Error(`document ${d} is missing`);
+      if (idSet.has(doc.id)) throw new Error(`duplicate document id ${JSON.stringify(doc.id)} (document ${d})`);
+      idSet.add(doc.id);
+      ids[d] = doc.id;
+      const text = doc.title ? `${doc.title}\n${doc.text}` : doc.text;
+      const terms = analyzer.analyze(text);
+      lengths[d] = terms.length;
+      totalLength += terms.length;
+      if (unique.length < terms.length) unique = new Int32Array(Math.max(terms.length, 2 * unique.length));
+      let uniqueCount = 0;
+      for (const term of terms) {
+        let t = dictionary.get(term);
+        if (t === undefined) {
+          t = dictionary.size;
+          dictionary.set(detach(term), t);
+          df.ensureLength(t + 1);
+          tfScratch.ensureLength(t + 1);
+        }
+        const scratch = tfScratch.raw();
+        const tf = scratch[t] ?? 0;
+        if (tf === 0) unique[uniqueCount++] = t;
+        scratch[t] = tf + 1;
+      }
+      const scratch = tfScratch.raw();
+      const dfs = df.raw();
+      for (let j = 0; j < uniqueCount; j++) {
+        const t = unique[j] ?? 0;
+        pairTerms.push(t);
+        pairTfs.push(scratch[t] ?? 0);
+        dfs[t] = (dfs[t] ?? 0) + 1;
+        scratch[t] = 0;
+      }
+      docEnds[d + 1] = pairTerms.length;
+      if (onProgress && ((d + 1) % PROGRESS_EVERY === 0 || d + 1 === n)) onProgress(d + 1, n);
+    }
+    if (n === 0 && onProgress) onProgress(0, 0);
+
+    // Counting sort of the (document, term, tf) triples by term: CSR postings, documents ascending.
+    const vocabulary = dictionary.size;
+    const dfs = df.raw();
+    const offsets = new Int32Array(vocabulary + 1);
+    for (let t = 0; t < vocabulary; t++) offsets[t + 1] = (offsets[t] ?? 0) + (dfs[t] ?? 0);
+    const postingCount = pairTerms.length;
+    const docs = new Int32Array(postingCount);
+    const tfs = new Int32Array(postingCount);
+    const impacts = new Float32Array(postingCount);
+    const cursor = offsets.slice(0, vocabulary);
+    const averageDocumentLength = n > 0 ? totalLength / n : 0;
+    const terms = pairTerms.raw();
+    const pairTf = pairTfs.raw();
+    for (let d = 0; d < n; d++) {
+      // norm = k1 · (1 − b + b · dl / avgdl), the per-document part of the denominator
+      const relativeLength = averageDocumentLength > 0 ? (lengths[d] ?? 0) / averageDocumentLength : 0;
+      const norm = k1 * (1 - b + b * relativeLength);
+      for (let p = docEnds[d] ?? 0, end = docEnds[d + 1] ?? 0; p < end; p++) {
+        const t = terms[p] ?? 0;
+        const at = cursor[t] ?? 0;
+        cursor[t] = at + 1;
+        const tf = pairTf[p] ?? 0;
+        docs[at] = d;
+        tfs[at] = tf;
+        impacts[at] = (tf * (k1 + 1)) / (tf + norm);
+      }
+    }
+    const idfs = new Float64Array(vocabulary);
+    for (let t = 0; t < vocabulary; t++) idfs[t] = bm25Idf(n, dfs[t] ?? 0);
+
+    return new Bm25Index({
+      k1,
+      b,
+      analyzer,
+      dictionary,
+      ids,
+      offsets,
+      docs,
+      tfs,
+      impacts,
+      idfs,
+      lengths,
+      averageDocumentLength,
+    });
+  }
+
+  /** Number of distinct terms. */
+  get vocabularySize(): number {
+    return this.dictionary.size;
+  }
+
+  /** Number of (term, document) postings. */
+  get postingsCount(): number {
+    return this.docs.length;
+  }
+
+  /** The `k` (default 100) best documents for `query`, analyzed with the index's analyzer. */
+  search(query: string, k: number = DEFAULT_K): Bm25Hit[] {
+    return this.searchTerms(this.analyzer.analyze(query), k);
+  }
+
+  /**
+   * The `k` (default 100) best documents for already-analyzed query terms (each occurrence counts,
+   * see qtf above). Terms not in the index contribute nothing; none known → empty result.
+   */
+  searchTerms(terms: readonly string[], k: number = DEFAULT_K): Bm25Hit[] {
+    const weights = new Map<number, number>();
+    for (const term of terms) {
+      const t = this.dictionary.get(term);
+      if (t !== undefined) weights.set(t, (weights.get(t) ?? 0) + 1);
+    }
+    return this.score(weights, k);
+  }
+
+  /**
+   * The `k` (default 100) best documents for weighted, already-analyzed terms:
+   * score = Σ weight · idf · impact. Weights must be finite and >= 0 (0 drops the term); a term
+   * listed twice adds its weights. Only documents containing at least one term are returned.
+   */
+  searchWeighted(terms: readonly WeightedTerm[], k: number = DEFAULT_K): Bm25Hit[] {
+    const weights = new Map<number, number>();
+    for (const { term, weight } of terms) {
+      if (typeof weight !== "number" || !Number.isFinite(weight) || weight < 0) {
+        throw new RangeError(`term weight must be a finite number >= 0, got ${String(weight)} for ${JSON.stringify(term)}`);
+      }
+      const t = this.dictionary.get(term);
+      if (t !== undefined && weight > 0) weights.set(t, (weights.get(t) ?? 0) + weight);
+    }
+    return this.score(weights, k);
+  }
+
+  /** Number of documents containing `term` (an analyzed term), 0 if unknown. */
+  documentFrequency(term: string): number {
+    const t = this.dictionary.get(term);
+    return t === undefined ? 0 : (this.offsets[t + 1] ?? 0) - (this.offsets[t] ?? 0);
+  }
+
+  /** BM25 idf of `term` (see the formula above); for an unknown term, the idf of df = 0. */
+  idf(term: string): number {
+    return bm25Idf(this.size, this.documentFrequency(term));
+  }
+
+  /**
+   * The postings of `term` (views into the index), or undefined if unknown: the building block for
+   * scorers that combine term statistics before BM25 saturation, e.g. probabilistic structured
+   * queries (weighted tf and df over a term's translations).
+   */
+  postings(term: string): Postings | undefined {
+    const t = this.dictionary.get(term);
+    if (t === undefined) return undefined;
+    const from = this.offsets[t] ?? 0;
+    const to = this.offsets[t + 1] ?? 0;
+    return { docs: this.docs.subarray(from, to), tfs: this.tfs.subarray(from, to) };
+  }
+
+  /** Length in terms of document number `doc` (0-based, index order). */
+  documentLength(doc: number): number {
+    return this.lengths[doc] ?? 0;
+  }
+
+  /** Id of document number `doc` (0-based, index order). */
+  documentId(doc: number): string {
+    const id = this.ids[doc];
+    if (id === undefined) throw new RangeError(`no document number ${doc} (index holds ${this.size})`);
+    return id;
+  }
+
+  /**
+   * Accumulates Σ weight · idf · impact over the postings of the weighted terms, then keeps the top
+   * k. Every contribution is > 0 (weight > 0, idf > 0, impact > 0 for tf ≥ 1), so a score of 0 means
+   * "not touched". When the postings cover a good part of the collection the documents are scanned
+   * densely; otherwise the touched documents are listed as they are first scored.
+   */
+  private score(weights: Map<number, number>, k: number): Bm25Hit[] {
+    if (!Number.isInteger(k) || k < 0) throw new RangeError(`k must be a non-negative integer, got ${String(k)}`);
+    if (weights.size === 0 || k === 0) return [];
+    const { accumulator, touched, docs, impacts, offsets, idfs } = this;
+    let postingCount = 0;
+    for (const t of weights.keys()) postingCount += offsets[t + 1]! - offsets[t]!;
+    const dense = postingCount >= this.size >>> 2;
+    let touchedCount = 0;
+    for (const [t, weight] of weights) {
+      const w = weight * idfs[t]!;
+      if (dense) addDense(accumulator, docs, impacts, offsets[t]!, offsets[t + 1]!, w);
+      else touchedCount = addSparse(accumulator, docs, impacts, offsets[t]!, offsets[t + 1]!, w, touched, touchedCount);
+    }
+    const best = dense
+      ? topK(accumulator, this.ids, k, undefined, this.size)
+      : topK(accumulator, this.ids, k, touched, touchedCount);
+    const hits: Bm25Hit[] = new Array<Bm25Hit>(best.length);
+    for (let r = 0; r < best.length; r++) {
+      const d = best[r]!;
+      hits[r] = { id: this.ids[d]!, score: accumulator[d]! };
+    }
+    if (dense) accumulator.fill(0);
+    else for (let i = 0; i < touchedCount; i++) accumulator[touched[i]!] = 0;
+    return hits;
+  }
+}
+
+// The hot loops, as small monomorphic functions that V8 optimizes once and for all (inlined in
+// `score` they were deoptimized again and again). Indices are in range by construction, hence the
+// non-null assertions.
+
+/** accumulator[docs[p]] += w · impacts[p] for p in [from, to). */
+function addDense(accumulator: Float64Array, docs: Int32Array, impacts: Float32Array, from: number, to: number, w: number): void {
+  for (let p = from; p < to; p++) accumulator[docs[p]!]! += w * impacts[p]!;
+}
+
+/** As `addDense`, also appending documents scored for the first time to `touched`; returns the new count. */
+function addSparse(
+  accumulator: Float64Array,
+  docs: Int32Array,
+  impacts: Float32Array,
+  from: number,
+  to: number,
+  w: number,
+  touched: Int32Array,
+  touchedCount: number,
+): number {
+  let count = touchedCount;
+  for (let p = from; p < to; p++) {
+    const d = docs[p]!;
+    const before = accumulator[d]!;
+    if (before === 0) touched[count++] = d;
+    accumulator[d] = before + w * impacts[p]!;
+  }
+  return count;
+}
+
+/**
+ * A copy of `term` that does not keep its document's text alive. Terms are slices of the analyzed
+ * text, and V8 represents a slice of 13 or more characters as a view into its parent string, so a
+ * dictionary key could otherwise retain a whole document (a heap snapshot after indexing 300
+ * documents of 108 KB with one new long term each showed all 300 texts kept alive as parents of
+ * sliced strings; with this copy, none). Concatenating and slicing again makes V8 copy the
+ * characters into a new, term-sized string.
+ */
+function detach(term: string): string {
+  return term.length < 13 ? term : ` ${term}`.slice(1);
+}
+
+/** Lucene's BM25 idf: ln(1 + (N − df + 0.5) / (df + 0.5)); always > 0. */
+export function bm25Idf(documentCount: number, documentFrequency: number): number {
+  return Math.log(1 + (documentCount - documentFrequency + 0.5) / (documentFrequency + 0.5));
+}
