@@ -1,6 +1,6 @@
 import type { Run } from "@crossrank/metrics";
 import { createAnalyzer, type AnalyzerOptions } from "./analyzer.js";
-import { Bm25Index, checkBm25Parameters, DEFAULT_B, DEFAULT_K1 } from "./bm25.js";
+import { Bm25Index, checkBm25Parameters, checkK3, DEFAULT_B, DEFAULT_K1 } from "./bm25.js";
 import type { Ranker, RankingInput, RankOptions } from "./ranker.js";
 
 /** Options of `Bm25Ranker`. */
@@ -9,6 +9,11 @@ export interface Bm25RankerOptions {
   k1?: number;
   /** Default 0.75 (see `bm25.ts`). */
   b?: number;
+  /**
+   * Query-term saturation (see `queryTermWeight`): default Infinity, a repeated query term counts
+   * once per occurrence as in Lucene; 0 counts each distinct term once (suits long queries).
+   */
+  k3?: number;
   /** Analyzer settings shared by documents and queries; the language comes from the input. */
   analyzer?: Omit<AnalyzerOptions, "lang">;
 }
@@ -27,16 +32,19 @@ export class Bm25Ranker implements Ranker {
   readonly name: string;
   private readonly k1: number;
   private readonly b: number;
+  private readonly k3: number;
   private readonly analyzerOptions: Omit<AnalyzerOptions, "lang">;
 
   constructor(options: Bm25RankerOptions = {}) {
     this.k1 = options.k1 ?? DEFAULT_K1;
     this.b = options.b ?? DEFAULT_B;
+    this.k3 = options.k3 ?? Infinity;
     checkBm25Parameters(this.k1, this.b);
+    checkK3(this.k3);
     this.analyzerOptions = options.analyzer ?? {};
     // Validate the analyzer options now rather than at the first rank() call.
     createAnalyzer(this.analyzerOptions);
-    this.name = `bm25(k1=${this.k1},b=${this.b})`;
+    this.name = `bm25(k1=${this.k1},b=${this.b}${this.k3 === Infinity ? "" : `,k3=${this.k3}`})`;
   }
 
   async rank(input: RankingInput, options: RankOptions = {}): Promise<Run> {
@@ -59,7 +67,7 @@ export class Bm25Ranker implements Ranker {
       const query = input.queries[i];
       if (query === undefined) continue;
       if (run.has(query.id)) throw new Error(`duplicate query id ${JSON.stringify(query.id)}`);
-      const hits = index.searchTerms(queryAnalyzer.analyze(query.text), k);
+      const hits = index.searchTerms(queryAnalyzer.analyze(query.text), k, this.k3);
       const scores = new Map<string, number>();
       for (const hit of hits) scores.set(hit.id, hit.score);
       run.set(query.id, scores);

@@ -9,8 +9,12 @@
  *
  * tf(t,d): occurrences of term t in d; dl(d): number of terms of d; avgdl: mean dl over the
  * collection; N: number of documents; df(t): documents containing t; qtf(t): occurrences of t in the
- * query (a repeated query term counts once per occurrence, as summing per-term clauses does in
- * Lucene; with k3 → ∞ Robertson's query-term factor (k3+1)·qtf/(k3+qtf) is qtf). Lucene's idf is
+ * query. By default a repeated query term counts once per occurrence, as summing per-term clauses
+ * does in Lucene (k3 → ∞); `searchTerms` also takes Robertson's query-term saturation k3, which
+ * replaces qtf by (k3+1)·qtf/(k3+qtf) (eq. 3.15): k3 = 0 counts each distinct term once. Long
+ * queries (a paragraph as the query) need it: a function word repeated ten times in a Spanish
+ * paragraph is rare, hence high-idf, in English text and otherwise outweighs the names and numbers
+ * the two sides share. Lucene's idf is
  * never negative, unlike the classic ln((N − df + 0.5)/(df + 0.5)), so a term in more than half the
  * documents still counts a little instead of lowering the score. Defaults k1 = 1.2 and b = 0.75 are
  * Lucene's and Elasticsearch's (Robertson & Zaragoza suggest k1 in 1.2–2.0, b = 0.75).
@@ -84,6 +88,21 @@ export function checkBm25Parameters(k1: number, b: number): void {
   }
   if (typeof b !== "number" || !Number.isFinite(b) || b < 0 || b > 1) {
     throw new RangeError(`BM25 b must be a number in [0, 1], got ${String(b)}`);
+  }
+}
+
+/**
+ * Robertson's query-term factor (k3+1)·qtf/(k3+qtf): qtf for k3 → ∞, 1 for k3 = 0 (each distinct
+ * term once), in between a saturating count.
+ */
+export function queryTermWeight(qtf: number, k3: number): number {
+  return k3 === Infinity ? qtf : ((k3 + 1) * qtf) / (k3 + qtf);
+}
+
+/** Checks k3 (Infinity allowed: linear counting); throws a RangeError otherwise. */
+export function checkK3(k3: number): void {
+  if (typeof k3 !== "number" || Number.isNaN(k3) || k3 < 0) {
+    throw new RangeError(`BM25 k3 must be a number >= 0 (or Infinity), got ${String(k3)}`);
   }
 }
 
@@ -268,14 +287,19 @@ export class Bm25Index {
   }
 
   /**
-   * The `k` (default 100) best documents for already-analyzed query terms (each occurrence counts,
-   * see qtf above). Terms not in the index contribute nothing; none known → empty result.
+   * The `k` (default 100) best documents for already-analyzed query terms. A term's occurrences
+   * count linearly by default; a finite `k3` saturates them (see qtf above). Terms not in the index
+   * contribute nothing; none known → empty result.
    */
-  searchTerms(terms: readonly string[], k: number = DEFAULT_K): Bm25Hit[] {
+  searchTerms(terms: readonly string[], k: number = DEFAULT_K, k3: number = Infinity): Bm25Hit[] {
+    checkK3(k3);
     const weights = new Map<number, number>();
     for (const term of terms) {
       const t = this.dictionary.get(term);
       if (t !== undefined) weights.set(t, (weights.get(t) ?? 0) + 1);
+    }
+    if (k3 !== Infinity) {
+      for (const [t, qtf] of weights) weights.set(t, queryTermWeight(qtf, k3));
     }
     return this.score(weights, k);
   }

@@ -3,6 +3,8 @@ export { createAnalyzer, type Analyzer, type AnalyzerOptions } from "./analyzer.
 export {
   Bm25Index,
   bm25Idf,
+  checkK3,
+  queryTermWeight,
   DEFAULT_B,
   DEFAULT_K1,
   type Bm25BuildOptions,

@@ -28,11 +28,13 @@ const REGISTRY: ReadonlyMap<string, RankerEntry> = new Map<string, RankerEntry>(
       params: {
         k1: { accepts: "number >= 0", default: "1.2", check: (v) => isFiniteNumber(v) && v >= 0 },
         b: { accepts: "number in [0, 1]", default: "0.75", check: (v) => isFiniteNumber(v) && v >= 0 && v <= 1 },
+        k3: { accepts: "number >= 0", default: "Infinity (query terms count per occurrence)", check: (v) => isFiniteNumber(v) && v >= 0 },
       },
       create: (p) =>
         new Bm25Ranker({
           ...(p.k1 === undefined ? {} : { k1: p.k1 as number }),
           ...(p.b === undefined ? {} : { b: p.b as number }),
+          ...(p.k3 === undefined ? {} : { k3: p.k3 as number }),
         }),
     },
   ],

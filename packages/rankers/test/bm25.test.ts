@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Bm25Index, bm25Idf, createAnalyzer, type Bm25Hit } from "../src/index.js";
+import { Bm25Index, bm25Idf, createAnalyzer, queryTermWeight, type Bm25Hit } from "../src/index.js";
 
 const DOCS = [
   { id: "d1", text: "the cat sat" },
@@ -77,6 +77,18 @@ describe("Bm25Index scores", () => {
     expect(twice[0]!.score).toBeCloseTo(2 * once[0]!.score, 10);
     expect(index.searchWeighted([{ term: "cat", weight: 2 }])).toEqual(twice);
     expect(index.searchTerms(["cat", "cat"])).toEqual(twice);
+  });
+
+  it("saturates repeated query terms with k3: (k3+1)·qtf/(k3+qtf)", () => {
+    const index = Bm25Index.build(DOCS);
+    const once = index.searchTerms(["cat"])[0]!.score;
+    // k3 = 0: each distinct term once, so "cat cat dog" scores as "cat dog".
+    expect(index.searchTerms(["cat", "cat", "dog"], 10, 0)).toEqual(index.searchTerms(["cat", "dog"]));
+    // k3 = 2, qtf = 3: (2 + 1)·3 / (2 + 3) = 1.8 times the single-occurrence score.
+    expect(index.searchTerms(["cat", "cat", "cat"], 10, 2)[0]!.score).toBeCloseTo(1.8 * once, 10);
+    expect(queryTermWeight(3, 2)).toBeCloseTo(1.8, 12);
+    expect(queryTermWeight(3, Infinity)).toBe(3);
+    expect(() => index.searchTerms(["cat"], 10, -1)).toThrow("BM25 k3 must be a number >= 0");
   });
 
   it("indexes the title before the text", () => {

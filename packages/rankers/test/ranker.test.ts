@@ -64,6 +64,7 @@ describe("registry", () => {
     expect(rankerNames()).toContain("bm25");
     expect(createRanker("bm25").name).toBe("bm25(k1=1.2,b=0.75)");
     expect(createRanker("bm25", { k1: 2, b: 0 }).name).toBe("bm25(k1=2,b=0)");
+    expect(createRanker("bm25", { k3: 0 }).name).toBe("bm25(k1=1.2,b=0.75,k3=0)");
   });
 
   it("rejects an unknown ranker, naming the known ones", () => {
@@ -73,12 +74,13 @@ describe("registry", () => {
   it("rejects an unknown parameter, listing the accepted ones on one line", () => {
     let message = "";
     try {
-      createRanker("bm25", { k3: 8 });
+      createRanker("bm25", { delta: 1 });
     } catch (err) {
       message = (err as Error).message;
     }
     expect(message).toBe(
-      'unknown parameter "k3" for ranker bm25; accepted: k1 (number >= 0, default 1.2), b (number in [0, 1], default 0.75)',
+      'unknown parameter "delta" for ranker bm25; accepted: k1 (number >= 0, default 1.2), b (number in [0, 1], default 0.75), ' +
+        "k3 (number >= 0, default Infinity (query terms count per occurrence))",
     );
     expect(message).not.toContain("\n");
   });
