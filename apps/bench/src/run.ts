@@ -1,0 +1,174 @@
+import { mkdir, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { cpus, platform, release } from "node:os";
+import { join } from "node:path";
+import { evaluate } from "@crossrank/metrics";
+import { createRanker } from "@crossrank/rankers";
+import { formatMarkdown } from "./report.js";
+import { expandGrid, type Suite } from "./suite.js";
+import { suiteTasks, type SuiteTask } from "./tasks.js";
+
+/** Every figure of one (task, ranker configuration) cell, with what produced it. */
+export interface CellResult {
+  dataset: string;
+  task: string;
+  queryLang?: string;
+  docLang?: string;
+  /** The loaded task's own name, e.g. `xquad/question-paragraph/de-en`. */
+  taskName: string;
+  /** Registry name and the parameters of this grid point. */
+  ranker: string;
+  params: Record<string, unknown>;
+  /** The ranker's self-description, e.g. `bm25(k1=1.2,b=0.75)`: the row label in reports. */
+  label: string;
+  queries: number;
+  documents: number;
+  measures: Record<string, number>;
+  loadSeconds: number;
+  rankSeconds: number;
+  queriesPerSecond: number;
+  warnings: string[];
+}
+
+export interface SuiteResult {
+  suite: string;
+  description?: string;
+  startedAt: string;
+  finishedAt: string;
+  environment: Environment;
+  config: Omit<Suite, "baseDir">;
+  results: CellResult[];
+}
+
+export interface Environment {
+  node: string;
+  platform: string;
+  cpu: string;
+  cores: number;
+  packages: Record<string, string>;
+}
+
+/** What the harness reports while it runs; the CLI renders it as a progress bar. */
+export interface SuiteProgress {
+  start(jobs: number): void;
+  /** A job (one task × one ranker configuration) begins. */
+  job(description: string): void;
+  /** Queries ranked so far within the current job. */
+  update(done: number, total: number): void;
+  /** A job ended; `summary` is a one-line result. */
+  jobDone(summary: string): void;
+  stop(): void;
+}
+
+export interface RunSuiteOptions {
+  /** Where `<suite>.json` and `<suite>.md` are written; `null` writes nothing. */
+  outDir: string | null;
+  progress?: SuiteProgress;
+}
+
+/**
+ * Runs every (task, ranker configuration) pair of a suite: each task is loaded once and ranked by
+ * every configuration of the ranker grid, then evaluated with the suite's measures.
+ */
+export async function runSuite(suite: Suite, options: RunSuiteOptions): Promise<SuiteResult> {
+  const startedAt = new Date().toISOString();
+  const tasks: SuiteTask[] = suite.datasets.flatMap((spec) => suiteTasks(spec, suite.baseDir));
+  const configs = suite.rankers.flatMap((spec) =>
+    expandGrid(spec.params).map((params) => ({ name: spec.name, params })),
+  );
+  // Build every ranker up front so that a bad name or parameter fails before hours of work.
+  for (const config of configs) createRanker(config.name, config.params);
+
+  const progress = options.progress;
+  progress?.start(tasks.length * configs.length);
+  const results: CellResult[] = [];
+  try {
+    for (const suiteTask of tasks) {
+      const loadStart = performance.now();
+      const task = await suiteTask.load();
+      const loadSeconds = (performance.now() - loadStart) / 1000;
+      for (const config of configs) {
+        const ranker = createRanker(config.name, config.params);
+        progress?.job(`${task.name} ${ranker.name}`);
+        const rankStart = performance.now();
+        const run = await ranker.rank(task, {
+          k: suite.k,
+          onProgress: (done, total) => progress?.update(done, total),
+        });
+        const rankSeconds = (performance.now() - rankStart) / 1000;
+        const evaluation = evaluate(task.qrels, run, suite.measures);
+        const cell: CellResult = {
+          dataset: suiteTask.dataset,
+          task: suiteTask.task,
+          queryLang: task.queryLang ?? suiteTask.queryLang,
+          docLang: task.docLang ?? suiteTask.docLang,
+          taskName: task.name,
+          ranker: config.name,
+          params: config.params,
+          label: ranker.name,
+          queries: task.queries.length,
+          documents: task.documents.length,
+          measures: evaluation.mean,
+          loadSeconds,
+          rankSeconds,
+          queriesPerSecond: task.queries.length / Math.max(rankSeconds, 1e-9),
+          warnings: task.warnings ?? [],
+        };
+        results.push(cell);
+        progress?.jobDone(
+          `${task.name} ${ranker.name}: ` +
+            suite.measures.map((m) => `${m} ${(cell.measures[m] ?? 0).toFixed(3)}`).join(", "),
+        );
+      }
+    }
+  } finally {
+    progress?.stop();
+  }
+
+  const { baseDir: _baseDir, ...config } = suite;
+  const result: SuiteResult = {
+    suite: suite.name,
+    description: suite.description,
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    environment: environment(),
+    config,
+    results,
+  };
+  if (options.outDir !== null) await writeSuiteResult(result, suite, options.outDir);
+  return result;
+}
+
+/** Writes `<outDir>/<suite>.json` (every figure) and `<outDir>/<suite>.md` (the tables). */
+export async function writeSuiteResult(
+  result: SuiteResult,
+  suite: Suite,
+  outDir: string,
+): Promise<{ json: string; markdown: string }> {
+  await mkdir(outDir, { recursive: true });
+  const json = join(outDir, `${suite.name}.json`);
+  const markdown = join(outDir, `${suite.name}.md`);
+  await writeFile(json, JSON.stringify(result, null, 2) + "\n");
+  await writeFile(markdown, formatMarkdown(result, suite));
+  return { json, markdown };
+}
+
+const require = createRequire(import.meta.url);
+
+function environment(): Environment {
+  const packages: Record<string, string> = {};
+  for (const name of ["@crossrank/bench", "@crossrank/datasets", "@crossrank/metrics", "@crossrank/rankers"]) {
+    try {
+      packages[name] = (require(`${name}/package.json`) as { version: string }).version;
+    } catch {
+      // Only reachable when the harness itself is loaded outside its workspace; versions are informative.
+    }
+  }
+  return {
+    node: process.version,
+    platform: `${platform()} ${release()}`,
+    cpu: cpus()[0]?.model ?? "unknown",
+    cores: cpus().length,
+    packages,
+  };
+}

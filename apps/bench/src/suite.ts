@@ -1,0 +1,246 @@
+import { readFile } from "node:fs/promises";
+import { basename, dirname, extname, resolve } from "node:path";
+import { parseMeasures } from "@crossrank/metrics";
+import { parse as parseYaml } from "yaml";
+
+/**
+ * A benchmark suite: datasets × language pairs × rankers × parameters, like the LM-EMD study's
+ * `params.yaml` plus experiment queue. Parameter values given as lists are sweeps: a ranker entry
+ * expands to the cartesian product of its lists (see `expandGrid`).
+ */
+export interface Suite {
+  name: string;
+  description?: string;
+  datasets: DatasetSpec[];
+  rankers: RankerSpec[];
+  /** Measures computed for every (task, ranker) cell, as `@crossrank/metrics` names them. */
+  measures: string[];
+  /** Documents kept per query. Default 100. */
+  k: number;
+  /** How results are laid out in the Markdown report; default: one table per (dataset, task). */
+  tables?: TableSpec[];
+  /** Folder that relative paths in the suite resolve against (the suite file's folder). */
+  baseDir: string;
+}
+
+/** The task families each loader offers; `xquad` tasks are `@crossrank/datasets`' XQuAD tasks. */
+export type DatasetSpec =
+  | { dataset: "xquad"; tasks: string[]; queryLangs: string[]; docLang: string; dir?: string }
+  | { dataset: "jsonl"; path: string; queryLangs: string[]; docLang: string; limit?: number }
+  | {
+      dataset: "ddtp";
+      tasks: string[];
+      queryLangs: string[];
+      docLang: string;
+      dir?: string;
+    }
+  | {
+      dataset: "parallel";
+      queries: string;
+      documents: string;
+      queryLang?: string;
+      docLang?: string;
+    }
+  | {
+      dataset: "trec";
+      topics: string;
+      qrels: string;
+      collection: string;
+      queryLang?: string;
+      docLang?: string;
+    };
+
+export interface RankerSpec {
+  name: string;
+  /** Scalars are fixed; arrays are swept. */
+  params: Record<string, unknown>;
+}
+
+export interface TableSpec {
+  title: string;
+  /** Which results go in this table: matched against the result's dataset and task. */
+  dataset?: string;
+  task?: string;
+  /** Measures shown in each cell, joined with " / " (e.g. `P@1 / MAP`). */
+  cells: string[];
+}
+
+export class SuiteError extends Error {
+  override name = "SuiteError";
+}
+
+const DATASET_KINDS = ["xquad", "jsonl", "ddtp", "parallel", "trec"] as const;
+
+/** Reads and validates a suite file (YAML or JSON); errors name the file and the offending key. */
+export async function loadSuite(path: string): Promise<Suite> {
+  const text = await readFile(path, "utf8");
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (error) {
+    throw new SuiteError(`${path}: not valid YAML/JSON: ${(error as Error).message.split("\n")[0]}`);
+  }
+  const fallbackName = basename(path, extname(path));
+  return parseSuite(raw, { source: path, baseDir: dirname(resolve(path)), fallbackName });
+}
+
+/** Validates an in-memory suite description (what `loadSuite` reads, or what the CLI builds). */
+export function parseSuite(
+  raw: unknown,
+  context: { source: string; baseDir: string; fallbackName?: string },
+): Suite {
+  const where = (key: string) => `${context.source}: ${key}`;
+  const root = asRecord(raw, where("(top level)"));
+  const name = optionalString(root.name, where("name")) ?? context.fallbackName;
+  if (!name) throw new SuiteError(`${where("name")}: a suite needs a name`);
+  if (!/^[\w.-]+$/.test(name)) {
+    throw new SuiteError(`${where("name")}: use letters, digits, '.', '_' or '-' (it names the result files), got "${name}"`);
+  }
+  const datasets = asArray(root.datasets, where("datasets")).map((entry, i) =>
+    parseDatasetSpec(entry, where(`datasets[${i}]`)),
+  );
+  const rankers = asArray(root.rankers, where("rankers")).map((entry, i) =>
+    parseRankerSpec(entry, where(`rankers[${i}]`)),
+  );
+  const measures = stringList(root.measures, where("measures"));
+  try {
+    parseMeasures(measures);
+  } catch (error) {
+    throw new SuiteError(`${where("measures")}: ${(error as Error).message}`);
+  }
+  const k = root.k === undefined ? 100 : positiveInteger(root.k, where("k"));
+  const tables =
+    root.tables === undefined
+      ? undefined
+      : asArray(root.tables, where("tables")).map((entry, i) => {
+          const at = where(`tables[${i}]`);
+          const table = asRecord(entry, at);
+          const cells = stringList(table.cells, `${at}.cells`);
+          for (const cell of cells) {
+            if (!measures.includes(cell)) {
+              throw new SuiteError(`${at}.cells: "${cell}" is not one of the suite's measures (${measures.join(", ")})`);
+            }
+          }
+          return {
+            title: requiredString(table.title, `${at}.title`),
+            dataset: optionalString(table.dataset, `${at}.dataset`),
+            task: optionalString(table.task, `${at}.task`),
+            cells,
+          };
+        });
+  const description = optionalString(root.description, where("description"));
+  return { name, description, datasets, rankers, measures, k, tables, baseDir: context.baseDir };
+}
+
+function parseDatasetSpec(raw: unknown, at: string): DatasetSpec {
+  const entry = asRecord(raw, at);
+  const kind = requiredString(entry.dataset, `${at}.dataset`);
+  switch (kind) {
+    case "xquad":
+    case "ddtp":
+      return {
+        dataset: kind,
+        tasks: stringList(entry.tasks, `${at}.tasks`),
+        queryLangs: stringList(entry.queryLangs, `${at}.queryLangs`),
+        docLang: optionalString(entry.docLang, `${at}.docLang`) ?? "en",
+        dir: optionalString(entry.dir, `${at}.dir`),
+      };
+    case "jsonl":
+      return {
+        dataset: "jsonl",
+        path: requiredString(entry.path, `${at}.path`),
+        queryLangs: stringList(entry.queryLangs, `${at}.queryLangs`),
+        docLang: optionalString(entry.docLang, `${at}.docLang`) ?? "en",
+        limit: entry.limit === undefined ? undefined : positiveInteger(entry.limit, `${at}.limit`),
+      };
+    case "parallel":
+      return {
+        dataset: "parallel",
+        queries: requiredString(entry.queries, `${at}.queries`),
+        documents: requiredString(entry.documents, `${at}.documents`),
+        queryLang: optionalString(entry.queryLang, `${at}.queryLang`),
+        docLang: optionalString(entry.docLang, `${at}.docLang`),
+      };
+    case "trec":
+      return {
+        dataset: "trec",
+        topics: requiredString(entry.topics, `${at}.topics`),
+        qrels: requiredString(entry.qrels, `${at}.qrels`),
+        collection: requiredString(entry.collection, `${at}.collection`),
+        queryLang: optionalString(entry.queryLang, `${at}.queryLang`),
+        docLang: optionalString(entry.docLang, `${at}.docLang`),
+      };
+    default:
+      throw new SuiteError(`${at}.dataset: expected one of ${DATASET_KINDS.join(", ")}, got "${kind}"`);
+  }
+}
+
+function parseRankerSpec(raw: unknown, at: string): RankerSpec {
+  if (typeof raw === "string") return { name: raw, params: {} };
+  const entry = asRecord(raw, at);
+  const params = entry.params === undefined ? {} : asRecord(entry.params, `${at}.params`);
+  for (const [key, value] of Object.entries(params)) {
+    if (Array.isArray(value) && value.length === 0) {
+      throw new SuiteError(`${at}.params.${key}: an empty sweep expands to no configuration`);
+    }
+  }
+  return { name: requiredString(entry.name, `${at}.name`), params };
+}
+
+/**
+ * Expands a parameter map into the cartesian product of its list-valued entries, in the order the
+ * keys appear (so reports list sweeps predictably): `{k1: [0.9, 1.2], b: 0.75}` →
+ * `[{k1: 0.9, b: 0.75}, {k1: 1.2, b: 0.75}]`.
+ */
+export function expandGrid(params: Record<string, unknown>): Record<string, unknown>[] {
+  let grid: Record<string, unknown>[] = [{}];
+  for (const [key, value] of Object.entries(params)) {
+    const values = Array.isArray(value) ? value : [value];
+    grid = grid.flatMap((partial) => values.map((v) => ({ ...partial, [key]: v })));
+  }
+  return grid;
+}
+
+function asRecord(value: unknown, at: string): Record<string, unknown> {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new SuiteError(`${at}: expected a mapping, got ${describe(value)}`);
+  }
+  return value as Record<string, unknown>;
+}
+
+function asArray(value: unknown, at: string): unknown[] {
+  if (!Array.isArray(value) || value.length === 0) {
+    throw new SuiteError(`${at}: expected a non-empty list, got ${describe(value)}`);
+  }
+  return value;
+}
+
+function stringList(value: unknown, at: string): string[] {
+  const list = typeof value === "string" ? value.split(",").map((s) => s.trim()) : asArray(value, at);
+  return list.map((item, i) => requiredString(item, `${at}[${i}]`));
+}
+
+function requiredString(value: unknown, at: string): string {
+  if (typeof value !== "string" || value.trim() === "") {
+    throw new SuiteError(`${at}: expected a non-empty string, got ${describe(value)}`);
+  }
+  return value.trim();
+}
+
+function optionalString(value: unknown, at: string): string | undefined {
+  return value === undefined ? undefined : requiredString(value, at);
+}
+
+function positiveInteger(value: unknown, at: string): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value <= 0) {
+    throw new SuiteError(`${at}: expected a positive integer, got ${describe(value)}`);
+  }
+  return value;
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return "nothing";
+  if (value === null) return "null";
+  if (Array.isArray(value)) return value.length === 0 ? "an empty list" : "a list";
+  return typeof value === "object" ? "a mapping" : JSON.stringify(value);
+}

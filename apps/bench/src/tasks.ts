@@ -1,0 +1,115 @@
+import { isAbsolute, resolve } from "node:path";
+import {
+  loadDdtpTask,
+  loadJsonlTask,
+  loadParallelTask,
+  loadTrecTask,
+  loadXquadTask,
+  type RetrievalTask,
+} from "@crossrank/datasets";
+import type { DatasetSpec } from "./suite.js";
+
+/** One retrieval task of a suite, loaded on demand so that large collections are not all held at once. */
+export interface SuiteTask {
+  dataset: string;
+  task: string;
+  queryLang?: string;
+  docLang?: string;
+  load(): Promise<RetrievalTask>;
+}
+
+/**
+ * DDTP task families (issue 8's tasks (a) and (b)): the query side's field → the English side's
+ * full description (short + long), over every English description.
+ */
+const DDTP_TASKS: Record<string, { queryField: "short" | "description"; docField: "description" }> = {
+  short: { queryField: "short", docField: "description" },
+  description: { queryField: "description", docField: "description" },
+};
+
+/** Lists the tasks a dataset entry of a suite stands for: one per task family × query language. */
+export function suiteTasks(spec: DatasetSpec, baseDir: string): SuiteTask[] {
+  const path = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
+  switch (spec.dataset) {
+    case "xquad":
+      return spec.tasks.flatMap((task) =>
+        spec.queryLangs.map((queryLang) => ({
+          dataset: "xquad",
+          task,
+          queryLang,
+          docLang: spec.docLang,
+          load: () =>
+            loadXquadTask({
+              task: task as Parameters<typeof loadXquadTask>[0]["task"],
+              queryLang,
+              docLang: spec.docLang,
+              ...(spec.dir ? { dir: path(spec.dir) } : {}),
+            }),
+        })),
+      );
+    case "ddtp":
+      return spec.tasks.flatMap((task) => {
+        const fields = DDTP_TASKS[task];
+        if (!fields) {
+          throw new Error(`ddtp task "${task}" is not one of ${Object.keys(DDTP_TASKS).join(", ")}`);
+        }
+        return spec.queryLangs.map((queryLang) => ({
+          dataset: "ddtp",
+          task,
+          queryLang,
+          docLang: spec.docLang,
+          load: () =>
+            loadDdtpTask({
+              queryLang,
+              docLang: spec.docLang,
+              ...fields,
+              ...(spec.dir ? { dir: path(spec.dir) } : {}),
+            }),
+        }));
+      });
+    case "jsonl":
+      return spec.queryLangs.map((queryLang) => ({
+        dataset: "jsonl",
+        task: "same-id",
+        queryLang,
+        docLang: spec.docLang,
+        load: () =>
+          loadJsonlTask(path(spec.path), {
+            queryLang,
+            docLang: spec.docLang,
+            ...(spec.limit ? { limit: spec.limit } : {}),
+          }),
+      }));
+    case "parallel":
+      return [
+        {
+          dataset: "parallel",
+          task: "line",
+          queryLang: spec.queryLang,
+          docLang: spec.docLang,
+          load: () =>
+            loadParallelTask(path(spec.queries), path(spec.documents), {
+              ...(spec.queryLang ? { queryLang: spec.queryLang } : {}),
+              ...(spec.docLang ? { docLang: spec.docLang } : {}),
+            }),
+        },
+      ];
+    case "trec":
+      return [
+        {
+          dataset: "trec",
+          task: "topics",
+          queryLang: spec.queryLang,
+          docLang: spec.docLang,
+          load: () =>
+            loadTrecTask({
+              topics: path(spec.topics),
+              qrels: path(spec.qrels),
+              collection: path(spec.collection),
+              ...(spec.queryLang ? { queryLang: spec.queryLang } : {}),
+              ...(spec.docLang ? { docLang: spec.docLang } : {}),
+            }),
+        },
+      ];
+  }
+}
