@@ -1,0 +1,61 @@
+import { Command } from "commander";
+import { readCollection } from "@crossrank/datasets";
+import { rankedDocuments } from "@crossrank/metrics";
+import { createRanker } from "@crossrank/rankers";
+import { collectParam, positiveInt } from "../errors.js";
+
+interface SearchOptions {
+  docs: string;
+  query: string;
+  ranker: string;
+  param?: Record<string, unknown>;
+  top: number;
+  queryLang?: string;
+  docLang?: string;
+  json?: boolean;
+}
+
+/** `crossrank search`: rank a document file for one query and print the top hits. */
+export function searchCommand(): Command {
+  return new Command("search")
+    .description("rank the documents of a file for one query")
+    .requiredOption("--docs <file>", "documents: .jsonl ({id, text, title?}), .tsv (id<TAB>text) (.gz allowed)")
+    .requiredOption("--query <text>", "the query")
+    .option("--ranker <name>", "ranker name", "bm25")
+    .option("--param <key=value>", "a ranker parameter (repeatable)", collectParam)
+    .option("--top <n>", "how many hits to print", positiveInt("--top"), 10)
+    .option("--query-lang <lang>", "the query's language (BCP 47), used by the analyzer")
+    .option("--doc-lang <lang>", "the documents' language (BCP 47)")
+    .option("--json", "print [{rank, id, score, title?, text}] as JSON")
+    .action(async (options: SearchOptions) => {
+      const documents = await readCollection(options.docs);
+      const ranker = createRanker(options.ranker, options.param ?? {});
+      const run = await ranker.rank(
+        {
+          queries: [{ id: "query", text: options.query }],
+          documents,
+          ...(options.queryLang ? { queryLang: options.queryLang } : {}),
+          ...(options.docLang ? { docLang: options.docLang } : {}),
+        },
+        { k: options.top },
+      );
+      const scores = run.get("query") ?? new Map<string, number>();
+      const byId = new Map(documents.map((d) => [d.id, d]));
+      const hits = rankedDocuments(scores).map((id, i) => {
+        const doc = byId.get(id);
+        return { rank: i + 1, id, score: scores.get(id) ?? 0, ...(doc?.title ? { title: doc.title } : {}), text: doc?.text ?? "" };
+      });
+      if (options.json) {
+        console.log(JSON.stringify(hits));
+        return;
+      }
+      if (hits.length === 0) {
+        console.error(`no document matches (${ranker.name}, ${documents.length} documents)`);
+        return;
+      }
+      for (const hit of hits) {
+        const snippet = (hit.title ? `${hit.title}: ` : "") + hit.text.replace(/\s+/g, " ");
+        console.log(`${String(hit.rank).padStart(3)}  ${hit.score.toFixed(4)}  ${hit.id}  ${snippet.slice(0, 100)}`);
+      }
+    });
+}

@@ -1,0 +1,19 @@
+import { createRequire } from "node:module";
+import { Command } from "commander";
+import { benchCommand } from "./commands/bench.js";
+import { evalCommand } from "./commands/eval.js";
+import { searchCommand } from "./commands/search.js";
+
+const { version } = createRequire(import.meta.url)("../package.json") as { version: string };
+
+/** The `crossrank` command tree; `main.ts` runs it, tests drive it in-process. */
+export function buildProgram(): Command {
+  const program = new Command("crossrank")
+    .description("cross-lingual document ranking: evaluate runs, benchmark rankers, search documents")
+    .version(version)
+    .showHelpAfterError("(run with --help for usage)")
+    .addCommand(evalCommand())
+    .addCommand(benchCommand())
+    .addCommand(searchCommand());
+  return program;
+}

@@ -1,0 +1,115 @@
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const bin = join(here, "..", "bin", "crossrank.js");
+const fixture = (name: string) => join(here, "fixtures", name);
+
+/** Runs the built CLI as a user would; resolves with stdout, stderr and the exit code. */
+async function crossrank(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [bin, ...args], { env: { ...process.env, CROSSRANK_DEBUG: "" } });
+    return { stdout, stderr, code: 0 };
+  } catch (error) {
+    const e = error as { stdout: string; stderr: string; code: number };
+    return { stdout: e.stdout, stderr: e.stderr, code: e.code };
+  }
+}
+
+describe("crossrank eval", () => {
+  it("prints the means over the qrels' queries as JSON", async () => {
+    const { stdout, code } = await crossrank(
+      "eval", "--qrels", fixture("qrels.txt"), "--run", fixture("run.txt"),
+      "--measures", "P@1,AP,RR@10,R@5,nDCG@10", "--json",
+    );
+    expect(code).toBe(0);
+    const means = JSON.parse(stdout) as Record<string, number>;
+    expect(Object.keys(means)).toEqual(["P@1", "AP", "RR@10", "R@5", "nDCG@10"]);
+    // q1 ranks d2(0) d1(1) d3(2); q2 ranks d4(1) d9; q3 has no run lines and counts 0.
+    expect(means["P@1"]).toBeCloseTo((0 + 1 + 0) / 3, 10);
+    // AP q1 = (1/2 + 2/3) / 2 relevant = 0.58333; q2 = 1; q3 = 0.
+    expect(means["AP"]).toBeCloseTo((7 / 12 + 1) / 3, 10);
+    expect(means["RR@10"]).toBeCloseTo((1 / 2 + 1) / 3, 10);
+    expect(means["R@5"]).toBeCloseTo((1 + 1) / 3, 10);
+    // nDCG@10 q1: DCG = 1/log2(3) + 2/log2(4); IDCG = 2/log2(2) + 1/log2(3).
+    const q1 = (1 / Math.log2(3) + 2 / 2) / (2 + 1 / Math.log2(3));
+    expect(means["nDCG@10"]).toBeCloseTo((q1 + 1) / 3, 10);
+  });
+
+  it("prints a trec_eval-like table without --json", async () => {
+    const { stdout, code } = await crossrank("eval", "--qrels", fixture("qrels.txt"), "--run", fixture("run.txt"), "--measures", "P@1");
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^P@1\s+all\s+0\.3333$/m);
+    expect(stdout).toMatch(/^queries\s+all\s+3$/m);
+  });
+
+  it("fails with file:line on a malformed run", async () => {
+    const { stderr, code } = await crossrank("eval", "--qrels", fixture("qrels.txt"), "--run", fixture("bad-run.txt"));
+    expect(code).toBe(1);
+    expect(stderr.trim().split("\n")).toHaveLength(1);
+    expect(stderr).toContain("bad-run.txt:2:");
+  });
+
+  it("rejects an unknown measure in one line", async () => {
+    const { stderr, code } = await crossrank("eval", "--qrels", fixture("qrels.txt"), "--run", fixture("run.txt"), "--measures", "F1");
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/^crossrank: .*F1/);
+  });
+});
+
+describe("crossrank search", () => {
+  it("ranks the document that shares the query's terms first", async () => {
+    const { stdout, code } = await crossrank("search", "--docs", fixture("docs.jsonl"), "--query", "capital of Germany", "--top", "2", "--json");
+    expect(code).toBe(0);
+    const hits = JSON.parse(stdout) as { rank: number; id: string; score: number }[];
+    expect(hits).toHaveLength(2);
+    expect(hits[0]?.id).toBe("berlin");
+    expect(hits[0]!.score).toBeGreaterThan(hits[1]!.score);
+  });
+
+  it("says which file is missing", async () => {
+    const { stderr, code } = await crossrank("search", "--docs", fixture("nope.jsonl"), "--query", "x");
+    expect(code).toBe(1);
+    expect(stderr).toContain("nope.jsonl");
+  });
+});
+
+describe("crossrank bench", () => {
+  it("runs the quick form on a JSONL task and prints JSON results", async () => {
+    const { stdout, code, stderr } = await crossrank(
+      "bench", "--dataset", `jsonl:${fixture("wiki.jsonl")}`, "--query-lang", "de", "--doc-lang", "en",
+      "--rankers", "bm25", "--measures", "R@1,R@5", "--json",
+    );
+    expect(stderr).not.toMatch(/^crossrank:/m);
+    expect(code).toBe(0);
+    const results = JSON.parse(stdout) as { queryLang: string; docLang: string; queries: number; measures: Record<string, number> }[];
+    expect(results).toHaveLength(1);
+    expect(results[0]).toMatchObject({ queryLang: "de", docLang: "en", queries: 3 });
+    // Berlin and Paris share their name with the English page; "Tokio ist die Hauptstadt Japans"
+    // shares no token with any English document, so it retrieves nothing: 2 of 3 at every cutoff.
+    expect(results[0]?.measures["R@1"]).toBeCloseTo(2 / 3, 10);
+    expect(results[0]?.measures["R@5"]).toBeCloseTo(2 / 3, 10);
+  });
+
+  it("runs a suite file and writes the JSON and Markdown reports", async () => {
+    const out = await mkdtemp(join(tmpdir(), "crossrank-bench-"));
+    const { code } = await crossrank("bench", "--suite", fixture("suite.yaml"), "--out", out);
+    expect(code).toBe(0);
+    const json = JSON.parse(await readFile(join(out, "tiny.json"), "utf8")) as { results: unknown[] };
+    expect(json.results).toHaveLength(2);
+    const markdown = await readFile(join(out, "tiny.md"), "utf8");
+    expect(markdown).toContain("| ranker (R@1 / R@5) | de→en |");
+    expect(markdown).toMatch(/\| bm25\(k1=0\.9,b=0\.75\) \| 0\.667 \/ 0\.667 \|/);
+  });
+
+  it("names the bad key of a broken suite", async () => {
+    const { stderr, code } = await crossrank("bench", "--suite", fixture("bad-suite.yaml"));
+    expect(code).toBe(1);
+    expect(stderr).toContain("bad-suite.yaml: rankers");
+  });
+});
