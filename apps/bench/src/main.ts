@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 import { parseArgs } from "node:util";
 import { terminalProgress } from "./progress.js";
 import { defaultResultsDir } from "./paths.js";
