@@ -2,6 +2,7 @@ import { createRequire } from "node:module";
 import { Command } from "commander";
 import { benchCommand } from "./commands/bench.js";
 import { evalCommand } from "./commands/eval.js";
+import { explainOtCommand, otBenchCommand, sinkhornCommand } from "./commands/ot.js";
 import { searchCommand } from "./commands/search.js";
 
 const { version } = createRequire(import.meta.url)("../package.json") as { version: string };
@@ -9,11 +10,14 @@ const { version } = createRequire(import.meta.url)("../package.json") as { versi
 /** The `crossrank` command tree; `main.ts` runs it, tests drive it in-process. */
 export function buildProgram(): Command {
   const program = new Command("crossrank")
-    .description("cross-lingual document ranking: evaluate runs, benchmark rankers, search documents")
+    .description("cross-lingual document ranking: evaluate runs, benchmark rankers, search documents, optimal transport")
     .version(version)
     .showHelpAfterError("(run with --help for usage)")
     .addCommand(evalCommand())
     .addCommand(benchCommand())
-    .addCommand(searchCommand());
+    .addCommand(searchCommand())
+    .addCommand(sinkhornCommand())
+    .addCommand(otBenchCommand())
+    .addCommand(explainOtCommand());
   return program;
 }
