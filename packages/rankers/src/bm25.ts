@@ -68,6 +68,17 @@ export interface WeightedTerm {
   weight: number;
 }
 
+/**
+ * A query term of a probabilistic structured query: the terms it stands for in the index (its
+ * translations), weighted by their probabilities, and how often it occurs in the query.
+ */
+export interface PsqTerm {
+  /** Translations with their probabilities (`weight`, finite and >= 0; normally summing to 1). */
+  translations: readonly WeightedTerm[];
+  /** Occurrences of the term in the query (qtf), saturated by k3. Default 1. */
+  count?: number;
+}
+
 /** The postings of one term (views into the index; do not modify). */
 export interface Postings {
   /** Document numbers (0-based, index order), ascending. */
@@ -128,6 +139,8 @@ export class Bm25Index {
   // Scratch space for one query at a time (searches are synchronous, so never shared).
   private readonly accumulator: Float64Array;
   private readonly touched: Int32Array;
+  // Scratch space of `searchPsq` (one query term's tf and documents), allocated on first use.
+  private psqScratch: { tf: Float64Array; docs: Int32Array } | undefined;
 
   private constructor(parts: {
     k1: number;
@@ -321,6 +334,66 @@ export class Bm25Index {
     return this.score(weights, k);
   }
 
+  /**
+   * The `k` (default 100) best documents for a probabilistic structured query (Darwish & Oard 2003):
+   * each query term q stands for translations e with probabilities p(e), and is scored as one term
+   * whose statistics are the expected ones over its translations,
+   *
+   *   tf(q, d) = Σ_e p(e) · tf(e, d)        df(q) = Σ_e p(e) · df(e)
+   *   score(d) = Σ_q w(q) · idf(df(q)) · tf(q,d)·(k1 + 1) / (tf(q,d) + k1·(1 − b + b·dl(d)/avgdl))
+   *
+   * with w(q) = (k3+1)·qtf/(k3+qtf) as in `searchTerms` (qtf = `count`). Saturating the combined tf
+   * once, rather than summing one BM25 term per translation, keeps a term with many translations
+   * from outweighing one with a single translation, and a frequent translation's low idf pulls the
+   * whole term down as it should. df is the expected document frequency (the sum), not the
+   * probability that a document holds at least one translation: it is what Darwish & Oard define and
+   * needs no pass over documents. Probabilities are used as given: translations that do not occur in
+   * the collection keep their share and so lower tf(q, d), as in the original method. A term with a
+   * single translation of probability 1 scores as in `searchTerms` (up to the float32 rounding of
+   * the precomputed impacts).
+   */
+  searchPsq(terms: readonly PsqTerm[], k: number = DEFAULT_K, k3: number = Infinity): Bm25Hit[] {
+    if (!Number.isInteger(k) || k < 0) throw new RangeError(`k must be a non-negative integer, got ${String(k)}`);
+    checkK3(k3);
+    for (const { translations, count } of terms) {
+      if (count !== undefined && (!Number.isFinite(count) || count <= 0)) {
+        throw new RangeError(`query term count must be a finite number > 0, got ${String(count)}`);
+      }
+      for (const { term, weight } of translations) {
+        if (typeof weight !== "number" || !Number.isFinite(weight) || weight < 0) {
+          throw new RangeError(`translation probability must be a finite number >= 0, got ${String(weight)} for ${JSON.stringify(term)}`);
+        }
+      }
+    }
+    if (k === 0 || terms.length === 0) return [];
+    const { accumulator, touched, dictionary, offsets, docs, tfs, lengths, k1, b, averageDocumentLength } = this;
+    const scratch = (this.psqScratch ??= { tf: new Float64Array(this.size), docs: new Int32Array(this.size) });
+    const termTf = scratch.tf;
+    const termDocs = scratch.docs;
+    let touchedCount = 0;
+    for (const { translations, count } of terms) {
+      let df = 0;
+      let n = 0;
+      for (const { term, weight } of translations) {
+        const t = dictionary.get(term);
+        if (t === undefined || weight === 0) continue;
+        n = addWeightedTf(termTf, termDocs, n, docs, tfs, offsets[t]!, offsets[t + 1]!, weight);
+        df += weight * (offsets[t + 1]! - offsets[t]!);
+      }
+      if (n === 0) continue;
+      const w = queryTermWeight(count ?? 1, k3) * bm25Idf(this.size, df);
+      touchedCount = addSaturated(accumulator, touched, touchedCount, termTf, termDocs, n, lengths, k1, b, averageDocumentLength, w);
+    }
+    const best = topK(accumulator, this.ids, k, touched, touchedCount);
+    const hits: Bm25Hit[] = new Array<Bm25Hit>(best.length);
+    for (let r = 0; r < best.length; r++) {
+      const d = best[r]!;
+      hits[r] = { id: this.ids[d]!, score: accumulator[d]! };
+    }
+    for (let i = 0; i < touchedCount; i++) accumulator[touched[i]!] = 0;
+    return hits;
+  }
+
   /** Number of documents containing `term` (an analyzed term), 0 if unknown. */
   documentFrequency(term: string): number {
     const t = this.dictionary.get(term);
@@ -416,6 +489,61 @@ function addSparse(
     const before = accumulator[d]!;
     if (before === 0) touched[count++] = d;
     accumulator[d] = before + w * impacts[p]!;
+  }
+  return count;
+}
+
+/**
+ * termTf[docs[p]] += weight · tfs[p] for p in [from, to), listing documents seen for the first time
+ * in `termDocs`; returns the new count.
+ */
+function addWeightedTf(
+  termTf: Float64Array,
+  termDocs: Int32Array,
+  count: number,
+  docs: Int32Array,
+  tfs: Int32Array,
+  from: number,
+  to: number,
+  weight: number,
+): number {
+  let n = count;
+  for (let p = from; p < to; p++) {
+    const d = docs[p]!;
+    const before = termTf[d]!;
+    if (before === 0) termDocs[n++] = d;
+    termTf[d] = before + weight * tfs[p]!;
+  }
+  return n;
+}
+
+/**
+ * Adds w · tf·(k1+1)/(tf + k1·(1−b+b·dl/avgdl)) for each of the `n` documents of one PSQ term to
+ * the accumulator (listing new ones in `touched`) and clears their tf; returns the touched count.
+ */
+function addSaturated(
+  accumulator: Float64Array,
+  touched: Int32Array,
+  touchedCount: number,
+  termTf: Float64Array,
+  termDocs: Int32Array,
+  n: number,
+  lengths: Float32Array,
+  k1: number,
+  b: number,
+  averageDocumentLength: number,
+  w: number,
+): number {
+  let count = touchedCount;
+  for (let j = 0; j < n; j++) {
+    const d = termDocs[j]!;
+    const tf = termTf[d]!;
+    termTf[d] = 0;
+    const relativeLength = averageDocumentLength > 0 ? lengths[d]! / averageDocumentLength : 0;
+    const score = (w * tf * (k1 + 1)) / (tf + k1 * (1 - b + b * relativeLength));
+    const before = accumulator[d]!;
+    if (before === 0) touched[count++] = d;
+    accumulator[d] = before + score;
   }
   return count;
 }

@@ -12,7 +12,9 @@ export {
   type Bm25Parameters,
   type IndexableDocument,
   type Postings,
+  type PsqTerm,
   type WeightedTerm,
 } from "./bm25.js";
 export { Bm25Ranker, type Bm25RankerOptions } from "./bm25-ranker.js";
+export { Bm25PsqRanker, type Bm25PsqRankerOptions } from "./bm25-psq-ranker.js";
 export { createRanker, rankerNames } from "./registry.js";

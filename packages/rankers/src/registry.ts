@@ -3,6 +3,7 @@
  * Each entry lists its parameters; unknown names, unknown parameters and ill-typed values are
  * rejected with a one-line message saying what is accepted.
  */
+import { Bm25PsqRanker } from "./bm25-psq-ranker.js";
 import { Bm25Ranker } from "./bm25-ranker.js";
 import type { Ranker } from "./ranker.js";
 
@@ -35,6 +36,38 @@ const REGISTRY: ReadonlyMap<string, RankerEntry> = new Map<string, RankerEntry>(
           ...(p.k1 === undefined ? {} : { k1: p.k1 as number }),
           ...(p.b === undefined ? {} : { b: p.b as number }),
           ...(p.k3 === undefined ? {} : { k3: p.k3 as number }),
+        }),
+    },
+  ],
+  [
+    "bm25-psq",
+    {
+      params: {
+        k1: { accepts: "number >= 0", default: "1.2", check: (v) => isFiniteNumber(v) && v >= 0 },
+        b: { accepts: "number in [0, 1]", default: "0.75", check: (v) => isFiniteNumber(v) && v >= 0 && v <= 1 },
+        k3: { accepts: "number >= 0", default: "Infinity (query terms count per occurrence)", check: (v) => isFiniteNumber(v) && v >= 0 },
+        maxTranslations: {
+          accepts: "whole number >= 1",
+          default: "all",
+          check: (v) => isFiniteNumber(v) && Number.isInteger(v) && v >= 1,
+        },
+        stem: { accepts: "boolean", default: "false", check: (v) => typeof v === "boolean" },
+        weighting: { accepts: 'string "uniform" or "weighted"', default: '"uniform"', check: (v) => v === "uniform" || v === "weighted" },
+        dictionary: {
+          accepts: "path to a .tsv, dictd .index or CEDICT file",
+          default: "the installed dictionaries for the pair",
+          check: (v) => typeof v === "string" && v !== "",
+        },
+      },
+      create: (p) =>
+        new Bm25PsqRanker({
+          ...(p.k1 === undefined ? {} : { k1: p.k1 as number }),
+          ...(p.b === undefined ? {} : { b: p.b as number }),
+          ...(p.k3 === undefined ? {} : { k3: p.k3 as number }),
+          ...(p.maxTranslations === undefined ? {} : { maxTranslations: p.maxTranslations as number }),
+          ...(p.stem === undefined ? {} : { stem: p.stem as boolean }),
+          ...(p.weighting === undefined ? {} : { weighting: p.weighting as "uniform" | "weighted" }),
+          ...(p.dictionary === undefined ? {} : { dictionary: p.dictionary as string }),
         }),
     },
   ],

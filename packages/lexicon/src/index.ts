@@ -1,0 +1,30 @@
+export { foldTerm, normalizeText, simpleTokenizer, type Tokenizer } from "./normalize.js";
+export { iso639_3, primaryLanguage } from "./languages.js";
+export { cleanGlosses, reverseDictionary, MAX_GLOSS_WORDS, type Dictionary, type DictionaryEntry } from "./entry.js";
+export {
+  articleTranslationLines,
+  decodeDictdNumber,
+  parseDictdIndex,
+  readDictd,
+  type DictdIndexEntry,
+  type ReadDictdOptions,
+} from "./dictd.js";
+export { cedictGlosses, parseCedict, readCedict, readCedictPackage } from "./cedict.js";
+export { parseTsv, readTsv } from "./tsv.js";
+export {
+  DICTD_DIRECTORIES,
+  freedictPackage,
+  loadDictionaries,
+  missingDictionaryMessage,
+  MissingDictionaryError,
+  readDictionaryFile,
+  type LoadDictionariesOptions,
+} from "./load.js";
+export { loadStemmer, stemmerLanguages, type Stemmer } from "./stem.js";
+export {
+  TranslationTable,
+  type TranslatedTerm,
+  type Translation,
+  type TranslationTableOptions,
+  type Weighting,
+} from "./translation-table.js";
