@@ -1,25 +1,8 @@
-import { execFile } from "node:child_process";
 import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-
-const here = dirname(fileURLToPath(import.meta.url));
-const bin = join(here, "..", "bin", "crossrank.js");
-const fixture = (name: string) => join(here, "fixtures", name);
-
-/** Runs the built CLI as a user would; resolves with stdout, stderr and the exit code. */
-async function crossrank(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [bin, ...args], { env: { ...process.env, CROSSRANK_DEBUG: "" } });
-    return { stdout, stderr, code: 0 };
-  } catch (error) {
-    const e = error as { stdout: string; stderr: string; code: number };
-    return { stdout: e.stdout, stderr: e.stderr, code: e.code };
-  }
-}
+import { crossrank, fixture } from "./run-cli.js";
 
 describe("crossrank eval", () => {
   it("prints the means over the qrels' queries as JSON", async () => {

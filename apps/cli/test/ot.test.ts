@@ -1,24 +1,8 @@
-import { execFile } from "node:child_process";
 import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-
-const here = dirname(fileURLToPath(import.meta.url));
-const bin = join(here, "..", "bin", "crossrank.js");
-const fixture = (name: string) => join(here, "fixtures", name);
-
-async function crossrank(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [bin, ...args], { env: { ...process.env, CROSSRANK_DEBUG: "" } });
-    return { stdout, stderr, code: 0 };
-  } catch (error) {
-    const e = error as { stdout: string; stderr: string; code: number };
-    return { stdout: e.stdout, stderr: e.stderr, code: e.code };
-  }
-}
+import { crossrank, fixture } from "./run-cli.js";
 
 interface SinkhornJson { plan: number[][]; cost: number; iterations: number; converged: boolean; marginalError: number }
 

@@ -11,17 +11,12 @@ import {
   type TokenBatch,
   tokenBatch,
 } from "../src/index.js";
+import { mulberry32 } from "../src/random.js";
 
-/** Seeded uniform [-1, 1) numbers (mulberry32). */
+/** Seeded uniform [-1, 1) numbers. */
 function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  };
+  const random = mulberry32(seed);
+  return () => random() * 2 - 1;
 }
 
 interface Item {

@@ -4,20 +4,11 @@ import { cosineCostBackward, sinkhornCostGradient } from "../src/gradients.js";
 import { type Matrix, matrix } from "../src/matrix.js";
 import { linearProblem } from "../src/problem.js";
 import { sinkhornLog } from "../src/sinkhorn.js";
+import { mulberry32 } from "../src/random.js";
 
-function random(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomMatrix(rows: number, cols: number, seed: number): Matrix {
-  const r = random(seed);
+  const r = mulberry32(seed);
   return matrix(rows, cols, Array.from({ length: rows * cols }, () => r() * 2 - 1));
 }
 

@@ -3,26 +3,16 @@ import { cosineCost, squaredEuclideanCost } from "../src/geometry.js";
 import { type Matrix, matrix, matrixFromRows } from "../src/matrix.js";
 import { type Problem, linearProblem } from "../src/problem.js";
 import { KERNEL_SAFE_RANGE, type SinkhornOutput, sinkhorn, sinkhornKernel, sinkhornLog } from "../src/sinkhorn.js";
+import { mulberry32 } from "../src/random.js";
 
-/** Deterministic uniform [0, 1) numbers (mulberry32). */
-function random(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomMatrix(rows: number, cols: number, seed: number, scale = 1): Matrix {
-  const r = random(seed);
+  const r = mulberry32(seed);
   return matrix(rows, cols, Array.from({ length: rows * cols }, () => scale * (r() * 2 - 1)));
 }
 
 function randomWeights(n: number, seed: number): number[] {
-  const r = random(seed);
+  const r = mulberry32(seed);
   return Array.from({ length: n }, () => 0.1 + r());
 }
 

@@ -18,6 +18,7 @@ import {
   type OtBenchResult,
   type TokenBatch,
 } from "./types.js";
+import { mulberry32 } from "../random.js";
 
 export { tokenBatch };
 
@@ -174,18 +175,14 @@ export async function batchedSinkhorn(queries: TokenBatch, documents: TokenBatch
  * `norms` (as `tokenBatch` fills them).
  */
 export function randomBatch(count: number, len: number, dim: number, seed: number): TokenBatch {
-  let s = seed >>> 0;
+  const random = mulberry32(seed);
   const data = new Float32Array(count * len * dim);
   const norms = new Float32Array(count * len);
   for (let r = 0; r < count * len; r++) {
     const o = r * dim;
     let sum = 0;
     for (let k = 0; k < dim; k++) {
-      s = (s + 0x6d2b79f5) >>> 0;
-      let t = s;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      const x = (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
+      const x = random() * 2 - 1;
       data[o + k] = x;
       sum += x * x;
     }
