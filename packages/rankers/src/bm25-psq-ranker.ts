@@ -12,6 +12,7 @@ import type { Run } from "@crossrank/metrics";
 import { createAnalyzer, type Analyzer, type AnalyzerOptions } from "./analyzer.js";
 import { Bm25Index, checkBm25Parameters, checkK3, DEFAULT_B, DEFAULT_K1, type PsqTerm } from "./bm25.js";
 import type { Ranker, RankingInput, RankOptions } from "./ranker.js";
+import { runQueries } from "./run-queries.js";
 
 /** Options of `Bm25PsqRanker`. */
 export interface Bm25PsqRankerOptions {
@@ -41,8 +42,6 @@ export interface Bm25PsqRankerOptions {
 }
 
 const DEFAULT_K = 100;
-/** Queries between progress reports, which also yield to the event loop so progress bars can redraw. */
-const QUERY_BATCH = 256;
 
 /**
  * Translation tables by configuration, shared by every ranker of the process: reading the German
@@ -121,23 +120,11 @@ export class Bm25PsqRanker implements Ranker {
       ...(onProgress ? { onProgress: (done: number) => onProgress(done, total) } : {}),
     });
 
-    const run: Run = new Map();
-    for (let i = 0; i < input.queries.length; i++) {
-      const query = input.queries[i];
-      if (query === undefined) continue;
-      if (run.has(query.id)) throw new Error(`duplicate query id ${JSON.stringify(query.id)}`);
-      const terms = psqTerms(table.translate(sourceAnalyzer.analyze(query.text)));
-      const hits = index.searchPsq(terms, k, this.k3);
-      const scores = new Map<string, number>();
-      for (const hit of hits) scores.set(hit.id, hit.score);
-      run.set(query.id, scores);
-      if ((i + 1) % QUERY_BATCH === 0) {
-        onProgress?.(documentCount + i + 1, total);
-        await new Promise<void>((resolve) => setImmediate(resolve));
-      }
-    }
-    onProgress?.(total, total);
-    return run;
+    return runQueries(input.queries, (query) => index.searchPsq(psqTerms(table.translate(sourceAnalyzer.analyze(query.text))), k, this.k3), {
+      done: documentCount,
+      total,
+      ...(onProgress ? { onProgress } : {}),
+    });
   }
 
   private table(

@@ -2,6 +2,7 @@ import type { Run } from "@crossrank/metrics";
 import { createAnalyzer, type AnalyzerOptions } from "./analyzer.js";
 import { Bm25Index, checkBm25Parameters, checkK3, DEFAULT_B, DEFAULT_K1 } from "./bm25.js";
 import type { Ranker, RankingInput, RankOptions } from "./ranker.js";
+import { runQueries } from "./run-queries.js";
 
 /** Options of `Bm25Ranker`. */
 export interface Bm25RankerOptions {
@@ -19,8 +20,6 @@ export interface Bm25RankerOptions {
 }
 
 const DEFAULT_K = 100;
-/** Queries between progress reports, which also yield to the event loop so progress bars can redraw. */
-const QUERY_BATCH = 256;
 
 /**
  * BM25 as a `Ranker`: indexes the input's documents (analyzer locale = `docLang`, title prepended
@@ -62,22 +61,11 @@ export class Bm25Ranker implements Ranker {
     });
     const queryAnalyzer = createAnalyzer({ ...this.analyzerOptions, ...langOption(input.queryLang) });
 
-    const run: Run = new Map();
-    for (let i = 0; i < input.queries.length; i++) {
-      const query = input.queries[i];
-      if (query === undefined) continue;
-      if (run.has(query.id)) throw new Error(`duplicate query id ${JSON.stringify(query.id)}`);
-      const hits = index.searchTerms(queryAnalyzer.analyze(query.text), k, this.k3);
-      const scores = new Map<string, number>();
-      for (const hit of hits) scores.set(hit.id, hit.score);
-      run.set(query.id, scores);
-      if ((i + 1) % QUERY_BATCH === 0) {
-        onProgress?.(documentCount + i + 1, total);
-        await new Promise<void>((resolve) => setImmediate(resolve));
-      }
-    }
-    onProgress?.(total, total);
-    return run;
+    return runQueries(input.queries, (query) => index.searchTerms(queryAnalyzer.analyze(query.text), k, this.k3), {
+      done: documentCount,
+      total,
+      ...(onProgress ? { onProgress } : {}),
+    });
   }
 }
 
