@@ -1,14 +1,42 @@
 /** Test helpers: committed fixtures, and throw-away files for the error cases. */
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import { afterAll } from "vitest";
 
-/** Path of a committed fixture under test/fixtures/. */
+/**
+ * Committed fixtures whose loaders look files up by the real data's names. They are stored under
+ * neutral names so that the repository never holds a file named like the real XQuAD or DDTP data
+ * (which must not be committed); `fixture` lays them out under their real names.
+ */
+const RENAMED: Readonly<Record<string, string>> = {
+  "Translation-de": "ddtp-de.deb822",
+  "ddtp/Translation-de.gz": "ddtp/de.deb822.gz",
+  "ddtp/Translation-en": "ddtp/en.deb822",
+  "ddtp/Translation-pt_BR": "ddtp/pt_BR.deb822",
+  "xquad/xquad.de.json": "xquad/de.squad.json",
+  "xquad/xquad.en.json": "xquad/en.squad.json",
+};
+
+let laidOut: string | undefined;
+
+/** A copy of test/fixtures/ with the renamed fixtures under their real names, made once per test file. */
+function fixtureRoot(): string {
+  if (laidOut === undefined) {
+    const root = mkdtempSync(join(tmpdir(), "crossrank-fixtures-"));
+    cpSync(fileURLToPath(new URL("./fixtures/", import.meta.url)), root, { recursive: true });
+    for (const [real, stored] of Object.entries(RENAMED)) renameSync(join(root, stored), join(root, real));
+    afterAll(() => rmSync(root, { recursive: true, force: true }));
+    laidOut = root;
+  }
+  return laidOut;
+}
+
+/** Path of a committed fixture (file or folder) under test/fixtures/, by the name the loaders use. */
 export function fixture(...parts: string[]): string {
-  return join(fileURLToPath(new URL("./fixtures/", import.meta.url)), ...parts);
+  return join(fixtureRoot(), ...parts);
 }
 
 /**
