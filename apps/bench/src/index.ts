@@ -1,4 +1,4 @@
-export { expandGrid, loadSuite, parseSuite, SuiteError } from "./suite.js";
+export { expandGrid, loadSuite, parseSuite, resolveModelSpec, SuiteError } from "./suite.js";
 export type { DatasetSpec, RankerSpec, Suite, TableSpec } from "./suite.js";
 export { suiteTasks } from "./tasks.js";
 export type { SuiteTask } from "./tasks.js";

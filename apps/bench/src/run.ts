@@ -3,9 +3,10 @@ import { createRequire } from "node:module";
 import { cpus, platform, release } from "node:os";
 import { join } from "node:path";
 import { evaluate } from "@crossrank/metrics";
-import { createRanker } from "@crossrank/rankers";
+import { defaultCacheDir } from "@crossrank/tokenize";
+import { createRanker, rankerParameterNames } from "@crossrank/rankers";
 import { formatMarkdown } from "./report.js";
-import { expandGrid, type Suite } from "./suite.js";
+import { expandGrid, resolveModelSpec, type Suite } from "./suite.js";
 import { suiteTasks, type SuiteTask } from "./tasks.js";
 
 /** Every figure of one (task, ranker configuration) cell, with what produced it. */
@@ -74,7 +75,7 @@ export async function runSuite(suite: Suite, options: RunSuiteOptions): Promise<
   const startedAt = new Date().toISOString();
   const tasks: SuiteTask[] = suite.datasets.flatMap((spec) => suiteTasks(spec, suite.baseDir));
   const configs = suite.rankers.flatMap((spec) =>
-    expandGrid(spec.params).map((params) => ({ name: spec.name, params })),
+    expandGrid(spec.params).map((params) => ({ name: spec.name, params: withSuiteDefaults(suite, spec.name, params) })),
   );
   // Build every ranker up front so that a bad name or parameter fails before hours of work.
   for (const config of configs) createRanker(config.name, config.params);
@@ -137,6 +138,21 @@ export async function runSuite(suite: Suite, options: RunSuiteOptions): Promise<
   };
   if (options.outDir !== null) await writeSuiteResult(result, suite, options.outDir);
   return result;
+}
+
+/**
+ * A ranker's parameters with the suite-wide settings filled in where the ranker takes them and
+ * the entry does not set them: the suite's encoder and the embedding cache folder.
+ */
+function withSuiteDefaults(suite: Suite, name: string, params: Record<string, unknown>): Record<string, unknown> {
+  const accepted = rankerParameterNames(name);
+  const filled = { ...params };
+  if (accepted.includes("encoder") && filled.encoder === undefined && suite.encoder !== undefined) filled.encoder = suite.encoder;
+  if (typeof filled.encoder === "string") filled.encoder = resolveModelSpec(filled.encoder, suite.baseDir);
+  if (accepted.includes("cache") && filled.cache === undefined && suite.embeddingCache !== false) {
+    filled.cache = suite.embeddingCache ?? join(defaultCacheDir(), "embeddings");
+  }
+  return filled;
 }
 
 /** Writes `<outDir>/<suite>.json` (every figure) and `<outDir>/<suite>.md` (the tables). */

@@ -19,6 +19,18 @@ export interface Suite {
   k: number;
   /** How results are laid out in the Markdown report; default: one table per (dataset, task). */
   tables?: TableSpec[];
+  /**
+   * The encoder of every ranker that takes one and does not name its own (`params.encoder`): a
+   * hub id, a model folder (relative paths resolve against the suite file) or `fixture:bert` /
+   * `fixture:sentence-transformers`.
+   */
+  encoder?: string;
+  /**
+   * On-disk embedding cache for the neural rankers, so a re-run does not re-encode: a folder, or
+   * `false` for none. Default: `embeddings/` under crossrank's cache folder (`CROSSRANK_CACHE_DIR`,
+   * else `$XDG_CACHE_HOME/crossrank`, else `~/.cache/crossrank`).
+   */
+  embeddingCache?: string | false;
   /** Folder that relative paths in the suite resolve against (the suite file's folder). */
   baseDir: string;
 }
@@ -129,7 +141,28 @@ export function parseSuite(
           };
         });
   const description = optionalString(root.description, where("description"));
-  return { name, description, datasets, rankers, measures, k, tables, baseDir: context.baseDir };
+  const encoder = optionalString(root.encoder, where("encoder"));
+  const embeddingCache = root.embeddingCache === false ? false : optionalString(root.embeddingCache, where("embeddingCache"));
+  return {
+    name,
+    description,
+    datasets,
+    rankers,
+    measures,
+    k,
+    tables,
+    ...(encoder === undefined ? {} : { encoder: resolveModelSpec(encoder, context.baseDir) }),
+    ...(embeddingCache === undefined ? {} : { embeddingCache: embeddingCache === false ? false : resolve(context.baseDir, embeddingCache) }),
+    baseDir: context.baseDir,
+  };
+}
+
+/**
+ * A model spec as written in a suite: folder paths that start with `./` or `../` are made absolute
+ * against the suite's folder; hub ids, absolute paths and `fixture:` specs stay as they are.
+ */
+export function resolveModelSpec(spec: string, baseDir: string): string {
+  return spec.startsWith("./") || spec.startsWith("../") ? resolve(baseDir, spec) : spec;
 }
 
 function parseDatasetSpec(raw: unknown, at: string): DatasetSpec {

@@ -1,6 +1,7 @@
 import { createRequire } from "node:module";
 import { Command } from "commander";
 import { benchCommand } from "./commands/bench.js";
+import { encodeBenchCommand, encodeCommand, explainCommand, fixtureModelCommand } from "./commands/encode.js";
 import { evalCommand } from "./commands/eval.js";
 import { explainOtCommand, otBenchCommand, sinkhornCommand } from "./commands/ot.js";
 import { searchCommand } from "./commands/search.js";
@@ -10,7 +11,7 @@ const { version } = createRequire(import.meta.url)("../package.json") as { versi
 /** The `crossrank` command tree; `main.ts` runs it, tests drive it in-process. */
 export function buildProgram(): Command {
   const program = new Command("crossrank")
-    .description("cross-lingual document ranking: evaluate runs, benchmark rankers, search documents, optimal transport")
+    .description("cross-lingual document ranking: evaluate runs, benchmark rankers, search documents, encode texts, optimal transport")
     .version(version)
     .showHelpAfterError("(run with --help for usage)")
     .addCommand(evalCommand())
@@ -18,6 +19,10 @@ export function buildProgram(): Command {
     .addCommand(searchCommand())
     .addCommand(sinkhornCommand())
     .addCommand(otBenchCommand())
-    .addCommand(explainOtCommand());
+    .addCommand(explainOtCommand())
+    .addCommand(fixtureModelCommand())
+    .addCommand(encodeCommand())
+    .addCommand(encodeBenchCommand())
+    .addCommand(explainCommand());
   return program;
 }

@@ -6,5 +6,4 @@ export { cosineCostBackward, sinkhornCostGradient } from "./gradients.js";
 export { heatmapSvg, writeHeatmap, type HeatmapMatrix, type HeatmapOptions, type HeatmapPanel } from "./heatmap.js";
 export { availableBackends, batchedSinkhorn, otBench, randomBatch, resolveAutoBackend, tokenBatch } from "./batched/index.js";
 export type { BackendAvailability, BatchedSinkhornOptions, BatchedSinkhornResult, ConcreteOtBackend, OtBackend, OtBenchOptions, OtBenchResult, SinkhornDomain, TokenBatch } from "./batched/types.js";
-export { attr, encodeModel, GraphBuilder, ONNX_DATA_TYPE, tensor, type EncodeModelOptions, type OnnxAttribute, type OnnxAttributes, type OnnxDim, type OnnxElementType, type OnnxTensor, type OnnxTensorData } from "./batched/onnx-graph.js";
 export { mulberry32 } from "./random.js";

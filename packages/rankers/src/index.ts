@@ -17,4 +17,22 @@ export {
 } from "./bm25.js";
 export { Bm25Ranker, type Bm25RankerOptions } from "./bm25-ranker.js";
 export { Bm25PsqRanker, type Bm25PsqRankerOptions } from "./bm25-psq-ranker.js";
-export { createRanker, rankerNames } from "./registry.js";
+export { createRanker, rankerNames, rankerParameterNames } from "./registry.js";
+export { clearNeuralMemo, neuralMemoStats } from "./neural/memo.js";
+export type { EncoderSettings, NeuralPreset, NeuralRankerOptions } from "./neural/settings.js";
+export { type CandidateMap, type CandidateRanker, isCandidateRanker } from "./neural/common.js";
+export { PooledRanker, type PooledKind, type PooledRankerOptions } from "./neural/pooled-ranker.js";
+export { MaxSimRanker, maxSim, type MaxSimRankerOptions } from "./neural/maxsim-ranker.js";
+export {
+  DEFAULT_GAMMA,
+  DEFAULT_ITERATIONS,
+  explainPair,
+  FAITHFUL_ITERATIONS,
+  LmEmdRanker,
+  resolveLmEmd,
+  type LmEmdOptions,
+  type LmEmdRankerOptions,
+  type PairExplanation,
+  type ResolvedLmEmd,
+} from "./neural/lm-emd-ranker.js";
+export { DEFAULT_DEPTH, RerankRanker, type RerankRankerOptions } from "./neural/rerank-ranker.js";

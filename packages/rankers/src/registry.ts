@@ -5,6 +5,11 @@
  */
 import { Bm25PsqRanker } from "./bm25-psq-ranker.js";
 import { Bm25Ranker } from "./bm25-ranker.js";
+import { LmEmdRanker } from "./neural/lm-emd-ranker.js";
+import { MaxSimRanker } from "./neural/maxsim-ranker.js";
+import { type PooledKind, PooledRanker } from "./neural/pooled-ranker.js";
+import { RerankRanker } from "./neural/rerank-ranker.js";
+import type { CandidateRanker } from "./neural/common.js";
 import type { Ranker } from "./ranker.js";
 
 interface ParameterSpec {
@@ -13,6 +18,8 @@ interface ParameterSpec {
   readonly default: string;
   /** Whether `value` is acceptable. */
   readonly check: (value: unknown) => boolean;
+  /** A required parameter: leaving it out is an error ("ranker X needs parameter P (accepts)"). */
+  readonly required?: boolean;
 }
 
 interface RankerEntry {
@@ -21,6 +28,64 @@ interface RankerEntry {
 }
 
 const isFiniteNumber = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v);
+const isWholeAtLeast = (min: number) => (v: unknown) => isFiniteNumber(v) && Number.isInteger(v) && v >= min;
+const oneOf = (...values: string[]) => ({
+  accepts: `string ${values.map((v) => JSON.stringify(v)).join(" or ")}`,
+  check: (v: unknown) => typeof v === "string" && values.includes(v),
+});
+
+/** Parameters of every neural ranker: the encoder and how to load it, and the preset. */
+const ENCODER_PARAMS: Readonly<Record<string, ParameterSpec>> = {
+  encoder: {
+    accepts: "hub id, a model folder, or fixture:bert",
+    default: "none (required)",
+    check: (v) => typeof v === "string" && v !== "",
+    required: true,
+  },
+  backend: { ...oneOf("transformers", "onnx"), default: '"transformers"' },
+  dtype: { ...oneOf("fp32", "q8"), default: '"fp32"' },
+  batchSize: { accepts: "whole number >= 1", default: "16", check: isWholeAtLeast(1) },
+  maxLength: { accepts: "whole number >= 2", default: "the model's maximum", check: isWholeAtLeast(2) },
+  cache: { accepts: "folder path", default: "none", check: (v) => typeof v === "string" && v !== "" },
+  preset: { ...oneOf("default", "faithful"), default: '"default"' },
+};
+const INCLUDE_SPECIAL: ParameterSpec = { accepts: "boolean", default: "true", check: (v) => typeof v === "boolean" };
+const LM_EMD_PARAMS: Readonly<Record<string, ParameterSpec>> = {
+  gamma: { accepts: "number > 0", default: "0.1", check: (v) => isFiniteNumber(v) && v > 0 },
+  iterations: { accepts: "whole number >= 1", default: '100 (500 with preset "faithful")', check: isWholeAtLeast(1) },
+  includeSpecial: INCLUDE_SPECIAL,
+  otBackend: { ...oneOf("auto", "onnx", "webasm", "cpu", "webgpu", "js"), default: '"auto"' },
+  domain: { ...oneOf("auto", "kernel", "log"), default: '"auto" ("kernel" with preset "faithful")' },
+};
+const NEURAL_NAMES = ["bert-cls", "bert-max", "bert-mean", "bi-encoder", "maxsim", "lm-emd"] as const;
+const SECOND_STAGES = NEURAL_NAMES;
+
+/** `params` without the undefined values, typed as the options of a ranker class (values were checked against the specs). */
+function defined<T>(params: Readonly<Record<string, unknown>>, keys?: readonly string[]): T {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(params)) {
+    if (value !== undefined && (keys === undefined || keys.includes(key))) out[key] = value;
+  }
+  return out as T;
+}
+
+/** A neural ranker by name (a member of NEURAL_NAMES) from checked parameters. */
+function createNeural(name: string, params: Readonly<Record<string, unknown>>): CandidateRanker {
+  switch (name) {
+    case "lm-emd":
+      return new LmEmdRanker(defined(params));
+    case "maxsim":
+      return new MaxSimRanker(defined(params));
+    default:
+      return new PooledRanker(name as PooledKind, defined(params));
+  }
+}
+
+function pooledEntry(kind: PooledKind): RankerEntry {
+  const params: Record<string, ParameterSpec> = { ...ENCODER_PARAMS };
+  if (kind === "bert-max" || kind === "bert-mean") params.includeSpecial = INCLUDE_SPECIAL;
+  return { params, create: (p) => createNeural(kind, p) };
+}
 
 const REGISTRY: ReadonlyMap<string, RankerEntry> = new Map<string, RankerEntry>([
   [
@@ -71,7 +136,57 @@ const REGISTRY: ReadonlyMap<string, RankerEntry> = new Map<string, RankerEntry>(
         }),
     },
   ],
+  ["bert-cls", pooledEntry("bert-cls")],
+  ["bert-max", pooledEntry("bert-max")],
+  ["bert-mean", pooledEntry("bert-mean")],
+  ["bi-encoder", pooledEntry("bi-encoder")],
+  ["maxsim", { params: { ...ENCODER_PARAMS, includeSpecial: INCLUDE_SPECIAL }, create: (p) => createNeural("maxsim", p) }],
+  ["lm-emd", { params: { ...ENCODER_PARAMS, ...LM_EMD_PARAMS }, create: (p) => createNeural("lm-emd", p) }],
+  [
+    "rerank",
+    {
+      params: {
+        ...ENCODER_PARAMS,
+        first: {
+          accepts: "ranker name other than rerank (bm25, bi-encoder…)",
+          default: '"bm25"',
+          check: (v) => typeof v === "string" && v !== "rerank" && REGISTRY.has(v),
+        },
+        depth: { accepts: "whole number >= 1", default: "20", check: isWholeAtLeast(1) },
+        second: { ...oneOf(...SECOND_STAGES), default: '"lm-emd"' },
+        ...LM_EMD_PARAMS,
+      },
+      create: (p) => {
+        const second = (p.second as string | undefined) ?? "lm-emd";
+        // Second-stage parameters only where the second stage has them, so a typo'd combination
+        // fails instead of being ignored.
+        const secondParams = second === "lm-emd" ? Object.keys(LM_EMD_PARAMS) : ["bert-max", "bert-mean", "maxsim"].includes(second) ? ["includeSpecial"] : [];
+        for (const key of Object.keys(LM_EMD_PARAMS)) {
+          if (p[key] !== undefined && !secondParams.includes(key)) throw new Error(`parameter ${key} of ranker rerank does not apply to second stage ${second}`);
+        }
+        const encoderKeys = Object.keys(ENCODER_PARAMS);
+        const first = (p.first as string | undefined) ?? "bm25";
+        // A neural first stage uses the same encoder (and loading options); others their defaults.
+        const firstRanker = (NEURAL_NAMES as readonly string[]).includes(first) ? createNeural(first, defined(p, encoderKeys)) : createRanker(first);
+        return new RerankRanker({
+          first: firstRanker,
+          second: createNeural(second, defined(p, [...encoderKeys, ...secondParams])),
+          ...(p.depth === undefined ? {} : { depth: p.depth as number }),
+        });
+      },
+    },
+  ],
 ]);
+
+/**
+ * The parameters a ranker accepts, in declaration order (e.g. so a harness can hand the suite's
+ * encoder to exactly the rankers that take one). Throws for an unknown name, like `createRanker`.
+ */
+export function rankerParameterNames(name: string): string[] {
+  const entry = REGISTRY.get(name);
+  if (entry === undefined) throw new Error(`unknown ranker ${JSON.stringify(name)}; known rankers: ${rankerNames().join(", ")}`);
+  return Object.keys(entry.params);
+}
 
 /** Names accepted by `createRanker`, sorted. */
 export function rankerNames(): string[] {
@@ -91,6 +206,9 @@ export function createRanker(name: string, params: Readonly<Record<string, unkno
     Object.entries(entry.params)
       .map(([key, spec]) => `${key} (${spec.accepts}, default ${spec.default})`)
       .join(", ") || "no parameters";
+  for (const [key, spec] of Object.entries(entry.params)) {
+    if (spec.required === true && params[key] === undefined) throw new Error(`ranker ${name} needs parameter ${key} (a ${spec.accepts})`);
+  }
   for (const [key, value] of Object.entries(params)) {
     const spec = Object.hasOwn(entry.params, key) ? entry.params[key] : undefined;
     if (spec === undefined) {

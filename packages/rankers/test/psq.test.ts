@@ -149,7 +149,7 @@ describe("Bm25PsqRanker", () => {
   }, 30_000);
 
   it("is registered with documented parameters", () => {
-    expect(rankerNames()).toEqual(["bm25", "bm25-psq"]);
+    expect(rankerNames()).toContain("bm25-psq");
     expect(createRanker("bm25-psq", { k3: 0, stem: true, maxTranslations: 3 }).name).toBe("bm25-psq(k1=1.2,b=0.75,k3=0,maxTranslations=3,stem)");
     expect(() => createRanker("bm25-psq", { stem: "yes" })).toThrow('parameter stem of ranker bm25-psq must be a boolean; got the string "yes"');
     expect(() => createRanker("bm25-psq", { maxTranslations: 0.5 })).toThrow(/must be a whole number >= 1/);

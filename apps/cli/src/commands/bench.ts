@@ -4,6 +4,7 @@ import {
   formatMarkdown,
   loadSuite,
   parseSuite,
+  resolveModelSpec,
   runSuite,
   terminalProgress,
   writeSuiteResult,
@@ -18,6 +19,7 @@ interface BenchOptions {
   docLang: string;
   rankers: string;
   param?: Record<string, unknown>;
+  encoder?: string;
   measures: string;
   k: number;
   limit?: number;
@@ -43,6 +45,10 @@ export function benchCommand(): Command {
     .option("--doc-lang <lang>", "quick form: document language", "en")
     .option("--rankers <names>", "quick form: comma-separated ranker names", "bm25")
     .option("--param <key=value>", "quick form: a ranker parameter (repeatable; applies to every ranker)", collectParam)
+    .option(
+      "--encoder <model>",
+      "the encoder of the neural rankers (bert-cls, bert-max, bert-mean, bi-encoder, maxsim, lm-emd, rerank): hub id, model folder, or fixture:bert; with --suite it replaces the suite's",
+    )
     .option("--measures <list>", "quick form: comma-separated measures", "R@1,R@5,R@10,MRR@10")
     .option("--k <n>", "documents kept per query", positiveInt("--k"), 100)
     .option("--limit <n>", "quick form, jsonl: first N records per language", positiveInt("--limit"))
@@ -50,7 +56,8 @@ export function benchCommand(): Command {
     .option("--json", "print every result as JSON on stdout")
     .action(async (options: BenchOptions) => {
       if (options.suite && options.dataset) throw new UsageError("give either --suite or --dataset, not both");
-      const suite = options.suite ? await loadSuite(options.suite) : quickSuite(options);
+      const loaded = options.suite ? await loadSuite(options.suite) : quickSuite(options);
+      const suite = options.encoder ? { ...loaded, encoder: resolveModelSpec(options.encoder, process.cwd()) } : loaded;
       const result = await runSuite(suite, { outDir: null, progress: terminalProgress() });
       const outDir = options.out ?? (options.suite ? await defaultResultsDir() : undefined);
       if (outDir) {

@@ -1,5 +1,5 @@
 /**
- * The batched Sinkhorn computation as one ONNX graph (built with ./onnx-graph.ts), so that a
+ * The batched Sinkhorn computation as one ONNX graph (built with @crossrank/onnx), so that a
  * whole batch — cosine cost, kernel, all iterations, costs and plans — is one onnxruntime run.
  *
  * Inputs (B pairs; Bx is B, or 1 to broadcast one query against every document):
@@ -38,7 +38,7 @@
  * Log domain ("log"): potentials F = log u, G = log v with F_i = log a_i − LSE_j(G_j − C_ij/reg)
  * etc. Never under/overflows but costs an exp per entry per half-iteration (several × slower).
  */
-import { attr, encodeModel, GraphBuilder } from "./onnx-graph.js";
+import { attr, encodeModel, GraphBuilder } from "@crossrank/onnx";
 
 export type SinkhornDomain = "kernel" | "log";
 

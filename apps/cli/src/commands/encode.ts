@@ -1,0 +1,240 @@
+import { readFile } from "node:fs/promises";
+import { Command } from "commander";
+import { loadEncoder, writeFixtureModel, type Encoder, type EncoderBackend, type FixtureKind, type Pooling } from "@crossrank/encode";
+import { explainPair } from "@crossrank/rankers";
+import { writeHeatmap, type Matrix } from "@crossrank/ot";
+import { positiveInt, UsageError } from "../errors.js";
+import { barProgress } from "../progress.js";
+
+const POOLINGS: readonly Pooling[] = ["cls", "mean", "max"];
+const BACKENDS: readonly EncoderBackend[] = ["transformers", "onnx"];
+const DTYPES = ["fp32", "q8"] as const;
+const FIXTURE_KINDS: readonly FixtureKind[] = ["bert", "sentence-transformers"];
+
+interface ModelFlags {
+  model: string;
+  backend: string;
+  dtype: string;
+  batchSize: number;
+  maxLength?: number;
+  offline?: boolean;
+}
+
+/** The flags every model-loading command shares. */
+function withModelFlags(command: Command): Command {
+  return command
+    .requiredOption("--model <spec>", "a Hugging Face hub id, a local model folder, or fixture:bert | fixture:sentence-transformers")
+    .option("--backend <name>", `encoder backend: ${BACKENDS.join(" | ")}`, "transformers")
+    .option("--dtype <type>", `weights: ${DTYPES.join(" | ")} (q8 needs onnx/model_quantized.onnx)`, "fp32")
+    .option("--batch-size <n>", "texts per model call", positiveInt("--batch-size"), 16)
+    .option("--max-length <n>", "truncate texts to this many tokens (default: the model's maximum)", positiveInt("--max-length"))
+    .option("--offline", "never use the network; fail naming the missing file instead (also CROSSRANK_OFFLINE=1)");
+}
+
+function openEncoder(flags: ModelFlags, backend = flags.backend): Promise<Encoder> {
+  if (!BACKENDS.includes(backend as EncoderBackend)) throw new UsageError(`--backend: expected one of ${BACKENDS.join(", ")}, got "${backend}"`);
+  if (!DTYPES.includes(flags.dtype as (typeof DTYPES)[number])) throw new UsageError(`--dtype: expected one of ${DTYPES.join(", ")}, got "${flags.dtype}"`);
+  return loadEncoder(flags.model, {
+    backend: backend as EncoderBackend,
+    dtype: flags.dtype as "fp32" | "q8",
+    batchSize: flags.batchSize,
+    ...(flags.maxLength !== undefined ? { maxLength: flags.maxLength } : {}),
+    ...(flags.offline ? { offline: true } : {}),
+  });
+}
+
+/** One text per line; an empty line is an error (it would silently become a zero vector), with its line number. */
+async function readLines(path: string): Promise<string[]> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    throw new UsageError(`${path}: ${(error as Error).message}`);
+  }
+  const lines = text.split(/\r?\n/);
+  if (lines.at(-1) === "") lines.pop();
+  lines.forEach((line, i) => {
+    if (line.trim() === "") throw new UsageError(`${path}:${i + 1}: empty line (one text per line expected)`);
+  });
+  if (lines.length === 0) throw new UsageError(`${path}: no texts`);
+  return lines;
+}
+
+/** Rounds to float32 precision in decimal, so JSON output stays readable and exact enough. */
+const round = (v: number) => Number(v.toPrecision(7));
+
+/** `crossrank fixture-model`: writes a tiny seeded BERT (or sentence-transformers) model folder in the Hugging Face layout. */
+export function fixtureModelCommand(): Command {
+  return new Command("fixture-model")
+    .description("write a tiny seeded BERT model folder in the Hugging Face layout (the one the tests use)")
+    .requiredOption("--out <dir>", "output folder")
+    .option("--kind <kind>", `${FIXTURE_KINDS.join(" | ")}`, "bert")
+    .option("--seed <n>", "weight seed", positiveInt("--seed"), 1)
+    .action(async (options: { out: string; kind: string; seed: number }) => {
+      if (!FIXTURE_KINDS.includes(options.kind as FixtureKind)) {
+        throw new UsageError(`--kind: expected one of ${FIXTURE_KINDS.join(", ")}, got "${options.kind}"`);
+      }
+      const written = await writeFixtureModel(options.out, { kind: options.kind as FixtureKind, seed: options.seed });
+      for (const file of written.files) console.log(file);
+    });
+}
+
+/** `crossrank encode`: sentence vectors or token embeddings of the lines of a file. */
+export function encodeCommand(): Command {
+  return withModelFlags(new Command("encode").description("encode texts (one per line) into sentence vectors or token embeddings"))
+    .requiredOption("--input <file>", "text file, one text per line")
+    .option("--pooling <mode>", `${POOLINGS.join(" | ")} (default: the model's sentence-transformers pooling, else mean)`)
+    .option("--normalize", "L2-normalise the sentence vectors (default: as the model's modules.json says)")
+    .option("--tokens", "print {tokens, embeddings, special} per text over the non-padding positions instead of one vector")
+    .option("--json", "print JSON (the only output format; accepted for symmetry with other commands)")
+    .action(async (options: ModelFlags & { input: string; pooling?: string; normalize?: boolean; tokens?: boolean }) => {
+      if (options.pooling !== undefined && !POOLINGS.includes(options.pooling as Pooling)) {
+        throw new UsageError(`--pooling: expected one of ${POOLINGS.join(", ")}, got "${options.pooling}"`);
+      }
+      if (options.tokens && (options.pooling !== undefined || options.normalize)) {
+        throw new UsageError("--tokens prints raw token embeddings; --pooling and --normalize do not apply");
+      }
+      const texts = await readLines(options.input);
+      const encoder = await openEncoder(options);
+      const progress = barProgress("encoding", texts.length);
+      try {
+        if (options.tokens) {
+          const items = await encoder.encodeTokens(texts, { onProgress: progress.update });
+          progress.stop();
+          const out = items.map((item) => {
+            const embeddings: number[][] = [];
+            for (let r = 0; r < item.tokens.length; r++) {
+              embeddings.push(Array.from(item.embeddings.subarray(r * item.dim, (r + 1) * item.dim), round));
+            }
+            return { tokens: item.tokens, offsets: item.offsets, special: item.special, embeddings };
+          });
+          console.log(JSON.stringify(out));
+        } else {
+          const matrix = await encoder.encode(texts, {
+            ...(options.pooling !== undefined ? { pooling: options.pooling as Pooling } : {}),
+            ...(options.normalize ? { normalize: true } : {}),
+            onProgress: progress.update,
+          });
+          progress.stop();
+          const out: number[][] = [];
+          for (let r = 0; r < matrix.rows; r++) out.push(Array.from(matrix.data.subarray(r * matrix.dim, (r + 1) * matrix.dim), round));
+          console.log(JSON.stringify(out));
+        }
+      } finally {
+        progress.stop();
+        await encoder.dispose();
+      }
+    });
+}
+
+/** Built-in texts for `encode-bench` when no --input is given: mixed lengths and scripts. */
+const BENCH_TEXTS = [
+  "The committee approved the new budget after a long debate about public transport.",
+  "Der Ausschuss billigte den neuen Haushalt nach einer langen Debatte über den öffentlichen Verkehr.",
+  "El comité aprobó el nuevo presupuesto tras un largo debate sobre el transporte público.",
+  "Комитет одобрил новый бюджет после долгих дебатов об общественном транспорте.",
+  "委员会在关于公共交通的长时间辩论后批准了新预算。",
+  "وافقت اللجنة على الميزانية الجديدة بعد نقاش طويل حول النقل العام.",
+  "Rivers carry sediment from the mountains to the sea, building deltas over thousands of years, and the shape of a delta depends on tides, waves and the amount of sand the river brings.",
+  "Paris is the capital of France.",
+];
+
+/** `crossrank encode-bench`: tokens/s of the transformers.js backend and the raw onnxruntime-node backend on the same model and batches. */
+export function encodeBenchCommand(): Command {
+  return withModelFlags(new Command("encode-bench").description("tokens/s of both encoder backends (transformers.js and raw onnxruntime-node) on the same model and batches"))
+    .option("--input <file>", "texts, one per line (default: a built-in multilingual sample)")
+    .option("--texts <n>", "texts encoded per backend (the input is repeated to reach it)", positiveInt("--texts"), 512)
+    .option("--rounds <n>", "timed rounds per backend, alternating backends; the best round counts", positiveInt("--rounds"), 3)
+    .option("--json", "print the measurement as JSON")
+    .action(async (options: ModelFlags & { input?: string; texts: number; rounds: number; json?: boolean }) => {
+      const sample = options.input ? await readLines(options.input) : BENCH_TEXTS;
+      const texts = Array.from({ length: options.texts }, (_, i) => sample[i % sample.length]!);
+      const encoders = await Promise.all(BACKENDS.map((backend) => openEncoder(options, backend)));
+      try {
+        // Real tokens (padding excluded) are what both backends are credited for.
+        const tokens = texts.reduce((sum, text) => sum + encoders[0]!.tokenizer.tokenize(text, options.maxLength !== undefined ? { maxLength: options.maxLength } : {}).ids.length, 0);
+        for (const encoder of encoders) await encoder.encodeTokens(texts.slice(0, options.batchSize)); // warm-up: session creation, first-run allocations
+        const best = new Map<EncoderBackend, number>();
+        for (let round = 0; round < options.rounds; round++) {
+          for (const encoder of encoders) {
+            const start = performance.now();
+            await encoder.encodeTokens(texts);
+            const seconds = (performance.now() - start) / 1000;
+            best.set(encoder.backend, Math.min(best.get(encoder.backend) ?? Infinity, seconds));
+          }
+        }
+        const results = encoders.map((encoder) => {
+          const seconds = best.get(encoder.backend)!;
+          return { backend: encoder.backend, seconds, tokensPerSecond: tokens / seconds, textsPerSecond: texts.length / seconds };
+        });
+        const [library, raw] = results as [(typeof results)[number], (typeof results)[number]];
+        const overhead = raw.tokensPerSecond / library.tokensPerSecond - 1;
+        const report = { model: options.model, dtype: options.dtype, batchSize: options.batchSize, texts: texts.length, tokens, rounds: options.rounds, results, transformersOverhead: overhead };
+        if (options.json) {
+          console.log(JSON.stringify(report));
+          return;
+        }
+        for (const r of results) {
+          console.log(`${r.backend.padEnd(12)} ${Math.round(r.tokensPerSecond)} tokens/s (${Math.round(r.textsPerSecond)} texts/s, ${r.seconds.toFixed(3)} s best of ${options.rounds})`);
+        }
+        console.log(`transformers.js overhead vs raw onnxruntime-node: ${(overhead * 100).toFixed(1)}%`);
+      } finally {
+        await Promise.all(encoders.map((encoder) => encoder.dispose()));
+      }
+    });
+}
+
+/** `crossrank explain`: the LM-EMD cost and transport matrices of one query–document pair, labelled with their tokens. */
+export function explainCommand(): Command {
+  return withModelFlags(new Command("explain").description("draw the LM-EMD cost matrix and transport plan of a query and a document, labelled with their tokens"))
+    .requiredOption("--query <text>", "query text")
+    .requiredOption("--doc <text>", "document text")
+    .requiredOption("--out <file>", "output image: .png or .svg")
+    .option("--gamma <reg>", "entropic regularisation γ", (v) => positiveNumber("--gamma", v), 0.1)
+    .option("--iterations <n>", "Sinkhorn iterations", positiveInt("--iterations"), 100)
+    .option("--no-special", "leave CLS/SEP out of the marginals")
+    .option("--json", "also print tokens, distance and the top matches as JSON")
+    .action(async (options: ModelFlags & { query: string; doc: string; out: string; gamma: number; iterations: number; special: boolean; json?: boolean }) => {
+      if (!/\.(png|svg)$/i.test(options.out)) throw new UsageError(`--out: expected a .png or .svg file, got "${options.out}"`);
+      const encoder = await openEncoder(options);
+      try {
+        const explanation = await explainPair(encoder, options.query, options.doc, {
+          gamma: options.gamma,
+          iterations: options.iterations,
+          includeSpecial: options.special,
+        });
+        const rows = explanation.queryTokens.length;
+        const cols = explanation.docTokens.length;
+        const asMatrix = (data: Float32Array): Matrix => ({ rows, cols, data: Float64Array.from(data) });
+        await writeHeatmap(
+          options.out,
+          [
+            { title: "cost 1 − cos", matrix: asMatrix(explanation.cost) },
+            { title: "transport plan", matrix: asMatrix(explanation.plan), palette: "blues" },
+          ],
+          {
+            rowLabels: explanation.queryTokens,
+            colLabels: explanation.docTokens,
+            title: `LM-EMD (${encoder.id}), γ ${options.gamma}, ${options.iterations} iterations: distance ${explanation.distance.toFixed(4)}`,
+          },
+        );
+        console.error(`wrote ${options.out}`);
+        if (options.json) {
+          const matches = explanation.queryTokens.map((token, i) => {
+            let best = 0;
+            for (let j = 1; j < cols; j++) if (explanation.plan[i * cols + j]! > explanation.plan[i * cols + best]!) best = j;
+            return { query: token, doc: explanation.docTokens[best], mass: round(explanation.plan[i * cols + best]!) };
+          });
+          console.log(JSON.stringify({ distance: explanation.distance, queryTokens: explanation.queryTokens, docTokens: explanation.docTokens, matches }));
+        }
+      } finally {
+        await encoder.dispose();
+      }
+    });
+}
+
+function positiveNumber(flag: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${flag} expects a positive number, got "${value}"`);
+  return n;
+}

@@ -1,0 +1,429 @@
+/**
+ * The Encoder: token embeddings (the model's last hidden state, per text, without padding) and
+ * pooled sentence embeddings (cls / mean / max, sentence-transformers Dense + Normalize), from a
+ * Hugging Face or sentence-transformers folder with an ONNX export, on onnxruntime-node.
+ */
+import { stat } from "node:fs/promises";
+import { join } from "node:path";
+import { type EncodedBatch, MissingModelFileError, type ModelSource, resolveModel, type ResolveOptions, Tokenizer, type TokenizedText } from "@crossrank/tokenize";
+import type { HiddenStates, ModelRunner } from "./backends/common.js";
+import { loadOnnxRunner } from "./backends/onnx.js";
+import { loadTransformersRunner } from "./backends/transformers.js";
+import { type CachedEmbedding, EmbeddingCache, fileContentHash } from "./cache.js";
+import { type FixtureKind, fixtureModelPath } from "./fixture/index.js";
+import { applyDense, l2normalizeRows, type Pooling, poolBatch } from "./pooling.js";
+import { moduleSource, readSentenceTransformers, type SentenceTransformersConfig } from "./sentence-transformers.js";
+
+export type { Pooling } from "./pooling.js";
+
+/** @huggingface/transformers' AutoModel vs raw onnxruntime-node InferenceSession; same tokenizer, same session options. */
+export type EncoderBackend = "transformers" | "onnx";
+
+/** One text's token embeddings. */
+export interface TokenEmbeddings {
+  /** The text as tokenized (lower-cased when a sentence-transformers folder says do_lower_case). */
+  text: string;
+  tokens: string[];
+  /** UTF-16 [start, end) into `text`; [0, 0] for special tokens. */
+  offsets: [number, number][];
+  /** true for CLS/SEP and other special tokens. */
+  special: boolean[];
+  dim: number;
+  /** rows = tokens.length (padding never included), row-major float32, the model's last_hidden_state. */
+  embeddings: Float32Array;
+}
+
+/** Progress callback, called after every batch with the number of texts done so far. */
+export interface EncodeProgress {
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** Options of {@link loadEncoder}. */
+export interface EncoderOptions extends ResolveOptions {
+  /** Default "transformers" (the library path); "onnx" = raw onnxruntime-node, measured against it. */
+  backend?: EncoderBackend;
+  /** "fp32" loads onnx/model.onnx (default), "q8" onnx/model_quantized.onnx. */
+  dtype?: "fp32" | "q8";
+  /** Texts per model run, default 16. */
+  batchSize?: number;
+  /**
+   * Tokens per text, special tokens included; longer texts are truncated (cut long documents
+   * into windows first with `Tokenizer.windows`). Default: sentence_bert_config.json's
+   * max_seq_length when present, else the tokenizer's model_max_length.
+   */
+  maxLength?: number;
+  /** On-disk embedding cache folder (keyed by model fingerprint + options + sha256 of text); default none. */
+  cache?: string | false;
+}
+
+/** Options of {@link Encoder.encode}. */
+export interface SentenceOptions extends EncodeProgress {
+  /** Default: the sentence-transformers 1_Pooling mode when the folder has modules.json, else "mean". */
+  pooling?: Pooling;
+  /** Default: true when modules.json lists Normalize, else false. */
+  normalize?: boolean;
+  /** Apply the ST Dense modules (default true when present). */
+  dense?: boolean;
+  /** Include CLS/SEP rows in mean/max pooling (default true, as sentence-transformers does). */
+  includeSpecial?: boolean;
+  /**
+   * The LM-EMD study's quirks: max over rows with padding zeroed in, mean divided by the padded
+   * batch length. Default false. The vector of a text then depends on the longest text of its
+   * batch, so batches keep the input order (texts i·batchSize … (i+1)·batchSize − 1), as the
+   * study's code batched them.
+   */
+  paddedPooling?: boolean;
+}
+
+/** A loaded model. */
+export interface Encoder {
+  /** Model spec as given plus options that change vectors, e.g. "fixture:bert" or "org/model?dtype=q8" — for labels and cache keys. */
+  readonly id: string;
+  readonly backend: EncoderBackend;
+  readonly dtype: "fp32" | "q8";
+  readonly tokenizer: Tokenizer;
+  /** Token embedding width (hidden size). */
+  readonly dim: number;
+  /** Sentence embedding width after the ST Dense layers (= dim without them). */
+  readonly sentenceDim: number;
+  /** Tokens per text after truncation, special tokens included. */
+  readonly maxLength: number;
+  /** Description of the ST pipeline actually applied, e.g. ["Transformer", "Pooling(cls)", "Dense(32→24, tanh)", "Normalize"]. */
+  readonly modules: readonly string[];
+  /** Token embeddings per text, in input order. */
+  encodeTokens(texts: readonly string[], options?: EncodeProgress): Promise<TokenEmbeddings[]>;
+  /** One row per text, [texts.length, sentenceDim] row-major ([texts.length, dim] with dense: false). */
+  encode(texts: readonly string[], options?: SentenceOptions): Promise<{ rows: number; dim: number; data: Float32Array }>;
+  /** Releases the onnxruntime session and the cache files. */
+  dispose(): Promise<void>;
+}
+
+const FIXTURE_KINDS: readonly FixtureKind[] = ["bert", "sentence-transformers"];
+
+/**
+ * Loads a model: `spec` is a hub id (downloaded into the cache by @crossrank/tokenize's
+ * resolveModel unless offline), a folder, or "fixture:bert" / "fixture:sentence-transformers"
+ * (generated on first use). The folder needs config.json, the tokenizer files and
+ * onnx/model.onnx (q8: onnx/model_quantized.onnx); a sentence-transformers folder (modules.json)
+ * adds its Pooling / Dense / Normalize modules.
+ */
+export async function loadEncoder(spec: string, options: EncoderOptions = {}): Promise<Encoder> {
+  const backend = options.backend ?? "transformers";
+  const dtype = options.dtype ?? "fp32";
+  const batchSize = options.batchSize ?? 16;
+  if (backend !== "transformers" && backend !== "onnx") throw new Error(`unknown encoder backend "${String(backend)}" (transformers, onnx)`);
+  if (dtype !== "fp32" && dtype !== "q8") throw new Error(`unknown dtype "${String(dtype)}" (fp32, q8)`);
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`batchSize must be a positive integer (got ${batchSize})`);
+  if (options.maxLength !== undefined && (!Number.isInteger(options.maxLength) || options.maxLength < 2)) {
+    throw new Error(`maxLength must be an integer ≥ 2 (got ${options.maxLength})`);
+  }
+
+  const root = await openSource(spec, options);
+  const st = await readSentenceTransformers(root);
+  const source = st === undefined ? root : moduleSource(root, st.transformerPath);
+  await source.file("config.json", { purpose: "the model architecture" });
+  const tokenizer = await Tokenizer.load(source);
+  const onnxRel = dtype === "q8" ? "onnx/model_quantized.onnx" : "onnx/model.onnx";
+  const onnxPath = await onnxFile(source, onnxRel, dtype);
+  // Graphs over 2 GB keep their weights next to them; onnxruntime reads the file from the same
+  // folder, so a hub model needs it downloaded too.
+  await source.file(`${onnxRel}_data`, { optional: true });
+
+  const maxLength = options.maxLength ?? Math.min(st?.maxSeqLength ?? tokenizer.modelMaxLength, tokenizer.modelMaxLength);
+  if (maxLength > tokenizer.modelMaxLength) {
+    throw new Error(`maxLength ${maxLength} exceeds what ${spec} supports (${tokenizer.modelMaxLength} tokens)`);
+  }
+
+  const runner = backend === "onnx" ? await loadOnnxRunner(onnxPath) : await loadTransformersRunner(source.folder, dtype);
+  try {
+    // One tiny run: the hidden size without trusting config.json's naming (hidden_size, dim, d_model…),
+    // and a load error surfaces here rather than in the first encode.
+    const probe = await runner.run(tokenizer.encodeBatch([""], { maxLength }));
+    const dim = probe.dim;
+    checkPipeline(st, dim, spec);
+    const params: string[] = [];
+    if (options.revision !== undefined && options.revision !== "main") params.push(`revision=${options.revision}`);
+    if (dtype !== "fp32") params.push(`dtype=${dtype}`);
+    if (options.maxLength !== undefined) params.push(`maxLength=${maxLength}`);
+    const id = params.length === 0 ? spec : `${spec}?${params.join("&")}`;
+    const fingerprintFiles = await collectFingerprintFiles(root, source, st, onnxPath);
+    return new OnnxEncoder({ id, backend, dtype, tokenizer, runner, st, dim, batchSize, maxLength, cacheDir: options.cache || undefined, fingerprintFiles });
+  } catch (e) {
+    await runner.dispose();
+    throw e;
+  }
+}
+
+async function openSource(spec: string, options: ResolveOptions): Promise<ModelSource> {
+  if (spec.startsWith("fixture:")) {
+    const kind = spec.slice("fixture:".length) as FixtureKind;
+    if (!FIXTURE_KINDS.includes(kind)) throw new Error(`unknown fixture model "${spec}" (${FIXTURE_KINDS.map((k) => `fixture:${k}`).join(", ")})`);
+    return resolveModel(await fixtureModelPath(kind), options);
+  }
+  return resolveModel(spec, options);
+}
+
+/** The ONNX file, or a MissingModelFileError that says how to export one. */
+async function onnxFile(source: ModelSource, rel: string, dtype: "fp32" | "q8"): Promise<string> {
+  try {
+    return (await source.file(rel, { purpose: `the ${dtype} ONNX graph the encoder runs` }))!;
+  } catch (e) {
+    if (!(e instanceof MissingModelFileError)) throw e;
+    const target = join(source.folder, rel);
+    const howTo =
+      dtype === "fp32"
+        ? `Export it once with Python (pip install "optimum[onnx]"):\n` +
+          `  optimum-cli export onnx --model <hub id or folder> --task feature-extraction <out-dir>\n` +
+          `then move <out-dir>/model.onnx to ${target}. Many Xenova/* and onnx-community/* hub repos ship it ready-made.`
+        : `Make it from the fp32 export (onnx/model.onnx) with Python (pip install "optimum[onnxruntime]"):\n` +
+          `  optimum-cli onnxruntime quantize --onnx_model <folder with model.onnx> --avx512 -o <out-dir>\n` +
+          `then move <out-dir>/model_quantized.onnx to ${target}; or use dtype "fp32".`;
+    throw new MissingModelFileError(`${e.message}\n${howTo}`, e.file, e.model);
+  }
+}
+
+function checkPipeline(st: SentenceTransformersConfig | undefined, dim: number, spec: string): void {
+  if (st === undefined) return;
+  if (st.poolingDim !== undefined && st.poolingDim !== dim) {
+    throw new Error(`${spec}: 1_Pooling word_embedding_dimension is ${st.poolingDim} but the model's hidden size is ${dim}`);
+  }
+  let width = dim;
+  for (const d of st.dense) {
+    if (d.inFeatures !== width) throw new Error(`${spec}: ${d.path} expects ${d.inFeatures} inputs but receives ${width}`);
+    width = d.outFeatures;
+  }
+}
+
+/** The files the vectors depend on, by name relative to the model root (so a moved folder keeps its cache). */
+async function collectFingerprintFiles(root: ModelSource, source: ModelSource, st: SentenceTransformersConfig | undefined, onnxPath: string): Promise<{ name: string; path: string }[]> {
+  const prefix = st === undefined || st.transformerPath === "" ? "" : `${st.transformerPath}/`;
+  const files = [{ name: `${prefix}onnx`, path: onnxPath }];
+  for (const name of ["config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"]) {
+    // Only what is on disk already: the tokenizer fetched what it needs; no download for a fingerprint.
+    const path = join(source.folder, name);
+    if ((await stat(path).catch(() => undefined))?.isFile()) files.push({ name: prefix + name, path });
+  }
+  for (const name of st?.files ?? []) files.push({ name, path: join(root.folder, name) });
+  return files;
+}
+
+interface EncoderParts {
+  id: string;
+  backend: EncoderBackend;
+  dtype: "fp32" | "q8";
+  tokenizer: Tokenizer;
+  runner: ModelRunner;
+  st: SentenceTransformersConfig | undefined;
+  dim: number;
+  batchSize: number;
+  maxLength: number;
+  cacheDir: string | undefined;
+  fingerprintFiles: { name: string; path: string }[];
+}
+
+type ResolvedSentenceOptions = Required<Omit<SentenceOptions, "onProgress">>;
+
+class OnnxEncoder implements Encoder {
+  readonly id: string;
+  readonly backend: EncoderBackend;
+  readonly dtype: "fp32" | "q8";
+  readonly tokenizer: Tokenizer;
+  readonly dim: number;
+  readonly sentenceDim: number;
+  readonly maxLength: number;
+  readonly modules: readonly string[];
+  private readonly runner: ModelRunner;
+  private readonly st: SentenceTransformersConfig | undefined;
+  private readonly batchSize: number;
+  private readonly cacheDir: string | undefined;
+  private readonly fingerprintFiles: { name: string; path: string }[];
+  private fingerprint: Promise<string> | undefined;
+  private readonly caches = new Map<string, Promise<EmbeddingCache>>();
+  private disposed = false;
+
+  constructor(p: EncoderParts) {
+    this.id = p.id;
+    this.backend = p.backend;
+    this.dtype = p.dtype;
+    this.tokenizer = p.tokenizer;
+    this.runner = p.runner;
+    this.st = p.st;
+    this.dim = p.dim;
+    this.batchSize = p.batchSize;
+    this.maxLength = p.maxLength;
+    this.cacheDir = p.cacheDir;
+    this.fingerprintFiles = p.fingerprintFiles;
+    const dense = p.st?.dense ?? [];
+    this.sentenceDim = dense.length === 0 ? p.dim : dense[dense.length - 1]!.outFeatures;
+    this.modules = [
+      "Transformer",
+      `Pooling(${p.st?.pooling ?? "mean"})`,
+      ...dense.map((d) => `Dense(${d.inFeatures}→${d.outFeatures}, ${d.activation})`),
+      ...(p.st?.normalize === true ? ["Normalize"] : []),
+    ];
+  }
+
+  async encodeTokens(texts: readonly string[], options: EncodeProgress = {}): Promise<TokenEmbeddings[]> {
+    this.check();
+    const total = texts.length;
+    const out = new Array<TokenEmbeddings>(total);
+    const cache = await this.cache({ kind: "tokens" });
+    const todo = await this.lookup(cache, texts, (i, hit) => {
+      const meta = hit.meta as Pick<TokenEmbeddings, "tokens" | "offsets" | "special">;
+      out[i] = { text: this.prepare(texts[i]!), ...meta, dim: this.dim, embeddings: hit.data };
+    });
+    let done = total - todo.length;
+    if (done > 0) options.onProgress?.(done, total);
+    const items = todo.map((i) => this.tokenize(texts[i]!));
+    for (const chunk of batches(byLength(items), this.batchSize)) {
+      const batch = this.tokenizer.encodeBatch(chunk.map((k) => items[k]!), { maxLength: this.maxLength });
+      const hidden = await this.runner.run(batch);
+      const stored: { key: string; value: CachedEmbedding }[] = [];
+      chunk.forEach((k, b) => {
+        const item = batch.items[b]!;
+        // The tokenizer pads on the right: the item's rows are a prefix of its batch row.
+        const rows = item.ids.length;
+        const start = b * hidden.seqLength * hidden.dim;
+        const embeddings = hidden.data.slice(start, start + rows * hidden.dim);
+        const i = todo[k]!;
+        out[i] = { text: item.text, tokens: item.tokens, offsets: item.offsets, special: item.special, dim: hidden.dim, embeddings };
+        stored.push({ key: texts[i]!, value: { meta: { tokens: item.tokens, offsets: item.offsets, special: item.special }, data: embeddings } });
+      });
+      await cache?.putMany(stored);
+      done += chunk.length;
+      options.onProgress?.(done, total);
+    }
+    return out;
+  }
+
+  async encode(texts: readonly string[], options: SentenceOptions = {}): Promise<{ rows: number; dim: number; data: Float32Array }> {
+    this.check();
+    const o = this.sentenceOptions(options);
+    const dim = o.dense ? this.sentenceDim : this.dim;
+    const total = texts.length;
+    const data = new Float32Array(total * dim);
+    const cache = await this.cache({ kind: "sentence", ...o });
+    const report = options.onProgress;
+    if (!o.paddedPooling) {
+      // Per-text vectors do not depend on the batch: encode misses sorted by length (least padding).
+      const todo = await this.lookup(cache, texts, (i, hit) => data.set(hit.data, i * dim));
+      let done = total - todo.length;
+      if (done > 0) report?.(done, total);
+      const items = todo.map((i) => this.tokenize(texts[i]!));
+      for (const chunk of batches(byLength(items), this.batchSize)) {
+        const batch = this.tokenizer.encodeBatch(chunk.map((k) => items[k]!), { maxLength: this.maxLength });
+        const pooled = this.pool(await this.runner.run(batch), batch, o);
+        chunk.forEach((k, b) => data.set(pooled.subarray(b * dim, (b + 1) * dim), todo[k]! * dim));
+        await cache?.putMany(chunk.map((k, b) => ({ key: texts[todo[k]!]!, value: { data: pooled.slice(b * dim, (b + 1) * dim) } })));
+        done += chunk.length;
+        report?.(done, total);
+      }
+      return { rows: total, dim, data };
+    }
+    // paddedPooling: a vector depends on the text and its batch's padded length L, so batches
+    // follow the input order and the cache key is (L, text).
+    const items = texts.map((t) => this.tokenize(t));
+    const order = items.map((_, i) => i);
+    let done = 0;
+    for (const chunk of batches(order, this.batchSize)) {
+      const padded = Math.max(...chunk.map((i) => items[i]!.ids.length));
+      const keys = chunk.map((i) => `${padded}\0${texts[i]!}`);
+      const hits = cache === undefined ? [] : await cache.getMany(keys);
+      if (hits.length === chunk.length && hits.every((h) => h !== undefined)) {
+        chunk.forEach((i, b) => data.set(hits[b]!.data, i * dim));
+      } else {
+        const batch = this.tokenizer.encodeBatch(chunk.map((i) => items[i]!), { maxLength: this.maxLength });
+        const pooled = this.pool(await this.runner.run(batch), batch, o);
+        data.set(pooled, chunk[0]! * dim);
+        await cache?.putMany(keys.map((key, b) => ({ key, value: { data: pooled.slice(b * dim, (b + 1) * dim) } })));
+      }
+      done += chunk.length;
+      report?.(done, total);
+    }
+    return { rows: total, dim, data };
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    const caches = await Promise.allSettled(this.caches.values());
+    await Promise.all(caches.map((c) => (c.status === "fulfilled" ? c.value.close() : undefined)));
+    await this.runner.dispose();
+  }
+
+  private check(): void {
+    if (this.disposed) throw new Error(`encoder ${this.id} has been disposed`);
+  }
+
+  private sentenceOptions(options: SentenceOptions): ResolvedSentenceOptions {
+    const pooling = options.pooling ?? this.st?.pooling ?? "mean";
+    if (pooling !== "cls" && pooling !== "mean" && pooling !== "max") throw new Error(`unknown pooling "${String(pooling)}" (cls, mean, max)`);
+    return {
+      pooling,
+      normalize: options.normalize ?? this.st?.normalize ?? false,
+      dense: (options.dense ?? true) && (this.st?.dense.length ?? 0) > 0,
+      includeSpecial: options.includeSpecial ?? true,
+      paddedPooling: options.paddedPooling ?? false,
+    };
+  }
+
+  /** Pooling → Dense layers → L2 normalization over one model run, [batchSize, dim]. */
+  private pool(hidden: HiddenStates, batch: EncodedBatch, o: ResolvedSentenceOptions): Float32Array {
+    const { batchSize, seqLength, dim } = hidden;
+    const special = new Uint8Array(batchSize * seqLength);
+    batch.items.forEach((item, b) => item.special.forEach((s, t) => (special[b * seqLength + t] = s ? 1 : 0)));
+    let rows = poolBatch(hidden.data, batch.attentionMask, special, { batchSize, seqLength, dim }, o);
+    if (o.dense) for (const layer of this.st!.dense) rows = applyDense(rows, layer);
+    return o.normalize ? l2normalizeRows(rows, o.dense ? this.sentenceDim : dim) : rows;
+  }
+
+  private prepare(text: string): string {
+    return this.st?.doLowerCase === true ? text.toLowerCase() : text;
+  }
+
+  private tokenize(text: string): TokenizedText {
+    return this.tokenizer.tokenize(this.prepare(text), { maxLength: this.maxLength });
+  }
+
+  /** Fills hits through `use`; returns the indices of the misses (all indices without a cache). */
+  private async lookup(cache: EmbeddingCache | undefined, texts: readonly string[], use: (i: number, hit: CachedEmbedding) => void): Promise<number[]> {
+    if (cache === undefined) return texts.map((_, i) => i);
+    const hits = await cache.getMany(texts);
+    const misses: number[] = [];
+    hits.forEach((h, i) => (h === undefined ? misses.push(i) : use(i, h)));
+    return misses;
+  }
+
+  private cache(namespace: Record<string, unknown>): Promise<EmbeddingCache | undefined> {
+    const dir = this.cacheDir;
+    if (dir === undefined) return Promise.resolve(undefined);
+    // No spec or path: the fingerprint is content-based, so a moved or re-downloaded model keeps its cache.
+    const full = { format: 1, dtype: this.dtype, maxLength: this.maxLength, ...namespace };
+    const key = JSON.stringify(full);
+    let c = this.caches.get(key);
+    if (c === undefined) {
+      c = this.modelFingerprint().then((fingerprint) => EmbeddingCache.open(dir, { ...full, fingerprint }));
+      c.catch(() => this.caches.delete(key));
+      this.caches.set(key, c);
+    }
+    return c;
+  }
+
+  /** sha256 over the contents of the files the vectors depend on; not the backend, which must not change them. */
+  private modelFingerprint(): Promise<string> {
+    this.fingerprint ??= (async () => {
+      const parts = await Promise.all(this.fingerprintFiles.map(async (f) => `${f.name}:${await fileContentHash(f.path, this.cacheDir!)}`));
+      return parts.sort().join("\n");
+    })();
+    return this.fingerprint;
+  }
+}
+
+/** Indices of `items` by ascending token count (stable), so batches pad little. */
+function byLength(items: readonly TokenizedText[]): number[] {
+  return items.map((_, i) => i).sort((a, b) => items[a]!.ids.length - items[b]!.ids.length || a - b);
+}
+
+function* batches(order: readonly number[], size: number): Generator<number[]> {
+  for (let s = 0; s < order.length; s += size) yield order.slice(s, s + size);
+}

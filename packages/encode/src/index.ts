@@ -1,0 +1,14 @@
+export {
+  type EncodeProgress,
+  type Encoder,
+  type EncoderBackend,
+  type EncoderOptions,
+  loadEncoder,
+  type SentenceOptions,
+  type TokenEmbeddings,
+} from "./encoder.js";
+export { applyDense, type BatchShape, type DenseActivation, type DenseLayer, l2normalizeRows, type Pooling, type PoolOptions, poolBatch } from "./pooling.js";
+export { readSentenceTransformers, type SentenceTransformersConfig } from "./sentence-transformers.js";
+export { type CachedEmbedding, EmbeddingCache } from "./cache.js";
+export * from "./safetensors.js";
+export * from "./fixture/index.js";

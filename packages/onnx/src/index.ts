@@ -1,0 +1,1 @@
+export { attr, encodeModel, GraphBuilder, ONNX_DATA_TYPE, tensor, type EncodeModelOptions, type OnnxAttribute, type OnnxAttributes, type OnnxDim, type OnnxElementType, type OnnxTensor, type OnnxTensorData } from "./onnx-graph.js";

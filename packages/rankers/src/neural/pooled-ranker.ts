@@ -1,0 +1,108 @@
+/**
+ * Rankers that score by the cosine of one pooled vector per text: the LM-EMD study's baselines on
+ * a plain language model (BERT-CLS, BERT-MAX, BERT-MEAN) and sentence-transformers bi-encoders.
+ */
+import type { SentenceOptions } from "@crossrank/encode";
+import type { Run } from "@crossrank/metrics";
+import type { RankingInput, RankOptions } from "../ranker.js";
+import { type CandidateMap, type CandidateRanker, checkInput, checkScore, Progress, topKEntry, yieldToEventLoop } from "./common.js";
+import { denseScoreBlock } from "./dense.js";
+import { pooledMatrix, sharedEncoder } from "./memo.js";
+import { checkEncoderSettings, documentText, encoderNameParts, type NeuralRankerOptions } from "./settings.js";
+
+/** Which pooled ranker. */
+export type PooledKind = "bert-cls" | "bert-max" | "bert-mean" | "bi-encoder";
+
+/** Options of {@link PooledRanker}. */
+export interface PooledRankerOptions extends NeuralRankerOptions {
+  /**
+   * bert-max / bert-mean: whether the CLS and SEP rows take part in the pooling. Default true, as
+   * both sentence-transformers and the LM-EMD study do. Ignored by bert-cls and bi-encoder.
+   */
+  includeSpecial?: boolean;
+}
+
+/**
+ * Cosine of pooled vectors, brute force over the collection:
+ *
+ * - `bert-cls` / `bert-max` / `bert-mean`: the model's `last_hidden_state` pooled by the first
+ *   token, an element-wise max or a mean, L2-normalised; no sentence-transformers Dense layers
+ *   (the study pools a plain LM). Preset "default" pools over the real tokens only (masked);
+ *   preset "faithful" reproduces the study: max with padded rows zeroed in, mean divided by the
+ *   padded batch length (so a vector depends on the batch it was encoded in).
+ * - `bi-encoder`: the model's own sentence-transformers pipeline (its Pooling, Dense and Normalize
+ *   modules, or mean pooling for a plain model); the preset does not apply.
+ *
+ * The whole collection is encoded once (memoised per encoder, options and texts) even when only
+ * candidates are scored: the dot products are cheap, and faithful padded pooling makes a vector
+ * depend on the other texts of its batch, so restricting to candidates would change the vectors.
+ */
+export class PooledRanker implements CandidateRanker {
+  readonly name: string;
+  private readonly settings: PooledRankerOptions;
+
+  constructor(
+    readonly kind: PooledKind,
+    options: PooledRankerOptions,
+  ) {
+    if (!["bert-cls", "bert-max", "bert-mean", "bi-encoder"].includes(kind)) throw new Error(`unknown pooled ranker ${JSON.stringify(kind)}`);
+    checkEncoderSettings(options, kind);
+    if (options.includeSpecial !== undefined && typeof options.includeSpecial !== "boolean") {
+      throw new Error(`ranker ${kind}: includeSpecial must be a boolean, got ${JSON.stringify(options.includeSpecial)}`);
+    }
+    this.settings = { ...options };
+    const parts = encoderNameParts(options);
+    if (options.includeSpecial === false && (kind === "bert-max" || kind === "bert-mean")) parts.push("includeSpecial=false");
+    this.name = `${kind}(${parts.join(",")})`;
+  }
+
+  /** The sentence options this ranker encodes with (the same for queries and documents). */
+  sentenceOptions(): Omit<SentenceOptions, "onProgress"> {
+    if (this.kind === "bi-encoder") return {};
+    const pooling = this.kind === "bert-cls" ? "cls" : this.kind === "bert-max" ? "max" : "mean";
+    const options: Omit<SentenceOptions, "onProgress"> = { pooling, normalize: true, dense: false };
+    if (pooling !== "cls") {
+      options.includeSpecial = this.settings.includeSpecial ?? true;
+      options.paddedPooling = this.settings.preset === "faithful";
+    }
+    return options;
+  }
+
+  rank(input: RankingInput, options: RankOptions = {}): Promise<Run> {
+    return this.rankCandidates(input, undefined, options);
+  }
+
+  async rankCandidates(input: RankingInput, candidates: CandidateMap | undefined, options: RankOptions = {}): Promise<Run> {
+    const k = checkInput(input, options);
+    const { queries, documents } = input;
+    const progress = new Progress(options.onProgress, documents.length, queries.length);
+    const run: Run = new Map();
+    if (queries.length === 0) return run;
+    const shared = await sharedEncoder(this.settings);
+    const sentence = this.sentenceOptions();
+    const docs = await pooledMatrix(shared, documents.map(documentText), sentence, progress.encodeDocs);
+    const qs = await pooledMatrix(
+      shared,
+      queries.map((q) => q.text),
+      sentence,
+      progress.encodeQueries,
+    );
+    const ids = documents.map((d) => d.id);
+    const all = Int32Array.from({ length: documents.length }, (_, i) => i);
+    const scores = [0, 1, 2, 3].map(() => new Float64Array(documents.length));
+    const block = candidates === undefined ? 4 : 1;
+    for (let first = 0; first < queries.length; first += block) {
+      const count = Math.min(block, queries.length - first);
+      const cands = candidates === undefined ? all : (candidates.get(queries[first]!.id) ?? new Int32Array(0));
+      denseScoreBlock(qs, first, count, docs, cands, scores);
+      for (let b = 0; b < count; b++) {
+        const query = queries[first + b]!;
+        for (const doc of cands) checkScore(scores[b]![doc]!, this.name, query.id, ids[doc]!);
+        run.set(query.id, topKEntry(scores[b]!, ids, k, cands));
+      }
+      progress.score(first + count);
+      if ((first / block) % 64 === 63) await yieldToEventLoop();
+    }
+    return run;
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * The part of MaxSim and LM-EMD that works on token embeddings: encoding the candidates' and the
+ * queries' texts through the per-text memo, selecting rows (special tokens in or out).
+ */
+import type { RankingInput } from "../ranker.js";
+import type { CandidateMap, Progress } from "./common.js";
+import { candidateUnion } from "./common.js";
+import { type SharedEncoder, type TokenRows, tokenRows } from "./memo.js";
+import { documentText } from "./settings.js";
+
+/** Token rows of every query and of the candidate documents (undefined for documents no query needs). */
+export interface EncodedTask {
+  queries: TokenRows[];
+  /** Indexed like `input.documents`. */
+  documents: (TokenRows | undefined)[];
+}
+
+/** Encodes (or fetches from the memo) the queries and the union of the candidates. */
+export async function encodeTask(shared: SharedEncoder, input: RankingInput, candidates: CandidateMap | undefined, progress: Progress): Promise<EncodedTask> {
+  const union = candidateUnion(input.documents.length, candidates);
+  const docRows = await tokenRows(
+    shared,
+    Array.from(union, (d) => documentText(input.documents[d]!)),
+    progress.encodeDocs,
+  );
+  const documents: (TokenRows | undefined)[] = new Array<TokenRows | undefined>(input.documents.length).fill(undefined);
+  union.forEach((d, i) => {
+    documents[d] = docRows[i];
+  });
+  const queries = await tokenRows(
+    shared,
+    input.queries.map((q) => q.text),
+    progress.encodeQueries,
+  );
+  return { queries, documents };
+}
+
+/**
+ * The rows of `t` that take part: all of them with `includeSpecial`, else the content rows only
+ * (a copy). May return 0 rows (a text of special tokens only).
+ */
+export function selectRows(t: TokenRows, includeSpecial: boolean): { data: Float32Array; length: number } {
+  if (includeSpecial) return { data: t.data, length: t.length };
+  let n = 0;
+  for (let r = 0; r < t.length; r++) if (t.special[r] === 0) n++;
+  if (n === t.length) return { data: t.data, length: t.length };
+  const out = new Float32Array(n * t.dim);
+  let o = 0;
+  for (let r = 0; r < t.length; r++) {
+    if (t.special[r] !== 0) continue;
+    out.set(t.data.subarray(r * t.dim, (r + 1) * t.dim), o * t.dim);
+    o++;
+  }
+  return { data: out, length: n };
+}

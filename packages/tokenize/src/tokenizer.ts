@@ -1,0 +1,320 @@
+/**
+ * Hugging Face tokenizers through `@huggingface/transformers`, with what ranking needs on top:
+ * padded int64 batches, truncation, sliding windows, special-token flags and character offsets.
+ */
+import type { PreTrainedTokenizer } from "@huggingface/transformers";
+import { resolveModel, type ModelSource, type ResolveOptions } from "./model-source.js";
+import { OffsetAligner, type TokenScheme } from "./offsets.js";
+
+/** One text, tokenized: parallel arrays over its tokens, special tokens included. */
+export interface TokenizedText {
+  text: string;
+  ids: number[];
+  /** Token strings as in the vocabulary ("##ing", "[CLS]"). */
+  tokens: string[];
+  /** UTF-16 [start, end) into `text`; [0, 0] for special tokens. */
+  offsets: [number, number][];
+  /** True for CLS/SEP/other added special tokens. */
+  special: boolean[];
+  /** Content was cut to maxLength. */
+  truncated: boolean;
+}
+
+/** A padded batch in the row-major int64 layout ONNX BERT models take. */
+export interface EncodedBatch {
+  /** [batchSize, seqLength] row-major, padded with padTokenId. */
+  inputIds: BigInt64Array;
+  /** 1 = real token, 0 = padding. */
+  attentionMask: BigInt64Array;
+  /** Zeros. */
+  tokenTypeIds: BigInt64Array;
+  batchSize: number;
+  seqLength: number;
+  /** Unpadded, one per input. */
+  items: TokenizedText[];
+}
+
+/** Options of {@link Tokenizer.tokenize} and {@link Tokenizer.encodeBatch}. */
+export interface TokenizeOptions {
+  /** Most tokens per text, special tokens included; default modelMaxLength. */
+  maxLength?: number;
+  /** Cut texts longer than maxLength (default true); false → Error when too long. */
+  truncation?: boolean;
+  /** Add the model's template tokens ([CLS] … [SEP]); default true. */
+  addSpecialTokens?: boolean;
+}
+
+/** Options of {@link Tokenizer.encodeBatch}. */
+export interface EncodeBatchOptions extends TokenizeOptions {
+  /** "longest" (default): pad to the longest item; "max_length": pad every row to maxLength. */
+  padding?: "longest" | "max_length";
+}
+
+/** Options of {@link Tokenizer.windows}. */
+export interface WindowOptions {
+  /** Most tokens per window, special tokens included. */
+  maxLength: number;
+  /** Content tokens shared by consecutive windows. */
+  stride: number;
+}
+
+/** model_max_length values above this are "no limit" sentinels (transformers writes int(1e30)). */
+const SENTINEL_LENGTH = 1_000_000;
+/** What a model without a usable length limit gets: BERT's 512. */
+const FALLBACK_MAX_LENGTH = 512;
+
+interface EncodedContent {
+  ids: number[];
+  tokens: string[];
+}
+
+type Json = Record<string, unknown>;
+
+function isObject(value: unknown): value is Json {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** Every component in a tokenizer.json pipeline part, looking into Sequence containers. */
+function components(part: unknown): Json[] {
+  if (!isObject(part)) return [];
+  const nested = [part.pretokenizers, part.decoders, part.normalizers, part.processors].filter(Array.isArray);
+  return [part, ...nested.flat().flatMap(components)];
+}
+
+/** Reads from tokenizer.json how tokens are spelled, for offset alignment. */
+function tokenScheme(json: Json, tokenizer: PreTrainedTokenizer): TokenScheme {
+  const model = isObject(json.model) ? json.model : {};
+  const parts = [...components(json.pre_tokenizer), ...components(json.decoder)];
+  const markers = new Set<string>();
+  for (const c of parts) {
+    if (c.type === "Metaspace") markers.add(typeof c.replacement === "string" ? c.replacement : "\u2581");
+    // Decoders like Replace("▁" → " ") (Llama-style SentencePiece) name the marker too.
+    const pattern = isObject(c.pattern) ? c.pattern.String : undefined;
+    if (c.type === "Replace" && c.content === " " && typeof pattern === "string" && [...pattern].length === 1) {
+      markers.add(pattern);
+    }
+  }
+  const inner = tokenizer._tokenizer;
+  const normalizer = inner.normalizer;
+  // Old tokenizer.json files leave out model.type; tokenizers.js then infers WordPiece this way.
+  const wordPiece =
+    model.type === "WordPiece" ||
+    (model.type === undefined && Object.hasOwn(model, "continuing_subword_prefix") && !Object.hasOwn(model, "merges"));
+  const text = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
+  return {
+    normalize: normalizer === null ? null : (s) => normalizer(s),
+    byteLevel: parts.some((c) => c.type === "ByteLevel"),
+    continuingPrefix: text(model.continuing_subword_prefix),
+    endOfWordSuffix: text(model.end_of_word_suffix),
+    spaceMarkers: [...markers],
+    unkToken: inner.model?.unk_token ?? undefined,
+    unkIsWord: wordPiece,
+  };
+}
+
+function checkLength(name: string, value: number, min: number): void {
+  if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer >= ${min}, got ${value}`);
+}
+
+/** A loaded tokenizer; see the package README for the offset semantics. */
+export class Tokenizer {
+  /** Longest input the model takes, special tokens included. */
+  readonly modelMaxLength: number;
+  readonly padTokenId: number;
+  /** Number of token ids (highest id + 1, added tokens included). */
+  readonly vocabSize: number;
+  private readonly aligner: OffsetAligner;
+  private readonly specialIds: ReadonlySet<number>;
+  private readonly unkTokenId: number | undefined;
+  /** Template tokens the post-processor puts around a single text ([CLS] / [SEP]). */
+  private readonly prefix: EncodedContent;
+  private readonly suffix: EncodedContent;
+
+  private constructor(
+    readonly source: ModelSource,
+    private readonly hf: PreTrainedTokenizer,
+    modelMaxLength: number,
+  ) {
+    this.modelMaxLength = modelMaxLength;
+    this.padTokenId = hf.pad_token_id ?? hf.eos_token_id ?? 0;
+    this.vocabSize = hf._tokenizer.model?.vocab.length ?? hf.get_vocab().size;
+    this.specialIds = new Set(hf.all_special_ids);
+    this.unkTokenId = hf.unk_token_id ?? undefined;
+    this.aligner = new OffsetAligner(tokenScheme(hf._tokenizerJSON as Json, hf));
+    [this.prefix, this.suffix] = this.template();
+  }
+
+  /**
+   * Loads the tokenizer of a hub id or model folder (or an already resolved source). Its files go
+   * through {@link ModelSource.file}, so hub ids are downloaded and cached by this package; then
+   * transformers.js' AutoTokenizer reads the local folder with `local_files_only`, so it never
+   * touches the network itself.
+   */
+  static async load(spec: string | ModelSource, options: ResolveOptions = {}): Promise<Tokenizer> {
+    const source = typeof spec === "string" ? await resolveModel(spec, options) : spec;
+    await source.file("tokenizer.json", { purpose: "the tokenizer (vocabulary and pipeline)" });
+    const tokenizerConfig = await source.json<Json>("tokenizer_config.json", {
+      purpose: "the tokenizer (special tokens, model_max_length; transformers.js requires it)",
+    });
+    // Not read by transformers.js, but fetched so that a cached hub folder is a complete tokenizer
+    // folder for other tools (Python's AutoTokenizer reads it).
+    await source.file("special_tokens_map.json", { optional: true });
+    const config = await source.json<Json>("config.json", { optional: true });
+    // Imported here so that using the model-source part of this package does not load
+    // onnxruntime and the rest of transformers.js.
+    const { AutoTokenizer } = await import("@huggingface/transformers");
+    const hf = await AutoTokenizer.from_pretrained(source.folder, { local_files_only: true });
+    return new Tokenizer(source, hf, maxLengthOf(tokenizerConfig, config));
+  }
+
+  /** Tokenizes one text, truncating it to maxLength (special tokens included) unless told not to. */
+  tokenize(text: string, options: TokenizeOptions = {}): TokenizedText {
+    const maxLength = options.maxLength ?? this.modelMaxLength;
+    const addSpecial = options.addSpecialTokens ?? true;
+    checkLength("maxLength", maxLength, 1);
+    const content = this.encodeText(text);
+    const room = maxLength - (addSpecial ? this.prefix.ids.length + this.suffix.ids.length : 0);
+    if (room < 0) throw new Error(`maxLength ${maxLength} leaves no room for the special tokens`);
+    const truncated = content.ids.length > room;
+    if (truncated && options.truncation === false) {
+      const total = content.ids.length + maxLength - room;
+      throw new Error(
+        `text has ${total} tokens (special tokens included), more than maxLength ${maxLength}; ` +
+          `enable truncation or use windows()`,
+      );
+    }
+    const offsets = this.aligner.align(text, content.tokens);
+    return this.assemble(text, content, offsets, 0, Math.min(room, content.ids.length), addSpecial, truncated);
+  }
+
+  /**
+   * Tokenizes texts (or takes already tokenized items, e.g. windows) and pads them into one
+   * batch: to the longest item (padding "longest", default) or to maxLength ("max_length").
+   * Items longer than maxLength are an Error (tokenize them with that maxLength first).
+   */
+  encodeBatch(inputs: readonly (string | TokenizedText)[], options: EncodeBatchOptions = {}): EncodedBatch {
+    const maxLength = options.maxLength ?? this.modelMaxLength;
+    checkLength("maxLength", maxLength, 1);
+    const items = inputs.map((input, i) => {
+      if (typeof input === "string") return this.tokenize(input, options);
+      if (input.ids.length > maxLength) {
+        throw new Error(`batch item ${i} has ${input.ids.length} tokens, more than maxLength ${maxLength}`);
+      }
+      return input;
+    });
+    const seqLength = options.padding === "max_length" ? maxLength : Math.max(0, ...items.map((t) => t.ids.length));
+    const size = items.length * seqLength;
+    const inputIds = new BigInt64Array(size).fill(BigInt(this.padTokenId));
+    const attentionMask = new BigInt64Array(size);
+    items.forEach((item, row) => {
+      const base = row * seqLength;
+      item.ids.forEach((id, k) => {
+        inputIds[base + k] = BigInt(id);
+        attentionMask[base + k] = 1n;
+      });
+    });
+    return { inputIds, attentionMask, tokenTypeIds: new BigInt64Array(size), batchSize: items.length, seqLength, items };
+  }
+
+  /**
+   * Sliding windows over a long text: each window has at most maxLength tokens including the
+   * special tokens, consecutive windows share `stride` content tokens (Hugging Face's meaning of
+   * stride); a short text gives one window. Offsets stay relative to the whole text. Windows of a
+   * text that needed more than one are marked truncated (each holds only part of it).
+   */
+  windows(text: string, options: WindowOptions): TokenizedText[] {
+    const { maxLength, stride } = options;
+    checkLength("maxLength", maxLength, 1);
+    checkLength("stride", stride, 0);
+    const room = maxLength - this.prefix.ids.length - this.suffix.ids.length;
+    if (room < 1) throw new Error(`maxLength ${maxLength} leaves no room for content between the special tokens`);
+    if (stride >= room) {
+      throw new Error(`stride ${stride} must be smaller than the ${room} content tokens a window of maxLength ${maxLength} holds`);
+    }
+    const content = this.encodeText(text);
+    const offsets = this.aligner.align(text, content.tokens);
+    const total = content.ids.length;
+    const several = total > room;
+    const out: TokenizedText[] = [];
+    for (let start = 0; ; start += room - stride) {
+      const end = Math.min(start + room, total);
+      out.push(this.assemble(text, content, offsets, start, end, true, several));
+      if (end >= total) return out;
+    }
+  }
+
+  private encodeText(text: string, addSpecialTokens = false): EncodedContent {
+    const { ids, tokens } = this.hf._tokenizer.encode(text, { add_special_tokens: addSpecialTokens });
+    return { ids, tokens };
+  }
+
+  /** The tokens content[from, to) with the template around them when asked. */
+  private assemble(
+    text: string,
+    content: EncodedContent,
+    offsets: readonly [number, number][],
+    from: number,
+    to: number,
+    addSpecial: boolean,
+    truncated: boolean,
+  ): TokenizedText {
+    const ids: number[] = [];
+    const tokens: string[] = [];
+    const spans: [number, number][] = [];
+    const special: boolean[] = [];
+    const template = (part: EncodedContent): void => {
+      ids.push(...part.ids);
+      tokens.push(...part.tokens);
+      for (let k = 0; k < part.ids.length; k++) {
+        spans.push([0, 0]);
+        special.push(true);
+      }
+    };
+    if (addSpecial) template(this.prefix);
+    for (let k = from; k < to; k++) {
+      const id = content.ids[k]!;
+      ids.push(id);
+      tokens.push(content.tokens[k]!);
+      // A special token typed in the text ("[SEP]") is special; an unknown word's [UNK] is content.
+      const isSpecial = this.specialIds.has(id) && id !== this.unkTokenId;
+      special.push(isSpecial);
+      spans.push(isSpecial ? [0, 0] : [...offsets[k]!]);
+    }
+    if (addSpecial) template(this.suffix);
+    return { text, ids, tokens, offsets: spans, special, truncated };
+  }
+
+  /**
+   * The post-processor's template for one text, found by encoding a probe with and without
+   * special tokens: what comes before and after the content.
+   */
+  private template(): [EncodedContent, EncodedContent] {
+    const probe = "a";
+    const full = this.encodeText(probe, true);
+    const content = this.encodeText(probe);
+    const n = content.ids.length;
+    for (let k = 0; k + n <= full.ids.length; k++) {
+      if (content.ids.every((id, j) => full.ids[k + j] === id)) {
+        return [
+          { ids: full.ids.slice(0, k), tokens: full.tokens.slice(0, k) },
+          { ids: full.ids.slice(k + n), tokens: full.tokens.slice(k + n) },
+        ];
+      }
+    }
+    throw new Error(
+      `tokenizer of ${this.source.spec}: its post-processor does not wrap a text in fixed special tokens, which this package needs`,
+    );
+  }
+}
+
+/** tokenizer_config's model_max_length, capped by config.json's max_position_embeddings. */
+function maxLengthOf(tokenizerConfig: Json | undefined, config: Json | undefined): number {
+  const limits: number[] = [];
+  const declared = tokenizerConfig?.model_max_length;
+  if (typeof declared === "number" && Number.isFinite(declared) && declared > 0 && declared < SENTINEL_LENGTH) {
+    limits.push(Math.floor(declared));
+  }
+  const positions = config?.max_position_embeddings;
+  if (typeof positions === "number" && Number.isInteger(positions) && positions > 0) limits.push(positions);
+  return limits.length === 0 ? FALLBACK_MAX_LENGTH : Math.min(...limits);
+}
