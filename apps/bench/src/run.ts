@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { cpus, platform, release } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { evaluate } from "@crossrank/metrics";
 import { defaultCacheDir } from "@crossrank/tokenize";
 import { createRanker, rankerParameterNames } from "@crossrank/rankers";
@@ -105,7 +105,7 @@ export async function runSuite(suite: Suite, options: RunSuiteOptions): Promise<
           docLang: task.docLang ?? suiteTask.docLang,
           taskName: task.name,
           ranker: config.name,
-          params: config.params,
+          params: reportedParams(config.params),
           label: ranker.name,
           queries: task.queries.length,
           documents: task.documents.length,
@@ -142,17 +142,26 @@ export async function runSuite(suite: Suite, options: RunSuiteOptions): Promise<
 
 /**
  * A ranker's parameters with the suite-wide settings filled in where the ranker takes them and
- * the entry does not set them: the suite's encoder and the embedding cache folder.
+ * the entry does not set them: the suite's encoder and the embedding cache folder. The entry's own
+ * relative `encoder` folder and `cache` folder resolve against the suite's folder, like the
+ * suite-level `encoder` and `embeddingCache`.
  */
-function withSuiteDefaults(suite: Suite, name: string, params: Record<string, unknown>): Record<string, unknown> {
+export function withSuiteDefaults(suite: Suite, name: string, params: Record<string, unknown>): Record<string, unknown> {
   const accepted = rankerParameterNames(name);
   const filled = { ...params };
   if (accepted.includes("encoder") && filled.encoder === undefined && suite.encoder !== undefined) filled.encoder = suite.encoder;
   if (typeof filled.encoder === "string") filled.encoder = resolveModelSpec(filled.encoder, suite.baseDir);
+  if (typeof filled.cache === "string" && filled.cache !== "") filled.cache = resolve(suite.baseDir, filled.cache);
   if (accepted.includes("cache") && filled.cache === undefined && suite.embeddingCache !== false) {
     filled.cache = suite.embeddingCache ?? join(defaultCacheDir(), "embeddings");
   }
   return filled;
+}
+
+/** Parameters as results record them: without the embedding cache folder, which changes no figure and names a local path. */
+function reportedParams(params: Record<string, unknown>): Record<string, unknown> {
+  const { cache: _cache, ...rest } = params;
+  return rest;
 }
 
 /** Writes `<outDir>/<suite>.json` (every figure) and `<outDir>/<suite>.md` (the tables). */

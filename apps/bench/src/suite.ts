@@ -158,11 +158,13 @@ export function parseSuite(
 }
 
 /**
- * A model spec as written in a suite: folder paths that start with `./` or `../` are made absolute
- * against the suite's folder; hub ids, absolute paths and `fixture:` specs stay as they are.
+ * A model spec as written in a suite: relative folder paths (`.`, `..`, or starting with `./`,
+ * `../`, `.\`, `..\` — what `@crossrank/tokenize` reads as a folder rather than a hub id) are
+ * made absolute against the suite's folder; hub ids, absolute paths, `~/…` and `fixture:` specs
+ * stay as they are.
  */
 export function resolveModelSpec(spec: string, baseDir: string): string {
-  return spec.startsWith("./") || spec.startsWith("../") ? resolve(baseDir, spec) : spec;
+  return spec === "." || spec === ".." || /^\.\.?[\\/]/.test(spec) ? resolve(baseDir, spec) : spec;
 }
 
 function parseDatasetSpec(raw: unknown, at: string): DatasetSpec {

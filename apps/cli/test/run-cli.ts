@@ -9,10 +9,31 @@ const bin = join(here, "..", "bin", "crossrank.js");
 /** A file under test/fixtures. */
 export const fixture = (name: string): string => join(here, "fixtures", name);
 
+export interface CliResult {
+  stdout: string;
+  stderr: string;
+  code: number;
+}
+
+/** Where and with what extra environment a command runs (e.g. `CROSSRANK_CACHE_DIR` pointed at a temp folder). */
+export interface CliOptions {
+  cwd?: string;
+  env?: Record<string, string>;
+}
+
 /** Runs the built CLI as a user would; resolves with stdout, stderr and the exit code. */
-export async function crossrank(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
+export function crossrank(...args: string[]): Promise<CliResult> {
+  return crossrankWith({}, ...args);
+}
+
+/** {@link crossrank} with a working folder and extra environment variables. */
+export async function crossrankWith(options: CliOptions, ...args: string[]): Promise<CliResult> {
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [bin, ...args], { env: { ...process.env, CROSSRANK_DEBUG: "" } });
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [bin, ...args], {
+      env: { ...process.env, CROSSRANK_DEBUG: "", ...options.env },
+      ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
+      maxBuffer: 64 * 1024 * 1024,
+    });
     return { stdout, stderr, code: 0 };
   } catch (error) {
     const e = error as { stdout: string; stderr: string; code: number };

@@ -10,5 +10,6 @@ export {
 export { applyDense, type BatchShape, type DenseActivation, type DenseLayer, l2normalizeRows, type Pooling, type PoolOptions, poolBatch } from "./pooling.js";
 export { readSentenceTransformers, type SentenceTransformersConfig } from "./sentence-transformers.js";
 export { type CachedEmbedding, EmbeddingCache } from "./cache.js";
+export { benchTexts, encodeBench, type EncodeBenchOptions, type EncodeBenchResult, type EncodeBenchRow } from "./bench.js";
 export * from "./safetensors.js";
 export * from "./fixture/index.js";

@@ -10,6 +10,7 @@ import {
   writeSuiteResult,
   type Suite,
 } from "@crossrank/bench";
+import { rankerParameterNames } from "@crossrank/rankers";
 import { collectParam, list, positiveInt, UsageError } from "../errors.js";
 
 interface BenchOptions {
@@ -44,7 +45,7 @@ export function benchCommand(): Command {
     .option("--query-lang <langs>", "quick form: query language(s), comma-separated")
     .option("--doc-lang <lang>", "quick form: document language", "en")
     .option("--rankers <names>", "quick form: comma-separated ranker names", "bm25")
-    .option("--param <key=value>", "quick form: a ranker parameter (repeatable; applies to every ranker)", collectParam)
+    .option("--param <key=value>", "quick form: a ranker parameter (repeatable; applies to every listed ranker that takes it)", collectParam)
     .option(
       "--encoder <model>",
       "the encoder of the neural rankers (bert-cls, bert-max, bert-mean, bi-encoder, maxsim, lm-emd, rerank): hub id, model folder, or fixture:bert; with --suite it replaces the suite's",
@@ -119,9 +120,27 @@ function quickSuite(options: BenchOptions): Suite {
   const raw = {
     name: `bench-${kind}`,
     datasets: [dataset],
-    rankers: list(options.rankers).map((name) => ({ name, params: options.param ?? {} })),
+    rankers: rankersWithParams(list(options.rankers), options.param ?? {}),
     measures: list(options.measures),
     k: options.k,
   };
   return parseSuite(raw, { source: "command line", baseDir: process.cwd() });
+}
+
+/**
+ * The quick form's rankers, each with the `--param` values it takes: `--rankers bm25,lm-emd
+ * --param gamma=0.05` sets lm-emd's γ instead of failing on bm25. A parameter that no listed
+ * ranker takes is an error, so a misspelt key is not silently dropped.
+ */
+function rankersWithParams(names: string[], params: Record<string, unknown>): { name: string; params: Record<string, unknown> }[] {
+  const accepted = new Map(names.map((name) => [name, rankerParameterNames(name)]));
+  for (const key of Object.keys(params)) {
+    if (![...accepted.values()].some((keys) => keys.includes(key))) {
+      throw new UsageError(`--param ${key}: no ranker of --rankers ${names.join(",")} takes it`);
+    }
+  }
+  return names.map((name) => ({
+    name,
+    params: Object.fromEntries(Object.entries(params).filter(([key]) => accepted.get(name)!.includes(key))),
+  }));
 }

@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { Command } from "commander";
-import { loadEncoder, writeFixtureModel, type Encoder, type EncoderBackend, type FixtureKind, type Pooling } from "@crossrank/encode";
+import { benchTexts, encodeBench, loadEncoder, writeFixtureModel, type Encoder, type EncoderBackend, type FixtureKind, type Pooling } from "@crossrank/encode";
 import { explainPair } from "@crossrank/rankers";
 import { writeHeatmap, type Matrix } from "@crossrank/ot";
 import { positiveInt, UsageError } from "../errors.js";
@@ -51,6 +51,8 @@ async function readLines(path: string): Promise<string[]> {
   } catch (error) {
     throw new UsageError(`${path}: ${(error as Error).message}`);
   }
+  // A byte-order mark (Windows editors) would otherwise become part of the first text.
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   const lines = text.split(/\r?\n/);
   if (lines.at(-1) === "") lines.pop();
   lines.forEach((line, i) => {
@@ -127,60 +129,34 @@ export function encodeCommand(): Command {
     });
 }
 
-/** Built-in texts for `encode-bench` when no --input is given: mixed lengths and scripts. */
-const BENCH_TEXTS = [
-  "The committee approved the new budget after a long debate about public transport.",
-  "Der Ausschuss billigte den neuen Haushalt nach einer langen Debatte über den öffentlichen Verkehr.",
-  "El comité aprobó el nuevo presupuesto tras un largo debate sobre el transporte público.",
-  "Комитет одобрил новый бюджет после долгих дебатов об общественном транспорте.",
-  "委员会在关于公共交通的长时间辩论后批准了新预算。",
-  "وافقت اللجنة على الميزانية الجديدة بعد نقاش طويل حول النقل العام.",
-  "Rivers carry sediment from the mountains to the sea, building deltas over thousands of years, and the shape of a delta depends on tides, waves and the amount of sand the river brings.",
-  "Paris is the capital of France.",
-];
-
 /** `crossrank encode-bench`: tokens/s of the transformers.js backend and the raw onnxruntime-node backend on the same model and batches. */
 export function encodeBenchCommand(): Command {
-  return withModelFlags(new Command("encode-bench").description("tokens/s of both encoder backends (transformers.js and raw onnxruntime-node) on the same model and batches"))
-    .option("--input <file>", "texts, one per line (default: a built-in multilingual sample)")
+  return withModelFlags(new Command("encode-bench").description("tokens/s of both encoder backends (transformers.js and raw onnxruntime-node) on the same model and batches; --backend is ignored"))
+    .option("--input <file>", "texts, one per line (default: the fixture corpus, 13 languages, sentences and paragraphs)")
     .option("--texts <n>", "texts encoded per backend (the input is repeated to reach it)", positiveInt("--texts"), 512)
     .option("--rounds <n>", "timed rounds per backend, alternating backends; the best round counts", positiveInt("--rounds"), 3)
     .option("--json", "print the measurement as JSON")
     .action(async (options: ModelFlags & { input?: string; texts: number; rounds: number; json?: boolean }) => {
-      const sample = options.input ? await readLines(options.input) : BENCH_TEXTS;
-      const texts = Array.from({ length: options.texts }, (_, i) => sample[i % sample.length]!);
-      const encoders = await Promise.all(BACKENDS.map((backend) => openEncoder(options, backend)));
-      try {
-        // Real tokens (padding excluded) are what both backends are credited for.
-        const tokens = texts.reduce((sum, text) => sum + encoders[0]!.tokenizer.tokenize(text, options.maxLength !== undefined ? { maxLength: options.maxLength } : {}).ids.length, 0);
-        for (const encoder of encoders) await encoder.encodeTokens(texts.slice(0, options.batchSize)); // warm-up: session creation, first-run allocations
-        const best = new Map<EncoderBackend, number>();
-        for (let round = 0; round < options.rounds; round++) {
-          for (const encoder of encoders) {
-            const start = performance.now();
-            await encoder.encodeTokens(texts);
-            const seconds = (performance.now() - start) / 1000;
-            best.set(encoder.backend, Math.min(best.get(encoder.backend) ?? Infinity, seconds));
-          }
-        }
-        const results = encoders.map((encoder) => {
-          const seconds = best.get(encoder.backend)!;
-          return { backend: encoder.backend, seconds, tokensPerSecond: tokens / seconds, textsPerSecond: texts.length / seconds };
-        });
-        const [library, raw] = results as [(typeof results)[number], (typeof results)[number]];
-        const overhead = raw.tokensPerSecond / library.tokensPerSecond - 1;
-        const report = { model: options.model, dtype: options.dtype, batchSize: options.batchSize, texts: texts.length, tokens, rounds: options.rounds, results, transformersOverhead: overhead };
-        if (options.json) {
-          console.log(JSON.stringify(report));
-          return;
-        }
-        for (const r of results) {
-          console.log(`${r.backend.padEnd(12)} ${Math.round(r.tokensPerSecond)} tokens/s (${Math.round(r.textsPerSecond)} texts/s, ${r.seconds.toFixed(3)} s best of ${options.rounds})`);
-        }
-        console.log(`transformers.js overhead vs raw onnxruntime-node: ${(overhead * 100).toFixed(1)}%`);
-      } finally {
-        await Promise.all(encoders.map((encoder) => encoder.dispose()));
+      const sample = options.input ? await readLines(options.input) : await benchTexts();
+      if (!BACKENDS.includes(options.backend as EncoderBackend)) throw new UsageError(`--backend: expected one of ${BACKENDS.join(", ")}, got "${options.backend}"`);
+      if (!DTYPES.includes(options.dtype as (typeof DTYPES)[number])) throw new UsageError(`--dtype: expected one of ${DTYPES.join(", ")}, got "${options.dtype}"`);
+      const report = await encodeBench({
+        model: options.model,
+        texts: Array.from({ length: options.texts }, (_, i) => sample[i % sample.length]!),
+        rounds: options.rounds,
+        dtype: options.dtype as "fp32" | "q8",
+        batchSize: options.batchSize,
+        ...(options.maxLength !== undefined ? { maxLength: options.maxLength } : {}),
+        ...(options.offline ? { offline: true } : {}),
+      });
+      if (options.json) {
+        console.log(JSON.stringify(report));
+        return;
       }
+      for (const r of report.results) {
+        console.log(`${r.backend.padEnd(12)} ${Math.round(r.tokensPerSecond)} tokens/s (${Math.round(r.textsPerSecond)} texts/s, ${r.seconds.toFixed(3)} s best of ${report.rounds})`);
+      }
+      console.log(`transformers.js overhead vs raw onnxruntime-node: ${(report.transformersOverhead * 100).toFixed(1)}%`);
     });
 }
 
