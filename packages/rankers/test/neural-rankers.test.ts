@@ -5,7 +5,8 @@ import { type Encoder, loadEncoder, type TokenEmbeddings, writeFixtureModel } fr
 import type { Run } from "@crossrank/metrics";
 import { cosineCost, linearProblem, matrix, sinkhorn } from "@crossrank/ot";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { clearNeuralMemo, createRanker, explainPair, neuralMemoStats, type RankingInput } from "../src/index.js";
+import { clearNeuralMemo, createRanker, explainPair, MaxSimRanker, neuralMemoStats, type RankingInput } from "../src/index.js";
+import { MAXSIM_ONNX_MIN_WORK } from "../src/neural/maxsim-ranker.js";
 
 // A tiny cross-lingual task from parallel sentences of the fixture model's corpus: English queries,
 // German documents (translations and distractors), one document identical to a query (d6) and
@@ -200,6 +201,56 @@ describe("neural rankers on the fixture model", () => {
     }
     // The exact copy scores the most a query can: one per query token.
     expect(scoreOf(run, 1, 5)).toBeCloseTo(queryTokens[1]!.tokens.length, 4);
+  });
+
+  it("maxsim on onnxruntime equals the JS loop (1e-5 relative), with and without candidates", async () => {
+    const rel = (a: number, b: number) => Math.abs(a - b) / Math.max(1, Math.abs(b));
+    const candidates = new Map([
+      ["q1", Int32Array.from([0, 3, 6])],
+      ["q2", Int32Array.from([5, 1, 7, 2])],
+    ]);
+    for (const includeSpecial of [true, false]) {
+      const js = new MaxSimRanker({ encoder: bert, includeSpecial, scoring: "js" });
+      const onnx = new MaxSimRanker({ encoder: bert, includeSpecial, scoring: "onnx" });
+      const runs = [await js.rank(INPUT, { k: ALL }), await onnx.rank(INPUT, { k: ALL })] as const;
+      const cands = [await js.rankCandidates(INPUT, candidates, { k: ALL }), await onnx.rankCandidates(INPUT, candidates, { k: ALL })] as const;
+      for (const [expected, actual] of [runs, cands]) {
+        expect([...actual.keys()]).toEqual([...expected.keys()]);
+        for (const [qid, hits] of expected) {
+          // Same documents in the same order, scores within float32 rounding.
+          expect([...actual.get(qid)!.keys()], qid).toEqual([...hits.keys()]);
+          for (const [doc, score] of hits) expect(rel(actual.get(qid)!.get(doc)!, score), `${qid} ${doc}`).toBeLessThanOrEqual(1e-5);
+        }
+      }
+      expect(cands[1].get("q1")!.size).toBe(3);
+      expect(cands[1].get("q3")!.size).toBe(0);
+      // onnxruntime computes in float32, the JS loop sums in float64.
+      for (const hits of runs[1].values()) for (const s of hits.values()) expect(Math.fround(s)).toBe(s);
+    }
+  });
+
+  it("maxsim's auto scoring takes the JS loop below MAXSIM_ONNX_MIN_WORK per query and onnxruntime from there on", async () => {
+    const rows = (t: TokenEmbeddings) => t.tokens.length;
+    const dim = docTokens[0]!.dim;
+    const isFloat32 = (hits: Map<string, number>) => [...hits.values()].every((s) => Math.fround(s) === s);
+    const auto = new MaxSimRanker({ encoder: bert });
+    const js = new MaxSimRanker({ encoder: bert, scoring: "js" });
+    // Two short candidates for q1 (JS, float64 sums), all documents for q2 (onnxruntime, float32).
+    const small = [4, 7];
+    const candidates = new Map([
+      ["q1", Int32Array.from(small)],
+      ["q2", Int32Array.from({ length: ALL }, (_, d) => d)],
+    ]);
+    expect(rows(queryTokens[0]!) * small.reduce((a, d) => a + rows(docTokens[d]!), 0) * dim).toBeLessThan(MAXSIM_ONNX_MIN_WORK);
+    expect(rows(queryTokens[1]!) * docTokens.reduce((a, t) => a + rows(t), 0) * dim).toBeGreaterThanOrEqual(MAXSIM_ONNX_MIN_WORK);
+    const run = await auto.rankCandidates(INPUT, candidates, { k: ALL });
+    const reference = await js.rankCandidates(INPUT, candidates, { k: ALL });
+    expect(isFloat32(run.get("q1")!)).toBe(false);
+    expect(isFloat32(run.get("q2")!)).toBe(true);
+    expect(isFloat32(reference.get("q2")!)).toBe(false);
+    for (const [qid, hits] of reference) {
+      for (const [doc, score] of hits) expect(Math.abs(run.get(qid)!.get(doc)! - score)).toBeLessThanOrEqual(1e-5 * Math.abs(score));
+    }
   });
 
   it("lm-emd faithful is −(500 kernel-domain Sinkhorn iterations' cost) on 1 − cosine, as the single-pair solver gives", async () => {
