@@ -4,13 +4,15 @@
  * Hugging Face or sentence-transformers folder with an ONNX export, on onnxruntime-node.
  */
 import { stat } from "node:fs/promises";
-import { join } from "node:path";
+import { homedir } from "node:os";
+import { basename, dirname, isAbsolute, join, resolve } from "node:path";
 import { type EncodedBatch, MissingModelFileError, type ModelSource, resolveModel, type ResolveOptions, Tokenizer, type TokenizedText } from "@crossrank/tokenize";
 import type { HiddenStates, ModelRunner } from "./backends/common.js";
 import { loadOnnxRunner } from "./backends/onnx.js";
 import { loadTransformersRunner } from "./backends/transformers.js";
 import { type CachedEmbedding, EmbeddingCache, fileContentHash } from "./cache.js";
 import { type FixtureKind, fixtureModelPath } from "./fixture/index.js";
+import { describeHead, type Head, HEAD_CONFIG_FILE, type HeadFiles, readHeadFiles } from "./head.js";
 import { applyDense, l2normalizeRows, type Pooling, poolBatch } from "./pooling.js";
 import { moduleSource, readSentenceTransformers, type SentenceTransformersConfig } from "./sentence-transformers.js";
 
@@ -58,11 +60,11 @@ export interface EncoderOptions extends ResolveOptions {
 
 /** Options of {@link Encoder.encode}. */
 export interface SentenceOptions extends EncodeProgress {
-  /** Default: the sentence-transformers 1_Pooling mode when the folder has modules.json, else "mean". */
+  /** Default: a trained head's recorded pooling, else the sentence-transformers 1_Pooling mode when the folder has modules.json, else "mean". */
   pooling?: Pooling;
-  /** Default: true when modules.json lists Normalize, else false. */
+  /** Default: a trained head's normalize (true for sentence heads when absent), else true when modules.json lists Normalize, else false. */
   normalize?: boolean;
-  /** Apply the ST Dense modules (default true when present). */
+  /** Apply the ST Dense modules (default true when present; false is an error under a sentence head). */
   dense?: boolean;
   /** Include CLS/SEP rows in mean/max pooling (default true, as sentence-transformers does). */
   includeSpecial?: boolean;
@@ -77,18 +79,25 @@ export interface SentenceOptions extends EncodeProgress {
 
 /** A loaded model. */
 export interface Encoder {
-  /** Model spec as given plus options that change vectors, e.g. "fixture:bert" or "org/model?dtype=q8" — for labels and cache keys. */
+  /**
+   * Model spec as given plus options that change vectors, e.g. "fixture:bert" or "org/model?dtype=q8" — for labels and cache keys.
+   * A head folder gives `<base id>+head:<12 hex of sha256 over the head files>` (the base spec as
+   * resolved: a relative folder becomes absolute), so headed and plain vectors never share a memo.
+   */
   readonly id: string;
   readonly backend: EncoderBackend;
   readonly dtype: "fp32" | "q8";
   readonly tokenizer: Tokenizer;
-  /** Token embedding width (hidden size). */
+  /** Token embedding width (hidden size; a tokens head's output). */
   readonly dim: number;
-  /** Sentence embedding width after the ST Dense layers (= dim without them). */
+  /** Sentence embedding width after the ST Dense layers (= dim without them; a sentence head's output). */
   readonly sentenceDim: number;
   /** Tokens per text after truncation, special tokens included. */
   readonly maxLength: number;
-  /** Description of the ST pipeline actually applied, e.g. ["Transformer", "Pooling(cls)", "Dense(32→24, tanh)", "Normalize"]. */
+  /**
+   * Description of the ST pipeline actually applied, e.g. ["Transformer", "Pooling(cls)", "Dense(32→24, tanh)", "Normalize"];
+   * trained heads appear where they apply ("Head(linear 32→16, tokens)" after the Transformer, sentence heads after Dense).
+   */
   readonly modules: readonly string[];
   /** Token embeddings per text, in input order. */
   encodeTokens(texts: readonly string[], options?: EncodeProgress): Promise<TokenEmbeddings[]>;
@@ -106,8 +115,62 @@ const FIXTURE_KINDS: readonly FixtureKind[] = ["bert", "sentence-transformers"];
  * (generated on first use). The folder needs config.json, the tokenizer files and
  * onnx/model.onnx (q8: onnx/model_quantized.onnx); a sentence-transformers folder (modules.json)
  * adds its Pooling / Dense / Normalize modules.
+ *
+ * A trained-head folder (one holding crossrank-head.json, see head.ts) is a spec too: the base
+ * encoder its config names is loaded (a relative folder resolves against the head folder; the
+ * config's encoderOptions go under `options`) and the head applied — a tokens head to every token
+ * row (so pooling, cost matrices and MaxSim see transformed rows), a sentence head to the pooled
+ * vector after the Dense modules and before Normalize. A head's base may itself be a head folder
+ * (heads stack; a tokens head cannot sit on a sentence head).
  */
 export async function loadEncoder(spec: string, options: EncoderOptions = {}): Promise<Encoder> {
+  return loadLayers(spec, options, [], []);
+}
+
+/** Peels head folders off `spec` (outermost first), then loads the base with `heads` (innermost first) on top. */
+async function loadLayers(spec: string, options: EncoderOptions, heads: HeadFiles[], seen: string[]): Promise<Encoder> {
+  const folder = await headFolderOf(spec);
+  if (folder === undefined) return loadBase(spec, options, heads);
+  if (seen.includes(folder)) throw new Error(`${join(folder, HEAD_CONFIG_FILE)}: head folders name each other as encoder in a cycle (${[...seen, folder].join(" → ")})`);
+  const files = await readHeadFiles(folder);
+  const { encoder, encoderOptions } = files.head.config;
+  const merged: EncoderOptions = { ...(encoderOptions as EncoderOptions | undefined), ...definedOnly(options) };
+  return loadLayers(await baseSpec(encoder, folder), merged, [files, ...heads], [...seen, folder]);
+}
+
+/** The head folder `spec` names (a folder holding crossrank-head.json, or that file itself), absolute; else undefined. */
+async function headFolderOf(spec: string): Promise<string | undefined> {
+  if (spec.startsWith("fixture:") || spec === "") return undefined;
+  const path = expandHome(spec);
+  if (basename(path) === HEAD_CONFIG_FILE && (await isFile(path))) return dirname(resolve(path));
+  return (await isFile(join(path, HEAD_CONFIG_FILE))) ? resolve(path) : undefined;
+}
+
+/**
+ * The base encoder spec of a head: fixture specs, absolute paths and "~/…" as written; "./x",
+ * "../x" against the head folder; any other name against the head folder when that folder
+ * exists there, else as written (a hub id).
+ */
+async function baseSpec(encoder: string, headFolder: string): Promise<string> {
+  if (encoder.startsWith("fixture:") || isAbsolute(encoder) || encoder === "~" || encoder.startsWith("~/")) return encoder;
+  const local = resolve(headFolder, encoder);
+  if (/^\.\.?([\\/]|$)/.test(encoder)) return local;
+  return (await stat(local).catch(() => undefined))?.isDirectory() === true ? local : encoder;
+}
+
+function expandHome(spec: string): string {
+  return spec === "~" ? homedir() : spec.startsWith("~/") ? join(homedir(), spec.slice(2)) : spec;
+}
+
+async function isFile(path: string): Promise<boolean> {
+  return (await stat(path).catch(() => undefined))?.isFile() === true;
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+async function loadBase(spec: string, options: EncoderOptions, heads: HeadFiles[]): Promise<Encoder> {
   const backend = options.backend ?? "transformers";
   const dtype = options.dtype ?? "fp32";
   const batchSize = options.batchSize ?? 16;
@@ -140,14 +203,15 @@ export async function loadEncoder(spec: string, options: EncoderOptions = {}): P
     // and a load error surfaces here rather than in the first encode.
     const probe = await runner.run(tokenizer.encodeBatch([""], { maxLength }));
     const dim = probe.dim;
-    checkPipeline(st, dim, spec);
+    checkHeads(st, dim, heads, spec);
     const params: string[] = [];
     if (options.revision !== undefined && options.revision !== "main") params.push(`revision=${options.revision}`);
     if (dtype !== "fp32") params.push(`dtype=${dtype}`);
     if (options.maxLength !== undefined) params.push(`maxLength=${maxLength}`);
-    const id = params.length === 0 ? spec : `${spec}?${params.join("&")}`;
+    const baseId = params.length === 0 ? spec : `${spec}?${params.join("&")}`;
+    const id = heads.reduce((acc, h) => `${acc}+head:${h.sha256.slice(0, 12)}`, baseId);
     const fingerprintFiles = await collectFingerprintFiles(root, source, st, onnxPath);
-    return new OnnxEncoder({ id, backend, dtype, tokenizer, runner, st, dim, batchSize, maxLength, cacheDir: options.cache || undefined, fingerprintFiles });
+    return new OnnxEncoder({ id, backend, dtype, tokenizer, runner, st, dim, batchSize, maxLength, cacheDir: options.cache || undefined, fingerprintFiles, heads });
   } catch (e) {
     await runner.dispose();
     throw e;
@@ -182,15 +246,34 @@ async function onnxFile(source: ModelSource, rel: string, dtype: "fp32" | "q8"):
   }
 }
 
-function checkPipeline(st: SentenceTransformersConfig | undefined, dim: number, spec: string): void {
-  if (st === undefined) return;
-  if (st.poolingDim !== undefined && st.poolingDim !== dim) {
+/** Checks the widths along Transformer → tokens heads → Pooling → Dense → sentence heads. */
+function checkHeads(st: SentenceTransformersConfig | undefined, dim: number, heads: readonly HeadFiles[], spec: string): void {
+  if (st?.poolingDim !== undefined && st.poolingDim !== dim) {
     throw new Error(`${spec}: 1_Pooling word_embedding_dimension is ${st.poolingDim} but the model's hidden size is ${dim}`);
   }
   let width = dim;
-  for (const d of st.dense) {
-    if (d.inFeatures !== width) throw new Error(`${spec}: ${d.path} expects ${d.inFeatures} inputs but receives ${width}`);
+  let sentenceHead: HeadFiles | undefined;
+  for (const h of heads) {
+    const c = h.head.config;
+    const file = join(h.folder, HEAD_CONFIG_FILE);
+    if (c.appliesTo === "sentence") {
+      sentenceHead ??= h;
+      continue;
+    }
+    if (sentenceHead !== undefined) throw new Error(`${file}: a tokens head cannot sit on an encoder with a sentence head (${sentenceHead.folder})`);
+    if (c.input !== width) throw new Error(`${file}: the tokens head takes ${c.input}-wide rows but the token embeddings of ${spec} are ${width} wide`);
+    width = c.output;
+  }
+  for (const d of st?.dense ?? []) {
+    const after = width === dim ? "" : " (after the tokens head)";
+    if (d.inFeatures !== width) throw new Error(`${spec}: ${d.path} expects ${d.inFeatures} inputs but receives ${width}${after}`);
     width = d.outFeatures;
+  }
+  for (const h of heads) {
+    const c = h.head.config;
+    if (c.appliesTo !== "sentence") continue;
+    if (c.input !== width) throw new Error(`${join(h.folder, HEAD_CONFIG_FILE)}: the sentence head takes ${c.input}-wide vectors but the sentence embeddings of ${spec} are ${width} wide`);
+    width = c.output;
   }
 }
 
@@ -219,6 +302,8 @@ interface EncoderParts {
   maxLength: number;
   cacheDir: string | undefined;
   fingerprintFiles: { name: string; path: string }[];
+  /** Trained heads, innermost first. */
+  heads: HeadFiles[];
 }
 
 type ResolvedSentenceOptions = Required<Omit<SentenceOptions, "onProgress">>;
@@ -237,6 +322,14 @@ class OnnxEncoder implements Encoder {
   private readonly batchSize: number;
   private readonly cacheDir: string | undefined;
   private readonly fingerprintFiles: { name: string; path: string }[];
+  /** sha256 of each head's files, innermost first; part of the cache fingerprint. */
+  private readonly headHashes: string[];
+  private readonly tokenHeads: Head[];
+  private readonly sentenceHeads: Head[];
+  /** Width after pooling and the Dense modules, before sentence heads. */
+  private readonly denseDim: number;
+  private readonly defaultPooling: Pooling;
+  private readonly defaultNormalize: boolean;
   private fingerprint: Promise<string> | undefined;
   private readonly caches = new Map<string, Promise<EmbeddingCache>>();
   private disposed = false;
@@ -248,18 +341,28 @@ class OnnxEncoder implements Encoder {
     this.tokenizer = p.tokenizer;
     this.runner = p.runner;
     this.st = p.st;
-    this.dim = p.dim;
     this.batchSize = p.batchSize;
     this.maxLength = p.maxLength;
     this.cacheDir = p.cacheDir;
     this.fingerprintFiles = p.fingerprintFiles;
+    this.headHashes = p.heads.map((h) => h.sha256);
+    this.tokenHeads = p.heads.filter((h) => h.head.config.appliesTo === "tokens").map((h) => h.head);
+    this.sentenceHeads = p.heads.filter((h) => h.head.config.appliesTo === "sentence").map((h) => h.head);
+    this.dim = this.tokenHeads.at(-1)?.config.output ?? p.dim;
     const dense = p.st?.dense ?? [];
-    this.sentenceDim = dense.length === 0 ? p.dim : dense[dense.length - 1]!.outFeatures;
+    this.denseDim = dense.length === 0 ? this.dim : dense[dense.length - 1]!.outFeatures;
+    this.sentenceDim = this.sentenceHeads.at(-1)?.config.output ?? this.denseDim;
+    // The outermost head that records a pooling / normalize sets the default; sentence heads normalize unless told not to.
+    const configs = p.heads.map((h) => h.head.config).reverse();
+    this.defaultPooling = configs.find((c) => c.pooling !== undefined)?.pooling ?? p.st?.pooling ?? "mean";
+    this.defaultNormalize = configs.find((c) => c.normalize !== undefined)?.normalize ?? (this.sentenceHeads.length > 0 ? true : (p.st?.normalize ?? false));
     this.modules = [
       "Transformer",
-      `Pooling(${p.st?.pooling ?? "mean"})`,
+      ...this.tokenHeads.map((h) => describeHead(h.config)),
+      `Pooling(${this.defaultPooling})`,
       ...dense.map((d) => `Dense(${d.inFeatures}→${d.outFeatures}, ${d.activation})`),
-      ...(p.st?.normalize === true ? ["Normalize"] : []),
+      ...this.sentenceHeads.map((h) => describeHead(h.config)),
+      ...(this.defaultNormalize ? ["Normalize"] : []),
     ];
   }
 
@@ -284,9 +387,9 @@ class OnnxEncoder implements Encoder {
         // The tokenizer pads on the right: the item's rows are a prefix of its batch row.
         const rows = item.ids.length;
         const start = b * hidden.seqLength * hidden.dim;
-        const embeddings = hidden.data.slice(start, start + rows * hidden.dim);
+        const embeddings = this.applyTokenHeads(hidden.data.slice(start, start + rows * hidden.dim), rows);
         const i = todo[k]!;
-        out[i] = { text: item.text, tokens: item.tokens, offsets: item.offsets, special: item.special, dim: hidden.dim, embeddings };
+        out[i] = { text: item.text, tokens: item.tokens, offsets: item.offsets, special: item.special, dim: this.dim, embeddings };
         stored.push({ key: texts[i]!, value: { meta: { tokens: item.tokens, offsets: item.offsets, special: item.special }, data: embeddings } });
       });
       await cache?.putMany(stored);
@@ -299,7 +402,7 @@ class OnnxEncoder implements Encoder {
   async encode(texts: readonly string[], options: SentenceOptions = {}): Promise<{ rows: number; dim: number; data: Float32Array }> {
     this.check();
     const o = this.sentenceOptions(options);
-    const dim = o.dense ? this.sentenceDim : this.dim;
+    const dim = this.outputDim(o);
     const total = texts.length;
     const data = new Float32Array(total * dim);
     const cache = await this.cache({ kind: "sentence", ...o });
@@ -356,25 +459,57 @@ class OnnxEncoder implements Encoder {
   }
 
   private sentenceOptions(options: SentenceOptions): ResolvedSentenceOptions {
-    const pooling = options.pooling ?? this.st?.pooling ?? "mean";
+    const pooling = options.pooling ?? this.defaultPooling;
     if (pooling !== "cls" && pooling !== "mean" && pooling !== "max") throw new Error(`unknown pooling "${String(pooling)}" (cls, mean, max)`);
+    const hasDense = (this.st?.dense.length ?? 0) > 0;
+    const dense = (options.dense ?? true) && hasDense;
+    if (hasDense && !dense && this.sentenceHeads.length > 0) {
+      throw new Error(`encoder ${this.id}: dense: false is not available — its sentence head was trained on the output of the Dense modules`);
+    }
     return {
       pooling,
-      normalize: options.normalize ?? this.st?.normalize ?? false,
-      dense: (options.dense ?? true) && (this.st?.dense.length ?? 0) > 0,
+      normalize: options.normalize ?? this.defaultNormalize,
+      dense,
       includeSpecial: options.includeSpecial ?? true,
       paddedPooling: options.paddedPooling ?? false,
     };
   }
 
-  /** Pooling → Dense layers → L2 normalization over one model run, [batchSize, dim]. */
+  /** Width of encode()'s rows under `o`. */
+  private outputDim(o: ResolvedSentenceOptions): number {
+    return this.sentenceHeads.length > 0 ? this.sentenceDim : o.dense ? this.denseDim : this.dim;
+  }
+
+  /** The tokens heads over `count` token rows (the rows themselves without heads). */
+  private applyTokenHeads(rows: Float32Array, count: number): Float32Array {
+    let out = rows;
+    for (const h of this.tokenHeads) out = h.apply(out, count);
+    return out;
+  }
+
+  /**
+   * (Tokens heads →) Pooling → Dense layers (→ sentence heads) → L2 normalization over one model
+   * run, [batchSize, outputDim]. Tokens heads transform each text's real rows; padding rows stay
+   * rows pooling never reads (paddedPooling counts them as zero rows, as without a head).
+   */
   private pool(hidden: HiddenStates, batch: EncodedBatch, o: ResolvedSentenceOptions): Float32Array {
-    const { batchSize, seqLength, dim } = hidden;
+    const { batchSize, seqLength } = hidden;
     const special = new Uint8Array(batchSize * seqLength);
     batch.items.forEach((item, b) => item.special.forEach((s, t) => (special[b * seqLength + t] = s ? 1 : 0)));
-    let rows = poolBatch(hidden.data, batch.attentionMask, special, { batchSize, seqLength, dim }, o);
+    let tokens = hidden.data;
+    if (this.tokenHeads.length > 0) {
+      // The tokenizer pads on the right: an item's real rows are a prefix of its batch row.
+      tokens = new Float32Array(batchSize * seqLength * this.dim);
+      batch.items.forEach((item, b) => {
+        const start = b * seqLength * hidden.dim;
+        const n = item.ids.length;
+        tokens.set(this.applyTokenHeads(hidden.data.subarray(start, start + n * hidden.dim), n), b * seqLength * this.dim);
+      });
+    }
+    let rows = poolBatch(tokens, batch.attentionMask, special, { batchSize, seqLength, dim: this.dim }, o);
     if (o.dense) for (const layer of this.st!.dense) rows = applyDense(rows, layer);
-    return o.normalize ? l2normalizeRows(rows, o.dense ? this.sentenceDim : dim) : rows;
+    for (const h of this.sentenceHeads) rows = h.apply(rows, batchSize);
+    return o.normalize ? l2normalizeRows(rows, this.outputDim(o)) : rows;
   }
 
   private prepare(text: string): string {
@@ -413,7 +548,9 @@ class OnnxEncoder implements Encoder {
   private modelFingerprint(): Promise<string> {
     this.fingerprint ??= (async () => {
       const parts = await Promise.all(this.fingerprintFiles.map(async (f) => `${f.name}:${await fileContentHash(f.path, this.cacheDir!)}`));
-      return parts.sort().join("\n");
+      // Heads in order (innermost first), hashed from the very bytes they were loaded from.
+      const heads = this.headHashes.length === 0 ? [] : [`heads:${this.headHashes.join(",")}`];
+      return [...parts.sort(), ...heads].join("\n");
     })();
     return this.fingerprint;
   }

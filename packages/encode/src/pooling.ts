@@ -113,6 +113,13 @@ export interface DenseLayer {
   activation: DenseActivation;
 }
 
+/** The element-wise function of an activation (GELU in torch's exact, erf-based form). */
+export function activationFunction(name: DenseActivation): (x: number) => number {
+  const f = ACTIVATIONS[name];
+  if (f === undefined) throw new Error(`unknown activation "${String(name)}" (${Object.keys(ACTIVATIONS).join(", ")})`);
+  return f;
+}
+
 /** Applies a Dense layer to every row of a [rows, inFeatures] matrix, giving [rows, outFeatures]. */
 export function applyDense(data: Float32Array, layer: DenseLayer): Float32Array {
   const { inFeatures: I, outFeatures: O, weight, bias } = layer;
