@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { CellResult } from "@crossrank/bench";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { crossrankWith, type CliResult } from "./run-cli.js";
 
@@ -301,14 +302,8 @@ describe("crossrank explain", { timeout: TIMEOUT }, () => {
   });
 });
 
-interface BenchCell {
-  ranker: string;
-  params: Record<string, unknown>;
-  label: string;
-  queries: number;
-  documents: number;
-  measures: Record<string, number>;
-}
+/** One row of `crossrank bench --json`: the fields of a suite cell that the command prints. */
+type BenchCell = Pick<CellResult, "ranker" | "params" | "label" | "queries" | "documents" | "measures">;
 
 describe("crossrank bench --encoder", { timeout: TIMEOUT }, () => {
   let queries: string;
