@@ -1,0 +1,11 @@
+export * from "./losses/index.js";
+export * from "./head-trainer.js";
+export * from "./optim.js";
+export * from "./rng.js";
+export { CHECKPOINT_FORMAT, type Checkpoint, type CheckpointTensor, readCheckpoint, removeCheckpoint, writeCheckpoint, type WriteCheckpointOptions } from "./checkpoint.js";
+export * from "./log.js";
+export * from "./plot.js";
+export * from "./trainer.js";
+export * from "./negatives.js";
+export * from "./emd.js";
+export * from "./lm-emd-trainer.js";

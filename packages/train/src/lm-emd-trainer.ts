@@ -1,0 +1,626 @@
+/**
+ * LM-EMD training: a token head over a frozen encoder, trained through the Sinkhorn (EMD) score so
+ * that the lm-emd ranker, run on the head folder, ranks each query's relevant document first.
+ *
+ * The LM-EMD study fine-tunes mBERT on groups of 5 documents per query, the relevant one first and
+ * 4 negatives, with the score s = 1 − distance (distance = Σ C⊙P, C = 1 − cosine of token vectors,
+ * P the Sinkhorn plan) and either
+ *
+ *  - "pairwise": PyTorch's `MarginRankingLoss(margin = 0)` between the relevant document and each
+ *    negative, L = mean max(0, margin − (s⁺ − s⁻)), or
+ *  - "cross-entropy": `CrossEntropyLoss` over the group's raw scores (no temperature), target 0,
+ *
+ * with AdamW (lr 1e-6, weight decay 0.01) and γ ∈ {0.1, 1, 10}. Here the encoder stays frozen (no
+ * CPU here trains a transformer) and the trainable part is a head applied to every token row before
+ * the cost matrix (`appliesTo: "tokens"`, see `@crossrank/encode`'s head.ts); the head is written
+ * as a head folder, which is itself an encoder spec, so `lm-emd` with `encoder: <folder>` ranks with
+ * it directly. A backend that trains the encoder would take the head's input gradient `dx` on.
+ *
+ * Scores: s = 1 − distance and s = −distance give the same gradients under both losses (a pairwise
+ * loss sees differences, a softmax is shift-invariant); 1 − distance is used, as the study.
+ *
+ * Gradient: ∂distance/∂C is taken as the plan P (held fixed; `emdScoreAndGrad`): exact for the
+ * entropic value W_γ at convergence (envelope theorem), a surrogate for the transport cost Σ C⊙P*
+ * (which also moves through P*). See emd.ts.
+ *
+ * Learning rate: the study's 1e-6 is the default (as `preset faithful` elsewhere), but it moves a
+ * freshly initialised head over a frozen model very little in a few epochs — for a head, use about
+ * 1e-3 (the bench's LM-EMD training suite does).
+ */
+import { resolve } from "node:path";
+import { type Encoder, type EncoderOptions, type HeadConfig, loadEncoder, writeHead } from "@crossrank/encode";
+import { type EmdDocument, emdCandidatesAndGrad } from "./emd.js";
+import { type HeadMeta, TrainableHead } from "./head-trainer.js";
+import type { LogEntry } from "./log.js";
+import { candidateCrossEntropyLoss } from "./losses/cross-entropy.js";
+import { pairwiseHingeLoss } from "./losses/pairwise.js";
+import { bm25Negatives, type TextItem } from "./negatives.js";
+import { Rng, shuffle } from "./rng.js";
+import { trainLoop } from "./trainer.js";
+
+/** The LM-EMD study's two losses. */
+export type LmEmdLoss = "pairwise" | "cross-entropy";
+
+/** The LM-EMD study's optimiser settings (AdamW). */
+export const LM_EMD_STUDY_OPTIMIZER = { lr: 1e-6, weightDecay: 0.01 } as const;
+/** Documents per training group in the study: the relevant one and 4 negatives. */
+export const LM_EMD_GROUP = 5;
+
+/** One group's base token rows: the query and its candidates, `docs[0]` the relevant document. */
+export interface LmEmdGroup {
+  query: { rows: Float32Array; length: number };
+  docs: { rows: Float32Array; length: number }[];
+}
+
+/** Options of {@link lmEmdBatchLoss}. */
+export interface LmEmdLossOptions {
+  /** Default "pairwise". */
+  loss?: LmEmdLoss;
+  /** Pairwise margin (default 0, the study's). */
+  margin?: number;
+  /** Entropic regularisation γ (default 0.1). */
+  gamma?: number;
+  /** Sinkhorn iterations (default 100, the lm-emd ranker's default; every one runs unless `tol` > 0). */
+  iterations?: number;
+  /** Sinkhorn stopping tolerance on the marginal error (default 0: all iterations, as the ranker). */
+  tol?: number;
+  /** Sinkhorn domain (default "auto"). */
+  method?: "auto" | "kernel" | "log";
+  /**
+   * The distance the scores are made of: "transport" (default) Σ C⊙P, what the ranker computes;
+   * "entropic" W_γ = Σ C⊙P + γ Σ P (log P − 1), whose exact gradient (at convergence) the returned
+   * gradient is — for gradient checks. Both share the gradient; they differ in what it is exact for.
+   */
+  distance?: "transport" | "entropic";
+}
+
+/** What {@link lmEmdBatchLoss} returns. */
+export interface LmEmdBatchLoss {
+  /** The batch loss: pairwise, the mean over every (relevant, negative) pair of the batch; cross-entropy, the mean over groups. */
+  loss: number;
+  /** ∂loss/∂head parameters, in the order of `head.params()`. */
+  grads: Float32Array[];
+  /** Per group, the distances of its candidates (relevant first). */
+  distances: Float64Array[];
+}
+
+/**
+ * The LM-EMD training loss of a batch of groups through `head`, and its gradient in the head's
+ * parameters: head on every token row → distance_j (Sinkhorn, plan held fixed in the backward) →
+ * s_j = 1 − distance_j → loss; backward ∂L/∂distance_j = −∂L/∂s_j → `emdCandidatesAndGrad`'s
+ * backward → `head.backward`. Does not change the head.
+ */
+export function lmEmdBatchLoss(head: TrainableHead, groups: readonly LmEmdGroup[], options: LmEmdLossOptions = {}): LmEmdBatchLoss {
+  const fn = "lmEmdBatchLoss";
+  const loss = options.loss ?? "pairwise";
+  if (loss !== "pairwise" && loss !== "cross-entropy") throw new Error(`${fn}: loss must be "pairwise" or "cross-entropy", got ${JSON.stringify(loss)}`);
+  const margin = options.margin ?? 0;
+  const which = options.distance ?? "transport";
+  if (groups.length === 0) throw new Error(`${fn}: no groups`);
+  const emdOptions = {
+    ...(options.gamma !== undefined ? { gamma: options.gamma } : {}),
+    ...(options.iterations !== undefined ? { iterations: options.iterations } : {}),
+    ...(options.tol !== undefined ? { tol: options.tol } : {}),
+    ...(options.method !== undefined ? { method: options.method } : {}),
+  };
+  const O = head.output;
+
+  // Forward: every group's query and candidates through the head, then through Sinkhorn.
+  const forwards = groups.map((g, gi) => {
+    if (g.docs.length < 2) throw new Error(`${fn}: group ${gi} has ${g.docs.length} documents, expected the relevant one and at least one negative`);
+    const q = head.forward(g.query.rows, g.query.length);
+    const docs = g.docs.map((d) => head.forward(d.rows, d.length));
+    const emd = emdCandidatesAndGrad(
+      q.y,
+      g.query.length,
+      docs.map((f, j): EmdDocument => ({ rows: f.y, length: g.docs[j]!.length })),
+      O,
+      emdOptions,
+    );
+    const distances = Float64Array.from(emd.items, (item) => (which === "entropic" ? item.regularizedDistance : item.distance));
+    return { q, docs, emd, distances };
+  });
+
+  // The loss over scores s = 1 − distance, and ∂L/∂s per group.
+  let value: number;
+  const dScores: Float64Array[] = forwards.map((f) => new Float64Array(f.distances.length));
+  if (loss === "pairwise") {
+    const pos: number[] = [];
+    const neg: number[] = [];
+    for (const f of forwards) {
+      for (let j = 1; j < f.distances.length; j++) {
+        pos.push(1 - f.distances[0]!);
+        neg.push(1 - f.distances[j]!);
+      }
+    }
+    const out = pairwiseHingeLoss(Float64Array.from(pos), Float64Array.from(neg), margin);
+    const [gPos, gNeg] = out.grads as [Float32Array, Float32Array];
+    let k = 0;
+    forwards.forEach((f, gi) => {
+      const ds = dScores[gi]!;
+      for (let j = 1; j < f.distances.length; j++, k++) {
+        ds[0] = ds[0]! + gPos[k]!;
+        ds[j] = ds[j]! + gNeg[k]!;
+      }
+    });
+    value = out.loss;
+  } else {
+    // One row per group (groups may differ in size), averaged over the groups.
+    value = 0;
+    forwards.forEach((f, gi) => {
+      const scores = Float64Array.from(f.distances, (d) => 1 - d);
+      const out = candidateCrossEntropyLoss(scores, 1, scores.length, [0]);
+      value += out.loss / groups.length;
+      const g = out.grads[0]!;
+      const ds = dScores[gi]!;
+      for (let j = 0; j < ds.length; j++) ds[j] = g[j]! / groups.length;
+    });
+  }
+
+  // Backward: ∂L/∂distance = −∂L/∂s, through the plan and the cosine cost to the rows, then the head.
+  const grads = head.zeroGrads();
+  forwards.forEach((f, gi) => {
+    const dDist = Float64Array.from(dScores[gi]!, (g) => -g);
+    const { gradQuery, gradDocs } = f.emd.backward(dDist);
+    head.backward(f.q.cache, gradQuery, grads);
+    f.docs.forEach((d, j) => head.backward(d.cache, gradDocs[j]!, grads));
+  });
+  return { loss: value, grads: head.gradList(grads), distances: forwards.map((f) => f.distances) };
+}
+
+/** A training example: a query and a document relevant to it (texts as the encoder sees them). */
+export interface LmEmdPair {
+  query: string;
+  relevant: string;
+  /** Identifies the query (pairs with the same id share their relevant documents, none of which is a negative of the query). Default: the text. */
+  queryId?: string;
+  /** Identifies the relevant document among `pool` ids (so it is never its own query's negative). */
+  relevantId?: string;
+}
+
+/** The head trained by {@link trainLmEmdHead}. */
+export interface LmEmdHeadOptions {
+  /** Default "linear" (identity at step 0 when output = input). */
+  type?: "linear" | "mlp";
+  /** Output width (linear only; default = the encoder's width). mlp heads are residual: output = input. */
+  output?: number;
+  /** mlp hidden width (default 2 × input). */
+  hidden?: number;
+  /** mlp activation (default "gelu"). */
+  activation?: "gelu" | "relu" | "tanh";
+  /** Only "tokens": LM-EMD compares token rows. */
+  appliesTo?: "tokens";
+  /** U(−noise, noise) added to an identity linear head (default 0). */
+  noise?: number;
+}
+
+/** AdamW and its schedule (see trainLoop). */
+export interface LmEmdOptimizerOptions {
+  /** Default 1e-6, the study's (for the whole of mBERT); a head over a frozen model wants about 1e-3. */
+  lr?: number;
+  /** Default 0.01, the study's. */
+  weightDecay?: number;
+  warmupSteps?: number;
+  schedule?: "constant" | "linear";
+  maxGradNorm?: number;
+}
+
+/** Options of {@link trainLmEmdHead}. */
+export interface LmEmdTrainOptions {
+  /** The base encoder spec (hub id, folder, `fixture:bert`, or a head folder to stack on). */
+  encoder: string;
+  /** Passed to `loadEncoder`; maxLength / dtype / backend are also recorded in the head's `encoderOptions`. */
+  encoderOptions?: EncoderOptions;
+  /** Training examples: one group per pair and epoch. */
+  pairs: readonly LmEmdPair[];
+  /**
+   * Documents the negatives are drawn from (`title + "\n" + text` is encoded when a title is given,
+   * as the rankers do). Default: the distinct relevant documents of `pairs`. A document relevant to
+   * a query (by id, or by text) is never one of its negatives.
+   */
+  pool?: readonly TextItem[];
+  /** Default "pairwise". */
+  loss?: LmEmdLoss;
+  /** Pairwise margin, default 0 (the study's). */
+  margin?: number;
+  /** Entropic regularisation γ, default 0.1. */
+  gamma?: number;
+  /** Sinkhorn iterations, default 100 (as the lm-emd ranker's default preset). */
+  iterations?: number;
+  /** Sinkhorn domain, default "auto". */
+  method?: "auto" | "kernel" | "log";
+  /** Whether CLS/SEP rows carry mass, default true (as the lm-emd ranker). */
+  includeSpecial?: boolean;
+  /** Documents per group: the relevant one + (group − 1) negatives. Default 5. */
+  group?: number;
+  /**
+   * "bm25" (default): the top BM25 hits over the pool for the query text (mined once, relevant
+   * documents excluded), topped up with random pool documents when BM25 finds too few — across
+   * scripts BM25 only matches shared names and numbers; "random": drawn anew every epoch.
+   */
+  negatives?: "bm25" | "random";
+  /** BM25 analyzer language of the pool documents (and of the queries unless `queryLang`). */
+  lang?: string;
+  queryLang?: string;
+  head?: LmEmdHeadOptions;
+  optimizer?: LmEmdOptimizerOptions;
+  /** Passes over the pairs (0 writes the initial head: the identity, so the base encoder's ranking). */
+  epochs: number;
+  /** Groups per update, default 1. */
+  batchSize?: number;
+  /** Seeds the order of the groups, random negatives and head initialisation. Default 1. */
+  seed?: number;
+  /**
+   * The run folder, which is also the head folder: `crossrank-head.json` + `head.safetensors` (the
+   * trained head, an encoder spec) beside `log.jsonl`, `checkpoint/`, `plot.svg`.
+   */
+  out: string;
+  /** Continue from the checkpoint in `out` (default false: start over). */
+  resume?: boolean;
+  /** Also checkpoint every this many updates (always at each epoch end). */
+  checkpointEvery?: number;
+  /** Write plot.svg / plot.png (default true). */
+  plot?: boolean;
+  /** Dev measures at each epoch end (e.g. P@1 of the lm-emd ranker over the head so far). */
+  evaluate?(head: TrainableHead): Promise<Record<string, number>> | Record<string, number>;
+  earlyStopping?: { measure: string; patience: number; mode?: "max" | "min" };
+  onProgress?(info: { step: number; totalSteps: number; epoch: number; loss: number }): void;
+  /** Extra provenance merged into the head's `trainedBy`. */
+  trainedBy?: Record<string, unknown>;
+}
+
+/** What {@link trainLmEmdHead} returns. */
+export interface LmEmdTrainResult {
+  /** The head folder (= `out`): an encoder spec. */
+  folder: string;
+  config: HeadConfig;
+  head: TrainableHead;
+  steps: number;
+  log: LogEntry[];
+  /** Mean training loss of the first and of the last epoch (undefined without updates). */
+  firstEpochLoss?: number;
+  lastEpochLoss?: number;
+  /** Negatives per source over all groups (bm25: mined; random: drawn, including BM25 top-ups). */
+  negatives: { bm25: number; random: number };
+  /** Texts encoded by the base encoder (each once). */
+  encoded: number;
+  seconds: number;
+}
+
+interface Doc {
+  key: string;
+  text: string;
+}
+
+interface GroupSpec {
+  pair: number;
+  docs: number[];
+}
+
+const FN = "trainLmEmdHead";
+
+/**
+ * Trains a token head through LM-EMD (see the module comment) with `trainLoop` (checkpoints,
+ * resume, log.jsonl, plot) and writes the head folder `out` (encoder = the base spec; `trainedBy`
+ * records loss, γ, iterations, group, negatives, epochs, lr, seed…). The base encoder's token rows
+ * of every text are computed once (`encodeTokens`) and kept in memory; each step applies the head
+ * to them.
+ */
+export async function trainLmEmdHead(options: LmEmdTrainOptions): Promise<LmEmdTrainResult> {
+  const started = performance.now();
+  const o = resolveOptions(options);
+  const { pairs } = options;
+
+  // Documents: the pool, then relevant documents not in it. Keys: pool id, else the text.
+  const docs: Doc[] = [];
+  const docIndex = new Map<string, number>();
+  const addDoc = (key: string, text: string): number => {
+    let i = docIndex.get(key);
+    if (i === undefined) {
+      i = docs.length;
+      docs.push({ key, text });
+      docIndex.set(key, i);
+    }
+    return i;
+  };
+  const poolIndices: number[] = [];
+  const poolSeen = new Set<number>();
+  for (const item of options.pool ?? []) {
+    if (typeof item?.id !== "string" || typeof item.text !== "string") throw new Error(`${FN}: pool items need a string id and text`);
+    const i = addDoc(`id:${item.id}`, item.title ? `${item.title}\n${item.text}` : item.text);
+    if (!poolSeen.has(i)) {
+      poolSeen.add(i);
+      poolIndices.push(i);
+    }
+  }
+  const relevantOf = pairs.map((p, k) => {
+    if (typeof p?.query !== "string" || typeof p.relevant !== "string") throw new Error(`${FN}: pairs[${k}] needs query and relevant texts`);
+    if (p.relevantId !== undefined && docIndex.has(`id:${p.relevantId}`)) return docIndex.get(`id:${p.relevantId}`)!;
+    return addDoc(p.relevantId !== undefined ? `id:${p.relevantId}` : `text:${p.relevant}`, p.relevant);
+  });
+  if (options.pool === undefined) {
+    for (const i of relevantOf) {
+      if (!poolSeen.has(i)) {
+        poolSeen.add(i);
+        poolIndices.push(i);
+      }
+    }
+  }
+  // What each query must not get as a negative: its relevant documents, by key and by text.
+  const queryKey = (p: LmEmdPair): string => (p.queryId !== undefined ? `id:${p.queryId}` : `text:${p.query}`);
+  const relevantTexts = new Map<string, Set<string>>();
+  const relevantDocs = new Map<string, Set<number>>();
+  pairs.forEach((p, k) => {
+    const qk = queryKey(p);
+    if (!relevantTexts.has(qk)) relevantTexts.set(qk, new Set());
+    if (!relevantDocs.has(qk)) relevantDocs.set(qk, new Set());
+    relevantTexts.get(qk)!.add(docs[relevantOf[k]!]!.text);
+    relevantDocs.get(qk)!.add(relevantOf[k]!);
+  });
+  const isRelevant = (pair: number, doc: number): boolean => {
+    const qk = queryKey(pairs[pair]!);
+    return relevantDocs.get(qk)!.has(doc) || relevantTexts.get(qk)!.has(docs[doc]!.text);
+  };
+  const negativesNeeded = o.group - 1;
+  pairs.forEach((_, k) => {
+    let available = 0;
+    for (const d of poolIndices) if (!isRelevant(k, d) && ++available >= negativesNeeded) break;
+    if (available < negativesNeeded) {
+      throw new Error(`${FN}: pairs[${k}] has ${available} possible negatives in the pool, a group of ${o.group} needs ${negativesNeeded}`);
+    }
+  });
+
+  // BM25 negatives, mined once over the pool.
+  const mined: number[][] = pairs.map(() => []);
+  if (o.negatives === "bm25" && pairs.length > 0) {
+    const poolItems = poolIndices.map((d) => ({ id: String(d), text: docs[d]!.text }));
+    const queries = pairs.map((p, k) => ({ id: String(k), text: p.query }));
+    const hits = bm25Negatives(queries, poolItems, {
+      count: negativesNeeded,
+      skipTop: 0,
+      exclude: (qid, did) => isRelevant(Number(qid), Number(did)),
+      ...(options.lang !== undefined ? { lang: options.lang } : {}),
+      ...(options.queryLang !== undefined ? { queryLang: options.queryLang } : {}),
+    });
+    pairs.forEach((_, k) => {
+      mined[k] = (hits.get(String(k)) ?? []).map(Number);
+    });
+  }
+  const counts = { bm25: 0, random: 0 };
+
+  // Groups of an epoch: pairs shuffled; negatives mined (bm25) and/or drawn from the pool.
+  const drawNegatives = (pair: number, taken: number[], rng: Rng): number[] => {
+    const out = [...taken];
+    // Rejection sampling over the pool; the pool has enough negatives (checked above).
+    let guard = 0;
+    while (out.length < negativesNeeded) {
+      const d = poolIndices[rng.int(poolIndices.length)]!;
+      if (!isRelevant(pair, d) && !out.includes(d)) out.push(d);
+      else if (++guard > 1000 * poolIndices.length) throw new Error(`${FN}: could not draw negatives for pairs[${pair}]`);
+    }
+    return out;
+  };
+  const groupsOf = (epoch: number, rng: Rng): GroupSpec[][] => {
+    const order = shuffle(
+      pairs.map((_, k) => k),
+      rng,
+    );
+    const groups = order.map((k): GroupSpec => {
+      const taken = o.negatives === "bm25" ? mined[k]!.slice(0, negativesNeeded) : [];
+      const negatives = drawNegatives(k, taken, rng);
+      if (epoch === 0) {
+        counts.bm25 += taken.length;
+        counts.random += negatives.length - taken.length;
+      }
+      return { pair: k, docs: [relevantOf[k]!, ...negatives] };
+    });
+    const batches: GroupSpec[][] = [];
+    for (let b = 0; b < groups.length; b += o.batchSize) batches.push(groups.slice(b, b + o.batchSize));
+    return batches;
+  };
+
+  // The base encoder's token rows, each text encoded once.
+  const encoder = await loadEncoder(options.encoder, options.encoderOptions ?? {});
+  const rows = new Map<string, { rows: Float32Array; length: number }>();
+  let encoded = 0;
+  try {
+    const encodeMissing = async (texts: Iterable<string>): Promise<void> => {
+      const missing = [...new Set(texts)].filter((t) => !rows.has(t));
+      if (missing.length === 0) return;
+      const out = await encoder.encodeTokens(missing);
+      missing.forEach((text, i) => {
+        const e = out[i];
+        if (e === undefined) throw new Error(`${FN}: the encoder returned ${out.length} results for ${missing.length} texts`);
+        rows.set(text, selectRows(e, o.includeSpecial, text));
+      });
+      encoded += missing.length;
+    };
+    await encodeMissing([...pairs.map((p) => p.query), ...relevantOf.map((d) => docs[d]!.text), ...mined.flatMap((list) => list.map((d) => docs[d]!.text))]);
+
+    const config: HeadConfig = headConfig(options, o, encoder);
+    const head = TrainableHead.init(config, new Rng((o.seed ^ 0x5eed) >>> 0), o.head.noise !== undefined ? { noise: o.head.noise } : {});
+    const lossOptions: LmEmdLossOptions = { loss: o.loss, margin: o.margin, gamma: o.gamma, iterations: o.iterations, method: o.method };
+
+    const result = await trainLoop<GroupSpec[]>({
+      dir: options.out,
+      params: head.params(),
+      paramNames: head.paramNames(),
+      paramShapes: paramShapes(config),
+      epochs: options.epochs,
+      seed: o.seed,
+      batches: groupsOf,
+      step: async (batch) => {
+        await encodeMissing(batch.flatMap((g) => [pairs[g.pair]!.query, ...g.docs.map((d) => docs[d]!.text)]));
+        const groups: LmEmdGroup[] = batch.map((g) => ({ query: rows.get(pairs[g.pair]!.query)!, docs: g.docs.map((d) => rows.get(docs[d]!.text)!) }));
+        const out = lmEmdBatchLoss(head, groups, lossOptions);
+        return { loss: out.loss, grads: out.grads };
+      },
+      optimizer: {
+        lr: o.lr,
+        weightDecay: o.weightDecay,
+        ...(options.optimizer?.warmupSteps !== undefined ? { warmupSteps: options.optimizer.warmupSteps } : {}),
+        ...(options.optimizer?.schedule !== undefined ? { schedule: options.optimizer.schedule } : {}),
+        ...(options.optimizer?.maxGradNorm !== undefined ? { maxGradNorm: options.optimizer.maxGradNorm } : {}),
+      },
+      ...(options.checkpointEvery !== undefined ? { checkpointEvery: options.checkpointEvery } : {}),
+      resume: options.resume ?? false,
+      ...(options.evaluate !== undefined ? { evaluate: () => options.evaluate!(head) } : {}),
+      ...(options.earlyStopping !== undefined ? { earlyStopping: options.earlyStopping } : {}),
+      ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
+      ...(options.plot !== undefined ? { plot: options.plot } : {}),
+    });
+
+    const epochLoss = (epoch: number): number | undefined => {
+      const entries = result.log.filter((e) => e.epoch === epoch);
+      return entries.length === 0 ? undefined : entries.reduce((s, e) => s + e.loss, 0) / entries.length;
+    };
+    const lastEpoch = result.log.length > 0 ? result.log[result.log.length - 1]!.epoch : undefined;
+    const firstEpochLoss = epochLoss(0);
+    const lastEpochLoss = lastEpoch === undefined ? undefined : epochLoss(lastEpoch);
+    const trainedBy: Record<string, unknown> = {
+      stage: "lm-emd",
+      package: "@crossrank/train",
+      loss: o.loss,
+      ...(o.loss === "pairwise" ? { margin: o.margin } : {}),
+      score: "1 - distance",
+      gamma: o.gamma,
+      iterations: o.iterations,
+      method: o.method,
+      includeSpecial: o.includeSpecial,
+      group: o.group,
+      negatives: o.negatives,
+      pairs: pairs.length,
+      pool: poolIndices.length,
+      epochs: options.epochs,
+      batchSize: o.batchSize,
+      optimizer: "AdamW",
+      lr: o.lr,
+      weightDecay: o.weightDecay,
+      seed: o.seed,
+      steps: result.steps,
+      ...(firstEpochLoss !== undefined ? { firstEpochLoss } : {}),
+      ...(lastEpochLoss !== undefined ? { lastEpochLoss } : {}),
+      ...(result.bestEpoch !== undefined ? { bestEpoch: result.bestEpoch, bestMeasure: result.bestMeasure } : {}),
+      ...(options.trainedBy ?? {}),
+    };
+    const meta: HeadMeta = { trainedBy };
+    const written = head.toConfigAndWeights(meta);
+    await writeHead(options.out, written);
+    return {
+      folder: options.out,
+      config: written.config,
+      head,
+      steps: result.steps,
+      log: result.log,
+      ...(firstEpochLoss !== undefined ? { firstEpochLoss } : {}),
+      ...(lastEpochLoss !== undefined ? { lastEpochLoss } : {}),
+      negatives: counts,
+      encoded,
+      seconds: (performance.now() - started) / 1000,
+    };
+  } finally {
+    await encoder.dispose();
+  }
+}
+
+interface Resolved {
+  loss: LmEmdLoss;
+  margin: number;
+  gamma: number;
+  iterations: number;
+  method: "auto" | "kernel" | "log";
+  includeSpecial: boolean;
+  group: number;
+  negatives: "bm25" | "random";
+  lr: number;
+  weightDecay: number;
+  batchSize: number;
+  seed: number;
+  head: Required<Pick<LmEmdHeadOptions, "type" | "activation">> & LmEmdHeadOptions;
+}
+
+function resolveOptions(options: LmEmdTrainOptions): Resolved {
+  if (options === null || typeof options !== "object") throw new Error(`${FN}: options must be an object`);
+  if (typeof options.encoder !== "string" || options.encoder === "") throw new Error(`${FN}: encoder must be a model spec (hub id, folder, fixture:bert)`);
+  if (!Array.isArray(options.pairs) || options.pairs.length === 0) throw new Error(`${FN}: pairs must be a non-empty list of {query, relevant}`);
+  if (typeof options.out !== "string" || options.out === "") throw new Error(`${FN}: out must be a folder`);
+  const r: Resolved = {
+    loss: options.loss ?? "pairwise",
+    margin: options.margin ?? 0,
+    gamma: options.gamma ?? 0.1,
+    iterations: options.iterations ?? 100,
+    method: options.method ?? "auto",
+    includeSpecial: options.includeSpecial ?? true,
+    group: options.group ?? LM_EMD_GROUP,
+    negatives: options.negatives ?? "bm25",
+    lr: options.optimizer?.lr ?? LM_EMD_STUDY_OPTIMIZER.lr,
+    weightDecay: options.optimizer?.weightDecay ?? LM_EMD_STUDY_OPTIMIZER.weightDecay,
+    batchSize: options.batchSize ?? 1,
+    seed: options.seed ?? 1,
+    head: { ...options.head, type: options.head?.type ?? "linear", activation: options.head?.activation ?? "gelu" },
+  };
+  if (r.loss !== "pairwise" && r.loss !== "cross-entropy") throw new Error(`${FN}: loss must be "pairwise" or "cross-entropy", got ${JSON.stringify(r.loss)}`);
+  if (!Number.isFinite(r.margin)) throw new Error(`${FN}: margin must be a finite number, got ${String(r.margin)}`);
+  if (!(typeof r.gamma === "number" && Number.isFinite(r.gamma) && r.gamma > 0)) throw new Error(`${FN}: gamma must be a number > 0, got ${String(r.gamma)}`);
+  if (!Number.isInteger(r.iterations) || r.iterations < 1) throw new Error(`${FN}: iterations must be an integer >= 1, got ${String(r.iterations)}`);
+  if (r.method !== "auto" && r.method !== "kernel" && r.method !== "log") throw new Error(`${FN}: method must be "auto", "kernel" or "log", got ${JSON.stringify(r.method)}`);
+  if (typeof r.includeSpecial !== "boolean") throw new Error(`${FN}: includeSpecial must be a boolean`);
+  if (!Number.isInteger(r.group) || r.group < 2) throw new Error(`${FN}: group must be an integer >= 2 (the relevant document and at least one negative), got ${String(r.group)}`);
+  if (r.negatives !== "bm25" && r.negatives !== "random") throw new Error(`${FN}: negatives must be "bm25" or "random", got ${JSON.stringify(r.negatives)}`);
+  if (!(Number.isFinite(r.lr) && r.lr >= 0)) throw new Error(`${FN}: optimizer.lr must be a number >= 0, got ${String(r.lr)}`);
+  if (!(Number.isFinite(r.weightDecay) && r.weightDecay >= 0)) throw new Error(`${FN}: optimizer.weightDecay must be a number >= 0, got ${String(r.weightDecay)}`);
+  if (!Number.isInteger(r.batchSize) || r.batchSize < 1) throw new Error(`${FN}: batchSize must be an integer >= 1, got ${String(r.batchSize)}`);
+  if (!Number.isInteger(options.epochs) || options.epochs < 0) throw new Error(`${FN}: epochs must be an integer >= 0, got ${String(options.epochs)}`);
+  if (!Number.isInteger(r.seed) || r.seed < 0) throw new Error(`${FN}: seed must be an integer >= 0, got ${String(r.seed)}`);
+  if (r.head.type !== "linear" && r.head.type !== "mlp") throw new Error(`${FN}: head.type must be "linear" or "mlp", got ${JSON.stringify(r.head.type)}`);
+  if (r.head.appliesTo !== undefined && r.head.appliesTo !== "tokens") throw new Error(`${FN}: head.appliesTo must be "tokens" (LM-EMD compares token rows), got ${JSON.stringify(r.head.appliesTo)}`);
+  return r;
+}
+
+/** The head's config: input = the encoder's token width; recorded base spec and vector-changing loading options. */
+function headConfig(options: LmEmdTrainOptions, o: Resolved, encoder: Encoder): HeadConfig {
+  const input = encoder.dim;
+  const eo = options.encoderOptions ?? {};
+  const encoderOptions: Record<string, unknown> = {};
+  if (eo.maxLength !== undefined) encoderOptions.maxLength = eo.maxLength;
+  if (eo.dtype !== undefined) encoderOptions.dtype = eo.dtype;
+  if (eo.backend !== undefined) encoderOptions.backend = eo.backend;
+  const base = {
+    format: "crossrank-head" as const,
+    version: 1 as const,
+    encoder: absoluteSpec(options.encoder),
+    ...(Object.keys(encoderOptions).length > 0 ? { encoderOptions } : {}),
+    appliesTo: "tokens" as const,
+  };
+  if (o.head.type === "mlp") {
+    if (o.head.output !== undefined && o.head.output !== input) throw new Error(`${FN}: an mlp head is residual: head.output must equal the encoder's width ${input}`);
+    return { ...base, type: "mlp", input, output: input, hidden: o.head.hidden ?? 2 * input, activation: o.head.activation };
+  }
+  return { ...base, type: "linear", input, output: o.head.output ?? input };
+}
+
+/** A relative folder spec (./x, ../x, . or ..) made absolute: a head config resolves relative paths against the head folder, not the working folder. */
+function absoluteSpec(spec: string): string {
+  if (spec === "." || spec === ".." || /^\.\.?[\\/]/.test(spec)) return resolve(spec);
+  return spec;
+}
+
+function paramShapes(config: HeadConfig): number[][] {
+  if (config.type === "linear") return [[config.output, config.input], [config.output]];
+  const H = config.hidden!;
+  return [[H, config.input], [H], [config.output, H], [config.output]];
+}
+
+/** One text's token rows as trained on: all rows, or the content rows only (includeSpecial false). */
+function selectRows(e: { embeddings: Float32Array; special: boolean[]; dim: number }, includeSpecial: boolean, text: string): { rows: Float32Array; length: number } {
+  const d = e.dim;
+  if (includeSpecial) {
+    if (e.special.length === 0) throw new Error(`${FN}: the encoder gave no token for ${JSON.stringify(text.slice(0, 60))}`);
+    return { rows: e.embeddings, length: e.special.length };
+  }
+  const keep = e.special.flatMap((s, i) => (s ? [] : [i]));
+  if (keep.length === 0) throw new Error(`${FN}: ${JSON.stringify(text.slice(0, 60))} has no content token (includeSpecial is false)`);
+  const rows = new Float32Array(keep.length * d);
+  keep.forEach((i, r) => rows.set(e.embeddings.subarray(i * d, (i + 1) * d), r * d));
+  return { rows, length: keep.length };
+}
