@@ -2,6 +2,7 @@ import { createRequire } from "node:module";
 import { Command } from "commander";
 import { benchCommand } from "./commands/bench.js";
 import { encodeBenchCommand, encodeCommand, explainCommand, fixtureModelCommand } from "./commands/encode.js";
+import { distillCommand } from "./commands/distill.js";
 import { evalCommand } from "./commands/eval.js";
 import { explainOtCommand, otBenchCommand, sinkhornCommand } from "./commands/ot.js";
 import { searchCommand } from "./commands/search.js";
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
     .addCommand(fixtureModelCommand())
     .addCommand(encodeCommand())
     .addCommand(encodeBenchCommand())
-    .addCommand(explainCommand());
+    .addCommand(explainCommand())
+    .addCommand(distillCommand());
   return program;
 }
