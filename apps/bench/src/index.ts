@@ -7,3 +7,9 @@ export type { CellResult, Environment, RunSuiteOptions, SuiteProgress, SuiteResu
 export { formatMarkdown, pairLabel } from "./report.js";
 export { terminalProgress } from "./progress.js";
 export { defaultResultsDir } from "./paths.js";
+export { rankerConfigs, withSuiteDefaults } from "./run.js";
+export type { RankerConfig } from "./run.js";
+export { checkTrainSpec, resolveTrainConfig, TRAIN_DEFAULTS, TRAIN_KEYS, trainLabel, TRAINABLE_RANKERS } from "./train-spec.js";
+export type { TrainConfig, TrainSpecProblem } from "./train-spec.js";
+// train.ts (splitTask, trainedHead) is not re-exported: it loads @crossrank/train and the encoder stack, which runSuite imports only for suites that train.
+export type { SplitSummary, TaskSplit, TrainedHead } from "./train.js";

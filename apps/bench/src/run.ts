@@ -8,6 +8,8 @@ import { createRanker, rankerParameterNames } from "@crossrank/rankers";
 import { formatMarkdown } from "./report.js";
 import { expandGrid, resolveModelSpec, type Suite } from "./suite.js";
 import { suiteTasks, type SuiteTask } from "./tasks.js";
+import type { SplitSummary, TaskSplit, TrainedHead } from "./train.js";
+import { resolveTrainConfig, type TrainConfig, trainLabel } from "./train-spec.js";
 
 /** Every figure of one (task, ranker configuration) cell, with what produced it. */
 export interface CellResult {
@@ -29,6 +31,12 @@ export interface CellResult {
   rankSeconds: number;
   queriesPerSecond: number;
   warnings: string[];
+  /** Training rows (a `train` block): the train config of this grid point. */
+  train?: TrainConfig;
+  /** Training rows: how the task was split (`queries` and `documents` above are the test part's). */
+  split?: SplitSummary;
+  /** Training rows: the head folder ranked with, whether it was reused from the cache, and the training. */
+  head?: TrainedHead;
 }
 
 export interface SuiteResult {
@@ -74,11 +82,11 @@ export interface RunSuiteOptions {
 export async function runSuite(suite: Suite, options: RunSuiteOptions): Promise<SuiteResult> {
   const startedAt = new Date().toISOString();
   const tasks: SuiteTask[] = suite.datasets.flatMap((spec) => suiteTasks(spec, suite.baseDir));
-  const configs = suite.rankers.flatMap((spec) =>
-    expandGrid(spec.params).map((params) => ({ name: spec.name, params: withSuiteDefaults(suite, spec.name, params) })),
-  );
+  const configs = rankerConfigs(suite);
   // Build every ranker up front so that a bad name or parameter fails before hours of work.
   for (const config of configs) createRanker(config.name, config.params);
+  // Training code (and its dependencies) is loaded only by suites that train.
+  const training = configs.some((c) => c.train !== undefined) ? await import("./train.js") : undefined;
 
   const progress = options.progress;
   progress?.start(tasks.length * configs.length);
@@ -88,16 +96,36 @@ export async function runSuite(suite: Suite, options: RunSuiteOptions): Promise<
       const loadStart = performance.now();
       const task = await suiteTask.load();
       const loadSeconds = (performance.now() - loadStart) / 1000;
+      const splits = new Map<string, TaskSplit>();
       for (const config of configs) {
-        const ranker = createRanker(config.name, config.params);
-        progress?.job(`${task.name} ${ranker.name}`);
+        let ranker = createRanker(config.name, config.params);
+        let label = ranker.name;
+        let ranked = task;
+        let trained: { config: TrainConfig; split: TaskSplit; head: TrainedHead } | undefined;
+        if (config.train !== undefined && training !== undefined) {
+          // Train a head on the train queries (or reuse it), then rank the test queries with it.
+          const trainConfig = config.train.config;
+          label = `${ranker.name}${config.train.label}`;
+          const splitKey = `${trainConfig.split}/${trainConfig.seed}`;
+          let split = splits.get(splitKey);
+          if (split === undefined) {
+            split = training.splitTask(task, trainConfig.split, trainConfig.seed);
+            splits.set(splitKey, split);
+          }
+          progress?.job(`${task.name} ${label}: training`);
+          const head = await training.trainedHead(task, split, config.params, trainConfig, (done, total) => progress?.update(done, total));
+          ranker = createRanker(config.name, { ...config.params, encoder: head.folder });
+          ranked = split.test;
+          trained = { config: trainConfig, split, head };
+        }
+        progress?.job(`${task.name} ${label}`);
         const rankStart = performance.now();
-        const run = await ranker.rank(task, {
+        const run = await ranker.rank(ranked, {
           k: suite.k,
           onProgress: (done, total) => progress?.update(done, total),
         });
         const rankSeconds = (performance.now() - rankStart) / 1000;
-        const evaluation = evaluate(task.qrels, run, suite.measures);
+        const evaluation = evaluate(ranked.qrels, run, suite.measures);
         const cell: CellResult = {
           dataset: suiteTask.dataset,
           task: suiteTask.task,
@@ -106,18 +134,19 @@ export async function runSuite(suite: Suite, options: RunSuiteOptions): Promise<
           taskName: task.name,
           ranker: config.name,
           params: reportedParams(config.params),
-          label: ranker.name,
-          queries: task.queries.length,
-          documents: task.documents.length,
+          label,
+          queries: ranked.queries.length,
+          documents: ranked.documents.length,
           measures: evaluation.mean,
           loadSeconds,
           rankSeconds,
-          queriesPerSecond: task.queries.length / Math.max(rankSeconds, 1e-9),
+          queriesPerSecond: ranked.queries.length / Math.max(rankSeconds, 1e-9),
           warnings: task.warnings ?? [],
+          ...(trained !== undefined ? { train: trained.config, split: trained.split.summary, head: trained.head } : {}),
         };
         results.push(cell);
         progress?.jobDone(
-          `${task.name} ${ranker.name}: ` +
+          `${task.name} ${label}: ` +
             suite.measures.map((m) => `${m} ${(cell.measures[m] ?? 0).toFixed(3)}`).join(", "),
         );
       }
@@ -138,6 +167,42 @@ export async function runSuite(suite: Suite, options: RunSuiteOptions): Promise<
   };
   if (options.outDir !== null) await writeSuiteResult(result, suite, options.outDir);
   return result;
+}
+
+/** One row of the suite: a ranker and one grid point of its parameters (and of its `train` block). */
+export interface RankerConfig {
+  name: string;
+  params: Record<string, unknown>;
+  /** A training row: the train config of this grid point and the row label's `+train(...)` suffix. */
+  train?: { config: TrainConfig; label: string };
+}
+
+/**
+ * Every row of the suite: each ranker entry's parameter grid, times its `train` grid when it has
+ * one (params outer, train inner). Training labels are short (loss, epochs, swept keys) unless two
+ * rows would share one; those get every key they set.
+ */
+export function rankerConfigs(suite: Suite): RankerConfig[] {
+  const configs = suite.rankers.flatMap((spec) =>
+    expandGrid(spec.params).flatMap((raw): RankerConfig[] => {
+      const params = withSuiteDefaults(suite, spec.name, raw);
+      if (spec.train === undefined) return [{ name: spec.name, params }];
+      const block = spec.train;
+      return expandGrid(block).map((point) => {
+        const config = resolveTrainConfig(point);
+        return { name: spec.name, params, train: { config, label: trainLabel(config, block) } };
+      });
+    }),
+  );
+  // Short labels that coincide across different settings (e.g. two entries differing in a fixed lr) get the full form.
+  const key = (c: RankerConfig) => JSON.stringify([c.name, c.params]) + c.train!.label;
+  const seen = new Map<string, Set<string>>();
+  for (const c of configs) if (c.train !== undefined) seen.set(key(c), (seen.get(key(c)) ?? new Set()).add(JSON.stringify(c.train.config)));
+  return configs.map((c) => {
+    if (c.train === undefined || (seen.get(key(c))?.size ?? 0) < 2) return c;
+    // Every setting, defaults included.
+    return { ...c, train: { ...c.train, label: trainLabel(c.train.config, { ...c.train.config }, true) } };
+  });
 }
 
 /**

@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { basename, dirname, extname, resolve } from "node:path";
 import { parseMeasures } from "@crossrank/metrics";
 import { parse as parseYaml } from "yaml";
+import { checkTrainSpec } from "./train-spec.js";
 
 /**
  * A benchmark suite: datasets × language pairs × rankers × parameters, like the LM-EMD study's
@@ -66,6 +67,12 @@ export interface RankerSpec {
   name: string;
   /** Scalars are fixed; arrays are swept. */
   params: Record<string, unknown>;
+  /**
+   * Train a token head before ranking (lm-emd only; see train.ts): the settings of
+   * `trainLmEmdHead`, lists swept like `params` (the grid is params × train). Each task's queries
+   * are split into train and test parts; the row is the ranker over the head, on the test part.
+   */
+  train?: Record<string, unknown>;
 }
 
 export interface TableSpec {
@@ -219,7 +226,20 @@ function parseRankerSpec(raw: unknown, at: string): RankerSpec {
       throw new SuiteError(`${at}.params.${key}: an empty sweep expands to no configuration`);
     }
   }
-  return { name: requiredString(entry.name, `${at}.name`), params };
+  const name = requiredString(entry.name, `${at}.name`);
+  for (const key of Object.keys(entry)) {
+    if (key !== "name" && key !== "params" && key !== "train") throw new SuiteError(`${at}.${key}: unknown key (a ranker entry has name, params and train)`);
+  }
+  if (entry.train === undefined) return { name, params };
+  return { name, params, train: parseTrainSpec(entry.train, name, `${at}.train`) };
+}
+
+/** Validates a ranker entry's `train` block (see train-spec.ts), rethrowing as a SuiteError that names the key. */
+function parseTrainSpec(raw: unknown, ranker: string, at: string): Record<string, unknown> {
+  const train = asRecord(raw, at);
+  const problem = checkTrainSpec(train, ranker);
+  if (problem !== undefined) throw new SuiteError(`${at}${problem.key === undefined ? "" : `.${problem.key}`}: ${problem.message}`);
+  return train;
 }
 
 /**

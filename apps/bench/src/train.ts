@@ -1,0 +1,205 @@
+/**
+ * Training rows of a suite: a task's queries split into train and test parts, a token head trained
+ * by `@crossrank/train`'s `trainLmEmdHead` on the train part, and the ranker over the head folder
+ * evaluated on the test part.
+ *
+ * Split (seeded, by query id): the distinct query ids, sorted, shuffled with the seed; the first
+ * round(split × n) are trained on. Parallel tasks (XQuAD's ids are the same in every language) get
+ * the same split in every language. Documents:
+ * - training pairs: each train query with each of its relevant documents (qrels);
+ * - training negatives: drawn from the documents relevant to train queries (never a query's own);
+ * - the test pool: every document but those relevant only to train queries, so the ranked
+ *   documents (relevant and distractors) were never trained on — unless a document is relevant to
+ *   both a train and a test query (counted as `shared`).
+ */
+import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import type { Document, Query, RetrievalTask } from "@crossrank/datasets";
+import type { Qrels } from "@crossrank/metrics";
+import { resolveLmEmd } from "@crossrank/rankers";
+import { defaultCacheDir } from "@crossrank/tokenize";
+import { type LmEmdPair, Rng, shuffle, trainLmEmdHead } from "@crossrank/train";
+import type { TrainConfig } from "./train-spec.js";
+
+/** A task cut into its train and test parts. */
+export interface TaskSplit {
+  /** The train queries, their qrels, and the documents relevant to them. */
+  train: { queries: Query[]; documents: Document[]; qrels: Qrels };
+  /** The test queries over the test pool (a task of its own, same name and languages). */
+  test: RetrievalTask;
+  /** What was split, for the results. */
+  summary: SplitSummary;
+}
+
+export interface SplitSummary {
+  fraction: number;
+  seed: number;
+  trainQueries: number;
+  testQueries: number;
+  /** Documents relevant to train queries (the training pool). */
+  trainDocuments: number;
+  /** Documents ranked for the test queries. */
+  testDocuments: number;
+  /** Documents relevant to both a train and a test query (in both pools). */
+  shared: number;
+}
+
+/**
+ * The query ids of the train part: the distinct ids sorted, shuffled with `seed`, the first
+ * round(fraction × n) of them (at least 1, at most n − 1).
+ */
+export function splitQueryIds(ids: readonly string[], fraction: number, seed: number): Set<string> {
+  const sorted = [...new Set(ids)].sort();
+  if (sorted.length < 2) throw new Error(`a train/test split needs at least 2 queries, the task has ${sorted.length}`);
+  if (!(fraction > 0 && fraction < 1)) throw new RangeError(`split must be strictly between 0 and 1, got ${String(fraction)}`);
+  const count = Math.min(sorted.length - 1, Math.max(1, Math.round(fraction * sorted.length)));
+  return new Set(shuffle(sorted, new Rng(seed)).slice(0, count));
+}
+
+/** Splits `task` (see the module comment). */
+export function splitTask(task: RetrievalTask, fraction: number, seed: number): TaskSplit {
+  const trainIds = splitQueryIds(
+    task.queries.map((q) => q.id),
+    fraction,
+    seed,
+  );
+  const relevantTo = (ids: (id: string) => boolean): Set<string> => {
+    const out = new Set<string>();
+    for (const [qid, judged] of task.qrels) if (ids(qid)) for (const [doc, rel] of judged) if (rel > 0) out.add(doc);
+    return out;
+  };
+  const trainRelevant = relevantTo((id) => trainIds.has(id));
+  const testRelevant = relevantTo((id) => !trainIds.has(id));
+  const queries = { train: task.queries.filter((q) => trainIds.has(q.id)), test: task.queries.filter((q) => !trainIds.has(q.id)) };
+  const qrelsOf = (keep: (id: string) => boolean): Qrels => new Map([...task.qrels].filter(([qid]) => keep(qid)));
+  const testDocuments = task.documents.filter((d) => !trainRelevant.has(d.id) || testRelevant.has(d.id));
+  const trainDocuments = task.documents.filter((d) => trainRelevant.has(d.id));
+  const test: RetrievalTask = {
+    name: task.name,
+    queries: queries.test,
+    documents: testDocuments,
+    qrels: qrelsOf((id) => !trainIds.has(id)),
+    ...(task.queryLang !== undefined ? { queryLang: task.queryLang } : {}),
+    ...(task.docLang !== undefined ? { docLang: task.docLang } : {}),
+    ...(task.warnings !== undefined ? { warnings: task.warnings } : {}),
+  };
+  return {
+    train: { queries: queries.train, documents: trainDocuments, qrels: qrelsOf((id) => trainIds.has(id)) },
+    test,
+    summary: {
+      fraction,
+      seed,
+      trainQueries: queries.train.length,
+      testQueries: queries.test.length,
+      trainDocuments: trainDocuments.length,
+      testDocuments: testDocuments.length,
+      shared: [...trainRelevant].filter((d) => testRelevant.has(d)).length,
+    },
+  };
+}
+
+/** The text the neural rankers encode for a document (title on a line before the text). */
+function documentText(doc: Document): string {
+  return doc.title ? `${doc.title}\n${doc.text}` : doc.text;
+}
+
+/** The training pairs of a split: each train query with each of its relevant documents. */
+export function trainingPairs(split: TaskSplit): LmEmdPair[] {
+  const docs = new Map(split.train.documents.map((d) => [d.id, d]));
+  return split.train.queries.flatMap((q) =>
+    [...(split.train.qrels.get(q.id) ?? new Map<string, number>())]
+      .filter(([id, rel]) => rel > 0 && docs.has(id))
+      .map(([id]) => ({ query: q.text, queryId: q.id, relevant: documentText(docs.get(id)!), relevantId: id })),
+  );
+}
+
+/** Where a trained head lives and whether it was trained now. */
+export interface TrainedHead {
+  folder: string;
+  reused: boolean;
+  seconds: number;
+  steps?: number;
+  firstEpochLoss?: number;
+  lastEpochLoss?: number;
+}
+
+/** Bumped when a change to training makes heads of the same settings differ (part of the cache key). */
+const HEAD_CACHE_VERSION = 1;
+
+/**
+ * The head of one (task, ranker parameters, train config) cell: `<crossrank cache>/heads/lm-emd-<hash>`
+ * where the hash covers the base encoder and its loading options, the LM-EMD parameters, the train
+ * config, the task's name and the training data. An existing head is reused; an interrupted run
+ * (a checkpoint, no head yet) is resumed.
+ */
+export async function trainedHead(
+  task: RetrievalTask,
+  split: TaskSplit,
+  params: Record<string, unknown>,
+  config: TrainConfig,
+  onProgress?: (done: number, total: number) => void,
+): Promise<TrainedHead> {
+  const started = performance.now();
+  const encoder = params.encoder;
+  if (typeof encoder !== "string") throw new Error("training needs the ranker's encoder");
+  const lm = resolveLmEmd(params as Parameters<typeof resolveLmEmd>[0]);
+  const encoderOptions = {
+    ...(params.maxLength !== undefined ? { maxLength: params.maxLength as number } : {}),
+    ...(params.backend !== undefined ? { backend: params.backend as "transformers" | "onnx" } : {}),
+    ...(params.dtype !== undefined ? { dtype: params.dtype as "fp32" | "q8" } : {}),
+  };
+  const pairs = trainingPairs(split);
+  if (pairs.length === 0) throw new Error(`${task.name}: no train query has a relevant document to train on`);
+  const data = createHash("sha256");
+  for (const p of pairs) data.update(`${p.queryId}\0${p.query}\0${p.relevantId}\0${p.relevant}\0`);
+  for (const d of split.train.documents) data.update(`${d.id}\0${documentText(d)}\0`);
+  const key = {
+    version: HEAD_CACHE_VERSION,
+    encoder,
+    encoderOptions,
+    lmEmd: { gamma: lm.gamma, iterations: lm.iterations, includeSpecial: lm.includeSpecial, domain: lm.domain },
+    train: config,
+    task: task.name,
+    data: data.digest("hex"),
+  };
+  const hash = createHash("sha256").update(JSON.stringify(key)).digest("hex").slice(0, 16);
+  const folder = join(defaultCacheDir(), "heads", `lm-emd-${hash}`);
+  if (existsSync(join(folder, "crossrank-head.json"))) return { folder, reused: true, seconds: (performance.now() - started) / 1000 };
+
+  const result = await trainLmEmdHead({
+    encoder,
+    encoderOptions: { ...encoderOptions, ...(typeof params.cache === "string" ? { cache: params.cache } : {}), ...(params.batchSize !== undefined ? { batchSize: params.batchSize as number } : {}) },
+    pairs,
+    pool: split.train.documents.map((d) => ({ id: d.id, text: d.text, ...(d.title ? { title: d.title } : {}) })),
+    loss: config.loss,
+    margin: config.margin,
+    gamma: lm.gamma,
+    iterations: lm.iterations,
+    // The ranker's "auto" domain is kernel with a log-domain fallback; the trainer's "auto" picks per problem.
+    method: lm.domain,
+    includeSpecial: lm.includeSpecial,
+    group: config.group,
+    negatives: config.negatives,
+    ...(config.bm25Depth !== undefined ? { bm25Depth: config.bm25Depth } : {}),
+    ...(task.docLang !== undefined ? { lang: task.docLang } : {}),
+    ...(task.queryLang !== undefined ? { queryLang: task.queryLang } : {}),
+    head: { type: config.head, ...(config.hidden !== undefined ? { hidden: config.hidden } : {}), ...(config.activation !== undefined ? { activation: config.activation } : {}) },
+    optimizer: { lr: config.lr, weightDecay: config.weightDecay },
+    epochs: config.epochs,
+    batchSize: config.batchSize,
+    seed: config.seed,
+    out: folder,
+    resume: true,
+    ...(onProgress !== undefined ? { onProgress: (info: { step: number; totalSteps: number }) => onProgress(info.step, info.totalSteps) } : {}),
+    trainedBy: { bench: { task: task.name, split: split.summary } },
+  });
+  return {
+    folder,
+    reused: false,
+    seconds: (performance.now() - started) / 1000,
+    steps: result.steps,
+    ...(result.firstEpochLoss !== undefined ? { firstEpochLoss: result.firstEpochLoss } : {}),
+    ...(result.lastEpochLoss !== undefined ? { lastEpochLoss: result.lastEpochLoss } : {}),
+  };
+}
