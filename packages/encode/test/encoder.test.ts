@@ -9,7 +9,6 @@ import { InferenceSession } from "onnxruntime-node";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { type Encoder, generateFixtureModel, loadEncoder, referenceForward, type TokenEmbeddings, writeFixtureModel } from "../src/index.js";
 
-vi.setConfig({ testTimeout: 60_000, hookTimeout: 60_000 });
 
 let tmp: string;
 let bert: string;

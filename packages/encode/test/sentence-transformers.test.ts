@@ -2,10 +2,9 @@ import { cp, mkdir, mkdtemp, readdir, rename, rm, writeFile } from "node:fs/prom
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { resolveModel } from "@crossrank/tokenize";
-import { beforeAll, describe, expect, it, vi } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { loadEncoder, readSentenceTransformers, readSafetensors, writeFixtureModel } from "../src/index.js";
 
-vi.setConfig({ testTimeout: 60_000, hookTimeout: 60_000 });
 
 let tmp: string;
 let st: string; // a generated sentence-transformers fixture folder (LaBSE's layout)
