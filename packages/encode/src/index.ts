@@ -7,7 +7,7 @@ export {
   type SentenceOptions,
   type TokenEmbeddings,
 } from "./encoder.js";
-export { applyDense, type BatchShape, type DenseActivation, type DenseLayer, l2normalizeRows, type Pooling, type PoolOptions, poolBatch } from "./pooling.js";
+export { applyDense, type BatchShape, type DenseActivation, type DenseLayer, erf, l2normalizeRows, type Pooling, type PoolOptions, poolBatch } from "./pooling.js";
 export { createHead, HEAD_CONFIG_FILE, HEAD_WEIGHTS_FILE, type Head, type HeadConfig, type HeadWeights, readHead, writeHead } from "./head.js";
 export { readSentenceTransformers, type SentenceTransformersConfig } from "./sentence-transformers.js";
 export { type CachedEmbedding, EmbeddingCache } from "./cache.js";

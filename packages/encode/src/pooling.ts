@@ -141,8 +141,12 @@ export function applyDense(data: Float32Array, layer: DenseLayer): Float32Array 
   return out;
 }
 
-/** Abramowitz & Stegun 7.1.26: |error| < 1.5e-7, so GELU stays within ~1.5e-7 relative of torch's exact form (float32 resolution). */
-function erf(x: number): number {
+/**
+ * Abramowitz & Stegun 7.1.26: |error| < 1.5e-7, so GELU stays within ~1.5e-7 relative of torch's
+ * exact form (float32 resolution). Exported so code that must match this package's GELU bit for bit
+ * (the fixture reference forward pass, `@crossrank/train`'s heads) uses this one function.
+ */
+export function erf(x: number): number {
   const sign = x < 0 ? -1 : 1;
   const a = Math.abs(x);
   const t = 1 / (1 + 0.3275911 * a);

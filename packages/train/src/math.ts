@@ -5,6 +5,9 @@
  * every sum accumulates in float64, and gradients are handed back as Float32Array.
  */
 
+// The same erf as @crossrank/encode's GELU, so a trained head's forward here matches the encoder's bit for bit.
+import { erf } from "@crossrank/encode";
+
 /** A read-only array of numbers: Float32Array in training, Float64Array in finite-difference checks. */
 export type Floats = ArrayLike<number>;
 
@@ -61,18 +64,6 @@ export function sigmoid(z: number): number {
   if (z >= 0) return 1 / (1 + Math.exp(-z));
   const e = Math.exp(z);
   return e / (1 + e);
-}
-
-/**
- * erf by Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7): the same approximation `@crossrank/encode`
- * uses for its GELU, so a trained head's forward here matches the encoder's exactly.
- */
-export function erf(x: number): number {
-  const sign = x < 0 ? -1 : 1;
-  const a = Math.abs(x);
-  const t = 1 / (1 + 0.3275911 * a);
-  const y = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-a * a);
-  return sign * y;
 }
 
 const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
