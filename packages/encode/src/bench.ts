@@ -61,12 +61,16 @@ export async function encodeBench(options: EncodeBenchOptions): Promise<EncodeBe
   if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`encodeBench: rounds must be a positive integer, got ${rounds}`);
   const encoders: Encoder[] = [];
   try {
-    for (const backend of BACKENDS) encoders.push(await loadEncoder(model, { ...loadOptions, backend, cache: false }));
+    for (const backend of BACKENDS) {
+      const encoder = await loadEncoder(model, { ...loadOptions, backend, cache: false });
+      encoders.push(encoder);
+      if (encoder.backend === "static") throw new Error(`encodeBench: ${model} is a static embedding model; the backend comparison only applies to transformer models (time static models with bench/static-ddtp.ts, pnpm bench:static)`);
+    }
     const first = encoders[0]!;
     const tokens = texts.reduce((sum, text) => sum + first.tokenizer.tokenize(text, { maxLength: first.maxLength }).ids.length, 0);
     // Warm-up: the first runs of a session allocate its arenas and pick kernels.
     for (const encoder of encoders) await encoder.encodeTokens(texts.slice(0, 64));
-    const best = new Map<EncoderBackend, number>();
+    const best = new Map<string, number>();
     for (let round = 0; round < rounds; round++) {
       for (const encoder of encoders) {
         const start = performance.now();
@@ -77,7 +81,7 @@ export async function encodeBench(options: EncodeBenchOptions): Promise<EncodeBe
     }
     const results = encoders.map((encoder): EncodeBenchRow => {
       const seconds = best.get(encoder.backend)!;
-      return { backend: encoder.backend, seconds, tokensPerSecond: tokens / seconds, textsPerSecond: texts.length / seconds };
+      return { backend: encoder.backend as EncoderBackend, seconds, tokensPerSecond: tokens / seconds, textsPerSecond: texts.length / seconds };
     });
     const library = results.find((r) => r.backend === "transformers")!;
     const raw = results.find((r) => r.backend === "onnx")!;

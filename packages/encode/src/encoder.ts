@@ -14,12 +14,16 @@ import { type CachedEmbedding, EmbeddingCache, fileContentHash } from "./cache.j
 import { type FixtureKind, fixtureModelPath } from "./fixture/index.js";
 import { describeHead, type Head, HEAD_CONFIG_FILE, type HeadFiles, readHeadFiles } from "./head.js";
 import { applyDense, l2normalizeRows, type Pooling, poolBatch } from "./pooling.js";
+import { detectStaticModel, loadStaticEncoder } from "./static.js";
 import { moduleSource, readSentenceTransformers, type SentenceTransformersConfig } from "./sentence-transformers.js";
 
 export type { Pooling } from "./pooling.js";
 
 /** @huggingface/transformers' AutoModel vs raw onnxruntime-node InferenceSession; same tokenizer, same session options. */
 export type EncoderBackend = "transformers" | "onnx";
+
+/** What {@link Encoder.backend} reports: a transformer's backend, or "static" for a static embedding model (see static.ts). */
+export type EncoderKind = EncoderBackend | "static";
 
 /** One text's token embeddings. */
 export interface TokenEmbeddings {
@@ -85,7 +89,8 @@ export interface Encoder {
    * resolved: a relative folder becomes absolute), so headed and plain vectors never share a memo.
    */
   readonly id: string;
-  readonly backend: EncoderBackend;
+  /** "transformers" / "onnx" for transformer models, "static" for static embedding models (model2vec, ST StaticEmbedding). */
+  readonly backend: EncoderKind;
   readonly dtype: "fp32" | "q8";
   readonly tokenizer: Tokenizer;
   /** Token embedding width (hidden size; a tokens head's output). */
@@ -107,12 +112,14 @@ export interface Encoder {
   dispose(): Promise<void>;
 }
 
-const FIXTURE_KINDS: readonly FixtureKind[] = ["bert", "sentence-transformers"];
+const FIXTURE_KINDS: readonly FixtureKind[] = ["bert", "sentence-transformers", "static"];
 
 /**
  * Loads a model: `spec` is a hub id (downloaded into the cache by @crossrank/tokenize's
  * resolveModel unless offline), a folder, or "fixture:bert" / "fixture:sentence-transformers"
- * (generated on first use). The folder needs config.json, the tokenizer files and
+ * / "fixture:static" (generated on first use). A static embedding folder (model2vec or
+ * sentence-transformers StaticEmbedding, see static.ts) is detected and loaded as a StaticEncoder
+ * (backend "static"). Otherwise the folder needs config.json, the tokenizer files and
  * onnx/model.onnx (q8: onnx/model_quantized.onnx); a sentence-transformers folder (modules.json)
  * adds its Pooling / Dense / Normalize modules.
  *
@@ -182,6 +189,11 @@ async function loadBase(spec: string, options: EncoderOptions, heads: HeadFiles[
   }
 
   const root = await openSource(spec, options);
+  const layout = await detectStaticModel(root);
+  if (layout !== undefined) {
+    if (heads.length > 0) throw new Error(`${spec} is a static embedding model (${layout.format}): trained heads on static models are not supported`);
+    return loadStaticEncoder(spec, root, layout, options);
+  }
   const st = await readSentenceTransformers(root);
   const source = st === undefined ? root : moduleSource(root, st.transformerPath);
   await source.file("config.json", { purpose: "the model architecture" });

@@ -2,6 +2,7 @@ export {
   type EncodeProgress,
   type Encoder,
   type EncoderBackend,
+  type EncoderKind,
   type EncoderOptions,
   loadEncoder,
   type SentenceOptions,
@@ -14,3 +15,4 @@ export { type CachedEmbedding, EmbeddingCache } from "./cache.js";
 export { benchTexts, encodeBench, type EncodeBenchOptions, type EncodeBenchResult, type EncodeBenchRow } from "./bench.js";
 export * from "./safetensors.js";
 export * from "./fixture/index.js";
+export { chunkMode, detectStaticModel, loadStaticEncoder, loadStaticTokenizer, readStaticWeights, STATIC_MAX_LENGTH, ST_STATIC_EMBEDDING, StaticEncoder, type StaticLayout, type StaticModelParts } from "./static.js";

@@ -243,6 +243,26 @@ export class Tokenizer {
     }
   }
 
+  /**
+   * Token ids of `text` without special tokens, offsets or truncation: the fast path for callers
+   * that need ids only (static embedding models look rows up by id; the offset alignment is most of
+   * {@link tokenize}'s cost).
+   */
+  contentIds(text: string): number[] {
+    return this.hf._tokenizer.encode(text, { add_special_tokens: false }).ids;
+  }
+
+  /** The parsed `tokenizer.json` (read-only), for callers that adapt to the tokenizer's pipeline (normalizer, pre-tokenizer, model). */
+  get definition(): Readonly<Record<string, unknown>> {
+    return this.hf._tokenizerJSON as Record<string, unknown>;
+  }
+
+  /** The id of a token string in the vocabulary (added tokens included), or undefined. */
+  tokenId(token: string): number | undefined {
+    const vocab = this.hf.get_vocab() as Map<string, number> | Record<string, number>;
+    return vocab instanceof Map ? vocab.get(token) : Object.hasOwn(vocab, token) ? vocab[token] : undefined;
+  }
+
   private encodeText(text: string, addSpecialTokens = false): EncodedContent {
     const { ids, tokens } = this.hf._tokenizer.encode(text, { add_special_tokens: addSpecialTokens });
     return { ids, tokens };
