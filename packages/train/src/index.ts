@@ -9,3 +9,4 @@ export * from "./trainer.js";
 export * from "./negatives.js";
 export * from "./emd.js";
 export * from "./lm-emd-trainer.js";
+export * from "./static/index.js";
