@@ -1,0 +1,3 @@
+export * from "./vocab.js";
+export * from "./pairs.js";
+export * from "./model.js";

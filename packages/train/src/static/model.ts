@@ -1,0 +1,491 @@
+/**
+ * Static embedding models trained here: one row per vocabulary token; a text's vector is the mean
+ * of its token rows, L2-normalised (model2vec / sentence-transformers `StaticEmbedding`). Trained
+ * with the symmetric multiple-negatives ranking loss (in-batch softmax over parallel pairs, with a
+ * temperature) and sparse AdaGrad: a batch touches only its tokens' rows, and only those rows are
+ * updated. Deterministic from seed and data; checkpoints (atomic, @crossrank/train's format), a
+ * resumable JSONL log, a loss plot and a progress callback.
+ */
+import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { writeSafetensors } from "@crossrank/encode";
+import { readCheckpoint, writeCheckpoint } from "../checkpoint.js";
+import { TrainingLog, type LogEntry } from "../log.js";
+import { writePlot } from "../plot.js";
+import { Rng } from "../rng.js";
+import { groupPairs, sampleEpoch, type TextPair } from "./pairs.js";
+import { learnVocabulary, StaticTokenizer, staticTokenizerConfig, staticTokenizerJson } from "./vocab.js";
+
+/** Training configuration (JSON-serialisable; written into the model card). */
+export interface StaticTrainConfig {
+  /** Embedding dimension. */
+  dim: number;
+  /** Vocabulary size (upper bound). */
+  vocabSize: number;
+  /** Characters rarer than this in the vocabulary corpus become [UNK] (default 1). */
+  minCharFrequency?: number;
+  /** Words rarer than this take no part in the vocabulary merges (default 1; see learnVocabulary). */
+  minWordFrequency?: number;
+  epochs: number;
+  /** Pairs per batch (the in-batch negatives). */
+  batchSize: number;
+  /** Softmax temperature (similarities are divided by it). */
+  temperature: number;
+  /** AdaGrad learning rate. */
+  lr: number;
+  /** Standard deviation of the random initial rows. */
+  initStd: number;
+  seed: number;
+  /** At most this many pairs per `source/lang` group and epoch. */
+  capPerGroup?: number;
+  /** Per-source caps (e.g. `{ dict: 20000 }`), overriding capPerGroup. */
+  capBySource?: Record<string, number>;
+  /** Texts are cut to this many tokens (default 128). */
+  maxTokens?: number;
+  /** Write a checkpoint every this many updates (and at each epoch end); 0 = only at epoch ends. */
+  checkpointEvery?: number;
+  /** Dev pairs per group evaluated at each epoch end (default 1000). */
+  devPerGroup?: number;
+}
+
+/** A tiny configuration, for tests. */
+export const TINY_STATIC_CONFIG: StaticTrainConfig = {
+  dim: 32,
+  vocabSize: 400,
+  epochs: 8,
+  batchSize: 16,
+  temperature: 0.05,
+  lr: 0.2,
+  initStd: 0.1,
+  seed: 1,
+  maxTokens: 64,
+  checkpointEvery: 0,
+  devPerGroup: 200,
+};
+
+/**
+ * The default configuration: full DDTP (all languages, short and long) plus every installed
+ * dictionary, dictionaries capped per language pair so they do not drown DDTP.
+ */
+export const DEFAULT_STATIC_CONFIG: StaticTrainConfig = {
+  dim: 256,
+  vocabSize: 32000,
+  minCharFrequency: 3,
+  minWordFrequency: 2,
+  epochs: 4,
+  batchSize: 256,
+  temperature: 0.05,
+  lr: 0.1,
+  initStd: 0.1,
+  seed: 1,
+  capPerGroup: 30000,
+  capBySource: { dict: 30000 },
+  maxTokens: 128,
+  checkpointEvery: 500,
+  devPerGroup: 1000,
+};
+
+/** A trained static model in memory. */
+export interface StaticModel {
+  vocab: string[];
+  dim: number;
+  /** Row-major [vocab.length, dim]. */
+  embeddings: Float32Array;
+}
+
+/** Progress information. */
+export interface StaticProgress {
+  step: number;
+  totalSteps: number;
+  epoch: number;
+  loss: number;
+}
+
+/** Options of {@link trainStaticModel}. */
+export interface TrainStaticOptions {
+  config: StaticTrainConfig;
+  train: readonly TextPair[];
+  dev?: readonly TextPair[];
+  /** A vocabulary to use; default: learned from the training texts (per language). */
+  vocab?: string[];
+  /** Folder for checkpoint/, log.jsonl, loss.svg, vocab.txt. Without it nothing is written. */
+  workDir?: string;
+  /** Continue from the checkpoint in workDir when there is one (default true). */
+  resume?: boolean;
+  onProgress?: (p: StaticProgress) => void;
+  /** Stop after this many updates in total (tests of resume; a checkpoint is written there). */
+  stopAfterSteps?: number;
+}
+
+/** What {@link trainStaticModel} returns. */
+export interface TrainStaticResult {
+  model: StaticModel;
+  steps: number;
+  /** Training seconds of this call. */
+  seconds: number;
+  /** Pairs per second of this call (updates × batch size / seconds). */
+  pairsPerSecond: number;
+  log: LogEntry[];
+  /** Dev R@1 (a → b within each group's dev sample) at the last evaluation. */
+  dev: Record<string, number>;
+  /** True when it stopped on stopAfterSteps before the end. */
+  stopped: boolean;
+}
+
+/** Language of each side of a pair: `de-en` → ["de", "en"]. */
+function sides(lang: string): [string, string] {
+  const i = lang.indexOf("-");
+  return i < 0 ? [lang, lang] : [lang.slice(0, i), lang.slice(i + 1)];
+}
+
+/** Training texts by language, for the vocabulary. */
+export function textsByLanguage(pairs: readonly TextPair[]): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  const add = (l: string, t: string) => {
+    let list = out.get(l);
+    if (list === undefined) out.set(l, (list = []));
+    list.push(t);
+  };
+  for (const p of pairs) {
+    const [la, lb] = sides(p.lang);
+    add(la, p.a);
+    add(lb, p.b);
+  }
+  return out;
+}
+
+/** Mean of token rows, L2-normalised, into `out` (zeros for no tokens); returns the pre-normalisation norm. */
+function embedInto(ids: ArrayLike<number>, emb: Float32Array, dim: number, out: Float64Array, o: number): number {
+  for (let k = 0; k < dim; k++) out[o + k] = 0;
+  const n = ids.length;
+  if (n === 0) return 0;
+  for (let t = 0; t < n; t++) {
+    const r = (ids[t] as number) * dim;
+    for (let k = 0; k < dim; k++) out[o + k] = (out[o + k] as number) + (emb[r + k] as number);
+  }
+  let ss = 0;
+  for (let k = 0; k < dim; k++) {
+    const v = (out[o + k] as number) / n;
+    out[o + k] = v;
+    ss += v * v;
+  }
+  const norm = Math.sqrt(ss);
+  if (norm > 0) for (let k = 0; k < dim; k++) out[o + k] = (out[o + k] as number) / norm;
+  return norm;
+}
+
+/** Encodes texts with a model: [texts.length, dim] row-major, each row L2-normalised. */
+export function encodeStatic(model: StaticModel, texts: readonly string[], tokenizer = new StaticTokenizer(model.vocab)): Float64Array {
+  const out = new Float64Array(texts.length * model.dim);
+  texts.forEach((t, i) => embedInto(tokenizer.encode(t), model.embeddings, model.dim, out, i * model.dim));
+  return out;
+}
+
+/** R@1 of retrieving each pair's b among all b's from its a (cosine). */
+export function pairRecallAt1(model: StaticModel, pairs: readonly TextPair[], tokenizer = new StaticTokenizer(model.vocab)): number {
+  if (pairs.length === 0) return 0;
+  const d = model.dim;
+  const A = encodeStatic(model, pairs.map((p) => p.a), tokenizer);
+  const B = encodeStatic(model, pairs.map((p) => p.b), tokenizer);
+  let hits = 0;
+  for (let i = 0; i < pairs.length; i++) {
+    let best = -1;
+    let bestScore = -Infinity;
+    for (let j = 0; j < pairs.length; j++) {
+      let s = 0;
+      for (let k = 0; k < d; k++) s += (A[i * d + k] as number) * (B[j * d + k] as number);
+      if (s > bestScore) {
+        bestScore = s;
+        best = j;
+      }
+    }
+    if (best === i || pairs[best]?.b === pairs[i]?.b) hits++;
+  }
+  return hits / pairs.length;
+}
+
+/** Dev R@1 per `source/lang` group (first `perGroup` pairs of each). */
+export function devRecall(model: StaticModel, dev: readonly TextPair[], perGroup: number): Record<string, number> {
+  const tokenizer = new StaticTokenizer(model.vocab);
+  const out: Record<string, number> = {};
+  for (const [g, list] of groupPairs(dev)) out[`r1/${g}`] = pairRecallAt1(model, list.slice(0, perGroup), tokenizer);
+  return out;
+}
+
+const CHECKPOINT = "checkpoint";
+
+/**
+ * Trains a static model on parallel pairs (see the module comment). Epoch e's pairs are
+ * `sampleEpoch(groups, {seed, epoch: e, caps})`, cut into full batches; an update is the
+ * symmetric in-batch softmax loss and a sparse AdaGrad step on the rows the batch touched.
+ */
+export async function trainStaticModel(options: TrainStaticOptions): Promise<TrainStaticResult> {
+  const c = options.config;
+  const dim = c.dim;
+  const B = c.batchSize;
+  const tau = c.temperature;
+  const maxTokens = c.maxTokens ?? 128;
+  const work = options.workDir;
+  const ckDir = work === undefined ? undefined : join(work, CHECKPOINT);
+  const checkpoint = ckDir !== undefined && options.resume !== false ? await readCheckpoint(ckDir) : undefined;
+
+  let vocab = options.vocab;
+  if (vocab === undefined && checkpoint !== undefined && work !== undefined) vocab = (await readFile(join(work, "vocab.txt"), "utf8")).split("\n").slice(0, -1);
+  vocab ??= learnVocabulary(textsByLanguage(options.train), { size: c.vocabSize, minCharFrequency: c.minCharFrequency ?? 1, minWordFrequency: c.minWordFrequency ?? 1 });
+  if (work !== undefined) {
+    await mkdir(work, { recursive: true });
+    await writeFile(join(work, "vocab.txt"), `${vocab.join("\n")}\n`);
+  }
+  const tokenizer = new StaticTokenizer(vocab);
+  const V = vocab.length;
+
+  // Token ids of every training text, once.
+  const idCache = new Map<string, Int32Array>();
+  const ids = (text: string): Int32Array => {
+    let v = idCache.get(text);
+    if (v === undefined) idCache.set(text, (v = Int32Array.from(tokenizer.encode(text).slice(0, maxTokens))));
+    return v;
+  };
+  const usable = options.train.filter((p) => ids(p.a).length > 0 && ids(p.b).length > 0);
+  const groups = groupPairs(usable);
+  const epochPairs = (epoch: number) => sampleEpoch(groups, { seed: c.seed, epoch, capPerGroup: c.capPerGroup, capBySource: c.capBySource });
+  const stepsPerEpoch = Math.floor(epochPairs(0).length / B);
+  const totalSteps = stepsPerEpoch * c.epochs;
+
+  let emb: Float32Array;
+  let acc: Float32Array;
+  let step = 0;
+  let seconds0 = 0;
+  if (checkpoint !== undefined) {
+    const w = checkpoint.weights.embeddings;
+    const a = checkpoint.tensors?.adagrad;
+    if (w === undefined || a === undefined || w.shape[0] !== V || w.shape[1] !== dim) throw new Error(`trainStaticModel: checkpoint in ${String(ckDir)} does not match the configuration`);
+    emb = w.data;
+    acc = a.data;
+    step = checkpoint.step;
+    seconds0 = Number(checkpoint.extra?.seconds ?? 0);
+  } else {
+    const rng = new Rng(c.seed);
+    emb = new Float32Array(V * dim);
+    for (let i = 0; i < emb.length; i++) emb[i] = rng.normal(0, c.initStd);
+    for (let k = 0; k < dim; k++) emb[k] = 0; // [PAD]
+    acc = new Float32Array(V * dim);
+  }
+  const log = work === undefined ? undefined : checkpoint !== undefined ? await TrainingLog.resume(join(work, "log.jsonl"), step) : await TrainingLog.create(join(work, "log.jsonl"));
+  const model: StaticModel = { vocab, dim, embeddings: emb };
+
+  const save = async (epochOfNext: number, seconds: number) => {
+    if (ckDir === undefined) return;
+    await log?.flush();
+    await writeCheckpoint(ckDir, { weights: { embeddings: { data: emb, shape: [V, dim] } }, tensors: { adagrad: { data: acc, shape: [V, dim] } }, rng: c.seed >>> 0, step, epoch: epochOfNext, extra: { seconds } }, { fsync: false });
+  };
+
+  // Work buffers.
+  const XA = new Float64Array(B * dim);
+  const XB = new Float64Array(B * dim);
+  const nA = new Float64Array(B);
+  const nB = new Float64Array(B);
+  const S = new Float64Array(B * B);
+  const G = new Float64Array(B * B);
+  const dX = new Float64Array(B * dim);
+  const grad = new Float32Array(V * dim);
+  const touched = new Uint8Array(V);
+  const touchedList: number[] = [];
+
+  const start = Date.now();
+  const stepsAtStart = step;
+  let dev: Record<string, number> = {};
+  let stopped = false;
+  const entries: LogEntry[] = [];
+
+  const backSide = (batch: readonly TextPair[], side: "a" | "b", X: Float64Array, norms: Float64Array, other: Float64Array, transpose: boolean) => {
+    // dX_i = Σ_j G_ij · other_j / τ   (G^T for side b)
+    dX.fill(0);
+    for (let i = 0; i < B; i++) {
+      for (let j = 0; j < B; j++) {
+        const g = (transpose ? (G[j * B + i] as number) : (G[i * B + j] as number)) / tau;
+        if (g === 0) continue;
+        for (let k = 0; k < dim; k++) dX[i * dim + k] = (dX[i * dim + k] as number) + g * (other[j * dim + k] as number);
+      }
+    }
+    for (let i = 0; i < B; i++) {
+      const n = norms[i] as number;
+      if (n === 0) continue;
+      let dot = 0;
+      for (let k = 0; k < dim; k++) dot += (X[i * dim + k] as number) * (dX[i * dim + k] as number);
+      const tok = ids((batch[i] as TextPair)[side]);
+      const scale = 1 / (n * tok.length);
+      for (let k = 0; k < dim; k++) dX[i * dim + k] = ((dX[i * dim + k] as number) - (X[i * dim + k] as number) * dot) * scale;
+      for (let t = 0; t < tok.length; t++) {
+        const r = tok[t] as number;
+        if (touched[r] === 0) {
+          touched[r] = 1;
+          touchedList.push(r);
+        }
+        const o = r * dim;
+        for (let k = 0; k < dim; k++) grad[o + k] = (grad[o + k] as number) + (dX[i * dim + k] as number);
+      }
+    }
+  };
+
+  outer: for (let epoch = Math.floor(step / Math.max(1, stepsPerEpoch)); epoch < c.epochs; epoch++) {
+    const pairs = epochPairs(epoch);
+    for (let s = step - epoch * stepsPerEpoch; s < stepsPerEpoch; s++) {
+      const batch = pairs.slice(s * B, (s + 1) * B);
+      for (let i = 0; i < B; i++) {
+        const p = batch[i] as TextPair;
+        nA[i] = embedInto(ids(p.a), emb, dim, XA, i * dim);
+        nB[i] = embedInto(ids(p.b), emb, dim, XB, i * dim);
+      }
+      for (let i = 0; i < B; i++)
+        for (let j = 0; j < B; j++) {
+          let v = 0;
+          for (let k = 0; k < dim; k++) v += (XA[i * dim + k] as number) * (XB[j * dim + k] as number);
+          S[i * B + j] = v / tau;
+        }
+      // Row softmax (a → b) and column softmax (b → a); G = dLoss/dS.
+      let loss = 0;
+      G.fill(0);
+      for (let i = 0; i < B; i++) {
+        let m = -Infinity;
+        for (let j = 0; j < B; j++) m = Math.max(m, S[i * B + j] as number);
+        let z = 0;
+        for (let j = 0; j < B; j++) z += Math.exp((S[i * B + j] as number) - m);
+        loss += (m + Math.log(z) - (S[i * B + i] as number)) / (2 * B);
+        for (let j = 0; j < B; j++) G[i * B + j] = (G[i * B + j] as number) + Math.exp((S[i * B + j] as number) - m) / z / (2 * B);
+        G[i * B + i] = (G[i * B + i] as number) - 1 / (2 * B);
+      }
+      for (let j = 0; j < B; j++) {
+        let m = -Infinity;
+        for (let i = 0; i < B; i++) m = Math.max(m, S[i * B + j] as number);
+        let z = 0;
+        for (let i = 0; i < B; i++) z += Math.exp((S[i * B + j] as number) - m);
+        loss += (m + Math.log(z) - (S[j * B + j] as number)) / (2 * B);
+        for (let i = 0; i < B; i++) G[i * B + j] = (G[i * B + j] as number) + Math.exp((S[i * B + j] as number) - m) / z / (2 * B);
+        G[j * B + j] = (G[j * B + j] as number) - 1 / (2 * B);
+      }
+      backSide(batch, "a", XA, nA, XB, false);
+      backSide(batch, "b", XB, nB, XA, true);
+      // Sparse AdaGrad on the touched rows, in increasing row order (deterministic).
+      touchedList.sort((x, y) => x - y);
+      for (const r of touchedList) {
+        const o = r * dim;
+        for (let k = 0; k < dim; k++) {
+          const g = grad[o + k] as number;
+          const a2 = (acc[o + k] as number) + g * g;
+          acc[o + k] = a2;
+          emb[o + k] = (emb[o + k] as number) - (c.lr * g) / (Math.sqrt(a2) + 1e-10);
+          grad[o + k] = 0;
+        }
+        touched[r] = 0;
+      }
+      touchedList.length = 0;
+      step++;
+      const seconds = seconds0 + (Date.now() - start) / 1000;
+      const entry: LogEntry = { step, epoch, loss, lr: c.lr, seconds };
+      const epochEnd = s === stepsPerEpoch - 1;
+      if (epochEnd && options.dev !== undefined && options.dev.length > 0) {
+        dev = devRecall(model, options.dev, c.devPerGroup ?? 1000);
+        entry.dev = dev;
+      }
+      entries.push(entry);
+      await log?.append(entry);
+      options.onProgress?.({ step, totalSteps, epoch, loss });
+      const every = c.checkpointEvery ?? 0;
+      if (epochEnd) await save(epoch + 1, seconds);
+      else if (every > 0 && step % every === 0) await save(epoch, seconds);
+      if (options.stopAfterSteps !== undefined && step >= options.stopAfterSteps && step < totalSteps) {
+        if (!epochEnd && !(every > 0 && step % every === 0)) await save(epoch, seconds);
+        stopped = true;
+        break outer;
+      }
+    }
+  }
+  await log?.flush();
+  if (log !== undefined && work !== undefined && log.entries.length > 0) await writePlot(join(work, "loss.svg"), log.entries);
+  const seconds = (Date.now() - start) / 1000;
+  return { model, steps: step, seconds, pairsPerSecond: ((step - stepsAtStart) * B) / Math.max(seconds, 1e-9), log: log?.entries ?? entries, dev, stopped };
+}
+
+/** Options of {@link writeStaticModel}. */
+export interface WriteStaticModelOptions {
+  /** The training configuration, for config.json's and README.md's record. */
+  config?: StaticTrainConfig;
+  /** Data sources, for the model card (`ddtp-short/de-en: 10000 pairs`, …). */
+  sources?: Record<string, number>;
+  /** Dev measures, for the model card. */
+  dev?: Record<string, number>;
+}
+
+/**
+ * Writes a model2vec folder: config.json, model.safetensors (`embeddings` F32 [vocab, dim]),
+ * tokenizer.json, tokenizer_config.json, special_tokens_map.json, README.md. Written in a temporary
+ * sibling folder first and renamed into place.
+ */
+export async function writeStaticModel(dir: string, model: StaticModel, options: WriteStaticModelOptions = {}): Promise<string[]> {
+  const tmp = `${dir}.tmp-${process.pid}`;
+  await rm(tmp, { recursive: true, force: true });
+  await mkdir(tmp, { recursive: true });
+  const json = (v: unknown) => `${JSON.stringify(v, null, 2)}\n`;
+  const files: Record<string, string> = {
+    "config.json": json({ model_type: "model2vec", architectures: ["StaticModel"], tokenizer_name: null, apply_pca: null, apply_zipf: null, hidden_dim: model.dim, seq_length: 1000000, normalize: true, crossrank: { trainer: "@crossrank/train trainStaticModel", config: options.config ?? null } }),
+    "tokenizer.json": staticTokenizerJson(model.vocab),
+    "tokenizer_config.json": json(staticTokenizerConfig(model.vocab)),
+    "special_tokens_map.json": json({ cls_token: "[CLS]", mask_token: "[MASK]", pad_token: "[PAD]", sep_token: "[SEP]", unk_token: "[UNK]" }),
+    "README.md": modelCard(model, options),
+  };
+  for (const [name, text] of Object.entries(files)) await writeFile(join(tmp, name), text);
+  await writeSafetensors(join(tmp, "model.safetensors"), { embeddings: { dtype: "F32", shape: [model.vocab.length, model.dim], data: model.embeddings } });
+  await rm(dir, { recursive: true, force: true });
+  await rename(tmp, dir);
+  return [...Object.keys(files), "model.safetensors"].sort();
+}
+
+function modelCard(model: StaticModel, o: WriteStaticModelOptions): string {
+  const lines = [
+    "---",
+    "library_name: model2vec",
+    "tags: [static-embeddings, multilingual, crossrank]",
+    "---",
+    "",
+    "# crossrank static multilingual embeddings",
+    "",
+    `Static token embeddings (${model.vocab.length} WordPiece tokens × ${model.dim} dimensions) in the model2vec format:`,
+    "a text's vector is the mean of its token rows, L2-normalised. Trained by `@crossrank/train`'s",
+    "`trainStaticModel` with a symmetric in-batch softmax (multiple-negatives ranking) loss over parallel",
+    "pairs and sparse AdaGrad. A build artifact: deterministic from the seed and the data below.",
+    "",
+    "Tokenizer: BertNormalizer (lowercase, accents kept, CJK ideographs split), BertPreTokenizer, WordPiece.",
+    "",
+    "## Training configuration",
+    "",
+    "```json",
+    JSON.stringify(o.config ?? {}, null, 2),
+    "```",
+    "",
+    "## Data",
+    "",
+    "- DDTP (Debian Description Translation Project) translations aligned with English by Description-md5",
+    "  (short ↔ short, long ↔ long), split into train/dev by a seeded hash of the md5.",
+    "- Bilingual dictionaries (freedict, CC-CEDICT) as headword ↔ gloss pairs, every language pair installed.",
+    "",
+  ];
+  if (o.sources !== undefined) {
+    lines.push("| source/lang | training pairs |", "|---|---:|");
+    for (const [k, v] of Object.entries(o.sources)) lines.push(`| ${k} | ${v} |`);
+    lines.push("");
+  }
+  if (o.dev !== undefined) {
+    lines.push("## Dev R@1 (pair retrieval within each group's dev sample)", "", "| group | R@1 |", "|---|---:|");
+    for (const [k, v] of Object.entries(o.dev)) lines.push(`| ${k} | ${v.toFixed(3)} |`);
+    lines.push("");
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+/** Pair counts per `source/lang` group, for the model card. */
+export function pairSources(pairs: readonly TextPair[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [g, list] of groupPairs(pairs)) out[g] = list.length;
+  return out;
+}

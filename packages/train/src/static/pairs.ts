@@ -1,0 +1,192 @@
+/**
+ * Parallel text pairs for training static embeddings: DDTP descriptions aligned with English by
+ * `Description-md5` (short ↔ short, long ↔ long) and dictionary pairs (headword ↔ gloss), split
+ * into train and dev by a seeded hash of the alignment key, and sampled per epoch with a cap per
+ * source and language pair so that a few million dictionary pairs do not drown the DDTP pairs.
+ *
+ * Pure data code: the readers are @crossrank/datasets (`readDdtp`) and, for dictionaries, any
+ * object shaped like @crossrank/lexicon's `Dictionary` (`{ from, to, entries: { source, target }[] }`).
+ */
+import { join } from "node:path";
+import { readDdtp, type DdtpDescription } from "@crossrank/datasets";
+import { Rng, shuffle } from "../rng.js";
+
+/** One parallel pair. */
+export interface TextPair {
+  /** Text in language `langA` (the translation / headword). */
+  a: string;
+  /** Text in language `langB` (English for DDTP; the gloss for dictionaries). */
+  b: string;
+  /** Where it comes from: `ddtp-short`, `ddtp-long`, `dict`. */
+  source: string;
+  /** Language pair, `de-en`, `fr-de`. */
+  lang: string;
+  /** Alignment key the split is made on (DDTP md5; dictionary: the headword). */
+  key: string;
+}
+
+/** Minimal dictionary shape (what @crossrank/lexicon's `Dictionary` provides). */
+export interface PairDictionary {
+  from: string;
+  to: string;
+  entries: readonly { source: string; target: string }[];
+}
+
+/** A 32-bit FNV-1a hash of `seed` and `key`. */
+export function hashKey(key: string, seed: number): number {
+  let h = (0x811c9dc5 ^ (seed >>> 0)) >>> 0;
+  for (let i = 0; i < key.length; i++) {
+    h ^= key.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  // final avalanche (murmur3 fmix32)
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b) >>> 0;
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35) >>> 0;
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** "dev" for a `devFraction` share of keys (decided by a seeded hash of the key alone), else "train". */
+export function splitOf(key: string, devFraction: number, seed: number): "train" | "dev" {
+  return hashKey(key, seed) / 4294967296 < devFraction ? "dev" : "train";
+}
+
+/** Split options. */
+export interface SplitOptions {
+  /** Share of alignment keys that go to dev (default 0.1). */
+  devFraction?: number;
+  /** Seed of the split hash (default 0). */
+  seed?: number;
+}
+
+/** Train and dev pairs. */
+export interface PairSplit {
+  train: TextPair[];
+  dev: TextPair[];
+}
+
+/** Collapses whitespace; the long description's "\n" paragraphs become spaces. */
+function clean(text: string): string {
+  return text.replace(/\s+/g, " ").trim();
+}
+
+/**
+ * DDTP pairs of one language with English: for each translated md5 that English also has, a
+ * short ↔ short pair and (when both are non-empty) a long ↔ long pair. The whole md5 goes to one
+ * side of the split, so no description is on both sides.
+ */
+export function ddtpPairs(english: readonly DdtpDescription[], translated: readonly DdtpDescription[], options: SplitOptions = {}): PairSplit {
+  const devFraction = options.devFraction ?? 0.1;
+  const seed = options.seed ?? 0;
+  const en = new Map<string, DdtpDescription>();
+  for (const d of english) en.set(d.md5, d);
+  const out: PairSplit = { train: [], dev: [] };
+  for (const t of translated) {
+    const e = en.get(t.md5);
+    if (e === undefined) continue;
+    const lang = `${t.lang}-${e.lang}`;
+    const side = out[splitOf(t.md5, devFraction, seed)];
+    const sa = clean(t.short);
+    const sb = clean(e.short);
+    if (sa !== "" && sb !== "") side.push({ a: sa, b: sb, source: "ddtp-short", lang, key: t.md5 });
+    const la = clean(t.long);
+    const lb = clean(e.long);
+    if (la !== "" && lb !== "") side.push({ a: la, b: lb, source: "ddtp-long", lang, key: t.md5 });
+  }
+  return out;
+}
+
+/** Reads `Translation-en` and `Translation-<lang>` for each language from `dir` and returns their pairs. */
+export async function loadDdtpPairs(dir: string, langs: readonly string[], options: SplitOptions = {}): Promise<PairSplit> {
+  const english = await readTranslation(dir, "en");
+  const out: PairSplit = { train: [], dev: [] };
+  for (const lang of langs) {
+    const p = ddtpPairs(english, await readTranslation(dir, lang), options);
+    out.train.push(...p.train);
+    out.dev.push(...p.dev);
+  }
+  return out;
+}
+
+async function readTranslation(dir: string, lang: string): Promise<DdtpDescription[]> {
+  try {
+    return await readDdtp(join(dir, `Translation-${lang}.gz`));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+    return readDdtp(join(dir, `Translation-${lang}`));
+  }
+}
+
+/**
+ * Dictionary pairs (headword ↔ gloss) of every dictionary, whatever its languages (`fr-de` as well
+ * as `de-en`). Duplicates (same pair of the same language pair) are dropped. Split by headword, so
+ * that all glosses of a headword are on the same side.
+ */
+export function dictionaryPairs(dictionaries: readonly PairDictionary[], options: SplitOptions = {}): PairSplit {
+  const devFraction = options.devFraction ?? 0.1;
+  const seed = options.seed ?? 0;
+  const out: PairSplit = { train: [], dev: [] };
+  const seen = new Set<string>();
+  for (const d of dictionaries) {
+    const lang = `${d.from}-${d.to}`;
+    for (const e of d.entries) {
+      const a = clean(e.source);
+      const b = clean(e.target);
+      if (a === "" || b === "") continue;
+      const id = `${lang}\u0000${a}\u0000${b}`;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      const key = `${d.from}:${a.toLowerCase()}`;
+      out[splitOf(key, devFraction, seed)].push({ a, b, source: "dict", lang, key });
+    }
+  }
+  return out;
+}
+
+/** Groups pairs by `source/lang`, in sorted group order. */
+export function groupPairs(pairs: readonly TextPair[]): Map<string, TextPair[]> {
+  const groups = new Map<string, TextPair[]>();
+  for (const p of pairs) {
+    const g = `${p.source}/${p.lang}`;
+    let list = groups.get(g);
+    if (list === undefined) groups.set(g, (list = []));
+    list.push(p);
+  }
+  return new Map([...groups.entries()].sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0)));
+}
+
+/** Options of {@link sampleEpoch}. */
+export interface SampleOptions {
+  /** At most this many pairs of one `source/lang` group per epoch (default: no cap). */
+  capPerGroup?: number;
+  /** Per-source caps overriding `capPerGroup` (e.g. `{ dict: 20000 }`). */
+  capBySource?: Readonly<Record<string, number>>;
+  /** Seed; the epoch's sample is a function of (seed, epoch) alone. */
+  seed: number;
+  /** Epoch (0-based). */
+  epoch: number;
+}
+
+/**
+ * The pairs of one epoch: from each `source/lang` group at most its cap, drawn so that successive
+ * epochs walk through the group (epoch e takes the e-th window of a fixed seeded permutation of the
+ * group, wrapping around), then all shuffled together. Deterministic in (pairs, seed, epoch).
+ */
+export function sampleEpoch(groups: ReadonlyMap<string, readonly TextPair[]>, options: SampleOptions): TextPair[] {
+  const out: TextPair[] = [];
+  let gi = 0;
+  for (const [name, list] of groups) {
+    const source = name.slice(0, name.indexOf("/"));
+    const cap = Math.min(list.length, options.capBySource?.[source] ?? options.capPerGroup ?? list.length);
+    const order = shuffle(
+      Array.from(list, (_, i) => i),
+      new Rng((options.seed * 7919 + gi * 104729 + 17) >>> 0),
+    );
+    const start = (options.epoch * cap) % Math.max(1, list.length);
+    for (let k = 0; k < cap; k++) out.push(list[order[(start + k) % list.length] as number] as TextPair);
+    gi++;
+  }
+  return shuffle(out, new Rng((options.seed * 31 + options.epoch * 1000003 + 1) >>> 0));
+}
