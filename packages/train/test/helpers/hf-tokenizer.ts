@@ -1,19 +1,15 @@
-import { createRequire } from "node:module";
-import { pathToFileURL } from "node:url";
+import { Tokenizer } from "@crossrank/tokenize";
 
-/** The part of a transformers.js tokenizer the static tests use. */
+/** The part of a standard tokenizer loader the static tests use. */
 export interface HfTokenizer {
   encode(text: string, options: { add_special_tokens: boolean }): number[];
 }
 
 /**
- * transformers.js' AutoTokenizer on a local folder. @crossrank/train does not depend on
- * @huggingface/transformers, so the tests borrow @crossrank/encode's copy.
+ * The written `tokenizer.json` through the standard loader (`@crossrank/tokenize`, i.e.
+ * transformers.js' AutoTokenizer on the local folder), ids without special tokens.
  */
 export async function loadHfTokenizer(dir: string): Promise<HfTokenizer> {
-  const require = createRequire(new URL("../../../encode/package.json", import.meta.url));
-  const mod = (await import(pathToFileURL(require.resolve("@huggingface/transformers")).href)) as {
-    AutoTokenizer: { from_pretrained(dir: string, options: { local_files_only: boolean }): Promise<HfTokenizer> };
-  };
-  return mod.AutoTokenizer.from_pretrained(dir, { local_files_only: true });
+  const tokenizer = await Tokenizer.load(dir);
+  return { encode: (text) => tokenizer.contentIds(text) };
 }
