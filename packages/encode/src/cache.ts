@@ -305,3 +305,52 @@ export async function fileContentHash(path: string, memoDir: string): Promise<st
   await rename(tmp, memoFile);
   return sha256;
 }
+
+/**
+ * The embedding caches of one encoder: a handle per namespace, opened on first use and shared by
+ * later calls, all keyed by a content fingerprint of the model files (not their spec or path, so a
+ * moved or re-downloaded model keeps its cache and a changed one gets new namespaces).
+ */
+export class EncoderCaches {
+  private readonly handles = new Map<string, Promise<EmbeddingCache>>();
+  private fingerprint: Promise<string> | undefined;
+
+  /**
+   * @param dir the cache folder; undefined disables caching.
+   * @param files the files the vectors depend on, hashed by content.
+   * @param extra further fingerprint lines (e.g. the hashes of trained heads), after the files.
+   */
+  constructor(
+    private readonly dir: string | undefined,
+    private readonly files: readonly { name: string; path: string }[],
+    private readonly extra: readonly string[] = [],
+  ) {}
+
+  /** The cache of one namespace (what is stored and with which options), or undefined without a folder. */
+  open(namespace: Record<string, unknown>): Promise<EmbeddingCache | undefined> {
+    const dir = this.dir;
+    if (dir === undefined) return Promise.resolve(undefined);
+    const key = JSON.stringify(namespace);
+    let handle = this.handles.get(key);
+    if (handle === undefined) {
+      handle = this.modelFingerprint(dir).then((fingerprint) => EmbeddingCache.open(dir, { ...namespace, fingerprint }));
+      handle.catch(() => this.handles.delete(key));
+      this.handles.set(key, handle);
+    }
+    return handle;
+  }
+
+  /** Closes every handle that opened (failed opens have nothing to close). */
+  async close(): Promise<void> {
+    const handles = await Promise.allSettled(this.handles.values());
+    await Promise.all(handles.map((h) => (h.status === "fulfilled" ? h.value.close() : undefined)));
+  }
+
+  private modelFingerprint(dir: string): Promise<string> {
+    this.fingerprint ??= (async () => {
+      const parts = await Promise.all(this.files.map(async (f) => `${f.name}:${await fileContentHash(f.path, dir)}`));
+      return [...parts.sort(), ...this.extra].join("\n");
+    })();
+    return this.fingerprint;
+  }
+}

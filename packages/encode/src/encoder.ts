@@ -10,7 +10,7 @@ import { type EncodedBatch, MissingModelFileError, type ModelSource, resolveMode
 import type { HiddenStates, ModelRunner } from "./backends/common.js";
 import { loadOnnxRunner } from "./backends/onnx.js";
 import { loadTransformersRunner } from "./backends/transformers.js";
-import { type CachedEmbedding, EmbeddingCache, fileContentHash } from "./cache.js";
+import { type CachedEmbedding, type EmbeddingCache, EncoderCaches } from "./cache.js";
 import { type FixtureKind, fixtureModelPath } from "./fixture/index.js";
 import { describeHead, type Head, HEAD_CONFIG_FILE, type HeadFiles, readHeadFiles } from "./head.js";
 import { applyDense, l2normalizeRows, type Pooling, poolBatch } from "./pooling.js";
@@ -332,18 +332,13 @@ class OnnxEncoder implements Encoder {
   private readonly runner: ModelRunner;
   private readonly st: SentenceTransformersConfig | undefined;
   private readonly batchSize: number;
-  private readonly cacheDir: string | undefined;
-  private readonly fingerprintFiles: { name: string; path: string }[];
-  /** sha256 of each head's files, innermost first; part of the cache fingerprint. */
-  private readonly headHashes: string[];
   private readonly tokenHeads: Head[];
   private readonly sentenceHeads: Head[];
   /** Width after pooling and the Dense modules, before sentence heads. */
   private readonly denseDim: number;
   private readonly defaultPooling: Pooling;
   private readonly defaultNormalize: boolean;
-  private fingerprint: Promise<string> | undefined;
-  private readonly caches = new Map<string, Promise<EmbeddingCache>>();
+  private readonly caches: EncoderCaches;
   private disposed = false;
 
   constructor(p: EncoderParts) {
@@ -355,9 +350,10 @@ class OnnxEncoder implements Encoder {
     this.st = p.st;
     this.batchSize = p.batchSize;
     this.maxLength = p.maxLength;
-    this.cacheDir = p.cacheDir;
-    this.fingerprintFiles = p.fingerprintFiles;
-    this.headHashes = p.heads.map((h) => h.sha256);
+    // The fingerprint hashes file contents, not the spec or path; trained heads follow, innermost
+    // first, hashed from the very bytes they were loaded from.
+    const headHashes = p.heads.map((h) => h.sha256);
+    this.caches = new EncoderCaches(p.cacheDir, p.fingerprintFiles, headHashes.length === 0 ? [] : [`heads:${headHashes.join(",")}`]);
     this.tokenHeads = p.heads.filter((h) => h.head.config.appliesTo === "tokens").map((h) => h.head);
     this.sentenceHeads = p.heads.filter((h) => h.head.config.appliesTo === "sentence").map((h) => h.head);
     this.dim = this.tokenHeads.at(-1)?.config.output ?? p.dim;
@@ -461,8 +457,7 @@ class OnnxEncoder implements Encoder {
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
-    const caches = await Promise.allSettled(this.caches.values());
-    await Promise.all(caches.map((c) => (c.status === "fulfilled" ? c.value.close() : undefined)));
+    await this.caches.close();
     await this.runner.dispose();
   }
 
@@ -542,29 +537,7 @@ class OnnxEncoder implements Encoder {
   }
 
   private cache(namespace: Record<string, unknown>): Promise<EmbeddingCache | undefined> {
-    const dir = this.cacheDir;
-    if (dir === undefined) return Promise.resolve(undefined);
-    // No spec or path: the fingerprint is content-based, so a moved or re-downloaded model keeps its cache.
-    const full = { format: 1, dtype: this.dtype, maxLength: this.maxLength, ...namespace };
-    const key = JSON.stringify(full);
-    let c = this.caches.get(key);
-    if (c === undefined) {
-      c = this.modelFingerprint().then((fingerprint) => EmbeddingCache.open(dir, { ...full, fingerprint }));
-      c.catch(() => this.caches.delete(key));
-      this.caches.set(key, c);
-    }
-    return c;
-  }
-
-  /** sha256 over the contents of the files the vectors depend on; not the backend, which must not change them. */
-  private modelFingerprint(): Promise<string> {
-    this.fingerprint ??= (async () => {
-      const parts = await Promise.all(this.fingerprintFiles.map(async (f) => `${f.name}:${await fileContentHash(f.path, this.cacheDir!)}`));
-      // Heads in order (innermost first), hashed from the very bytes they were loaded from.
-      const heads = this.headHashes.length === 0 ? [] : [`heads:${this.headHashes.join(",")}`];
-      return [...parts.sort(), ...heads].join("\n");
-    })();
-    return this.fingerprint;
+    return this.caches.open({ format: 1, dtype: this.dtype, maxLength: this.maxLength, ...namespace });
   }
 }
 

@@ -20,7 +20,7 @@ import { createHash } from "node:crypto";
 import { mkdir, readFile, rename, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { defaultCacheDir, type ModelSource, Tokenizer } from "@crossrank/tokenize";
-import { type CachedEmbedding, EmbeddingCache, fileContentHash } from "./cache.js";
+import { type CachedEmbedding, type EmbeddingCache, EncoderCaches } from "./cache.js";
 import { readSafetensors } from "./safetensors.js";
 import { moduleSource } from "./sentence-transformers.js";
 import type { EncodeProgress, Encoder, EncoderOptions, SentenceOptions, TokenEmbeddings } from "./encoder.js";
@@ -249,10 +249,7 @@ export class StaticEncoder implements Encoder {
   /** Added tokens' contents (a text containing one is encoded whole in "words" mode). */
   private readonly added: string[];
   private len = 0;
-  private readonly cacheDir: string | undefined;
-  private readonly fingerprintFiles: { name: string; path: string }[];
-  private fingerprint: Promise<string> | undefined;
-  private readonly caches = new Map<string, Promise<EmbeddingCache>>();
+  private readonly caches: EncoderCaches;
   private disposed = false;
 
   constructor(p: StaticEncoderParts) {
@@ -266,8 +263,7 @@ export class StaticEncoder implements Encoder {
     this.weights = p.weights;
     this.mapping = p.mapping;
     this.normalize = p.normalize;
-    this.cacheDir = p.cacheDir;
-    this.fingerprintFiles = p.fingerprintFiles;
+    this.caches = new EncoderCaches(p.cacheDir, p.fingerprintFiles);
     const definition = p.tokenizer.definition as Json;
     // model2vec drops tokenizer.json's model.unk_token (tokenizer_config.json may be absent, so not the config's unk token).
     const model = definition.model as Json | undefined;
@@ -416,8 +412,7 @@ export class StaticEncoder implements Encoder {
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
-    const caches = await Promise.allSettled(this.caches.values());
-    await Promise.all(caches.map((c) => (c.status === "fulfilled" ? c.value.close() : undefined)));
+    await this.caches.close();
   }
 
   /** Writes token `id`'s row (weight-scaled, mapped) into `out` at `offset`. */
@@ -433,25 +428,7 @@ export class StaticEncoder implements Encoder {
   }
 
   private cache(namespace: Record<string, unknown>): Promise<EmbeddingCache | undefined> {
-    const dir = this.cacheDir;
-    if (dir === undefined) return Promise.resolve(undefined);
-    const full = { format: 1, static: 1, maxLength: this.maxLength, ...namespace };
-    const key = JSON.stringify(full);
-    let c = this.caches.get(key);
-    if (c === undefined) {
-      c = this.modelFingerprint().then((fingerprint) => EmbeddingCache.open(dir, { ...full, fingerprint }));
-      c.catch(() => this.caches.delete(key));
-      this.caches.set(key, c);
-    }
-    return c;
-  }
-
-  private modelFingerprint(): Promise<string> {
-    this.fingerprint ??= (async () => {
-      const parts = await Promise.all(this.fingerprintFiles.map(async (f) => `${f.name}:${await fileContentHash(f.path, this.cacheDir!)}`));
-      return parts.sort().join("\n");
-    })();
-    return this.fingerprint;
+    return this.caches.open({ format: 1, static: 1, maxLength: this.maxLength, ...namespace });
   }
 }
 
