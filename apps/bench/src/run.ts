@@ -6,6 +6,7 @@ import { evaluate } from "@crossrank/metrics";
 import { defaultCacheDir } from "@crossrank/tokenize";
 import { createRanker, rankerParameterNames } from "@crossrank/rankers";
 import { formatMarkdown } from "./report.js";
+import { ensureStaticModels } from "./static-models.js";
 import { expandGrid, resolveModelSpec, type Suite } from "./suite.js";
 import { suiteTasks, type SuiteTask } from "./tasks.js";
 import type { SplitSummary, TaskSplit, TrainedHead } from "./train.js";
@@ -89,7 +90,9 @@ export async function runSuite(suite: Suite, options: RunSuiteOptions): Promise<
   const training = configs.some((c) => c.train !== undefined) ? await import("./train.js") : undefined;
 
   const progress = options.progress;
-  progress?.start(tasks.length * configs.length);
+  if (suite.staticModels !== undefined) await ensureStaticModels(suite.staticModels);
+  const applies = (config: RankerConfig, task: SuiteTask) => config.queryLangs === undefined || (task.queryLang !== undefined && config.queryLangs.includes(task.queryLang));
+  progress?.start(tasks.reduce((n, task) => n + configs.filter((c) => applies(c, task)).length, 0));
   const results: CellResult[] = [];
   try {
     for (const suiteTask of tasks) {
@@ -98,6 +101,7 @@ export async function runSuite(suite: Suite, options: RunSuiteOptions): Promise<
       const loadSeconds = (performance.now() - loadStart) / 1000;
       const splits = new Map<string, TaskSplit>();
       for (const config of configs) {
+        if (!applies(config, suiteTask)) continue;
         let ranker = createRanker(config.name, config.params);
         let label = ranker.name;
         let ranked = task;
@@ -175,6 +179,8 @@ export interface RankerConfig {
   params: Record<string, unknown>;
   /** A training row: the train config of this grid point and the row label's `+train(...)` suffix. */
   train?: { config: TrainConfig; label: string };
+  /** Only tasks with these query languages (the entry's `queryLangs`). */
+  queryLangs?: string[];
 }
 
 /**
@@ -186,11 +192,12 @@ export function rankerConfigs(suite: Suite): RankerConfig[] {
   const configs = suite.rankers.flatMap((spec) =>
     expandGrid(spec.params).flatMap((raw): RankerConfig[] => {
       const params = withSuiteDefaults(suite, spec.name, raw);
-      if (spec.train === undefined) return [{ name: spec.name, params }];
+      const only = spec.queryLangs === undefined ? {} : { queryLangs: spec.queryLangs };
+      if (spec.train === undefined) return [{ name: spec.name, params, ...only }];
       const block = spec.train;
       return expandGrid(block).map((point) => {
         const config = resolveTrainConfig(point);
-        return { name: spec.name, params, train: { config, label: trainLabel(config, block) } };
+        return { name: spec.name, params, train: { config, label: trainLabel(config, block) }, ...only };
       });
     }),
   );

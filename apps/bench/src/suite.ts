@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { basename, dirname, extname, resolve } from "node:path";
+import type { KeySplit } from "@crossrank/datasets";
 import { parseMeasures } from "@crossrank/metrics";
 import { parse as parseYaml } from "yaml";
 import { checkTrainSpec } from "./train-spec.js";
@@ -32,8 +33,20 @@ export interface Suite {
    * else `$XDG_CACHE_HOME/crossrank`, else `~/.cache/crossrank`).
    */
   embeddingCache?: string | false;
+  /**
+   * Static models the suite needs, built (`@crossrank/train`'s `buildStaticModel`) before anything
+   * runs unless the folder already holds a model built from the same recipe: `out` is the folder
+   * (relative to the suite file), `recipe` a recipe file (relative to the suite file) or "default".
+   */
+  staticModels?: StaticModelSpec[];
   /** Folder that relative paths in the suite resolve against (the suite file's folder). */
   baseDir: string;
+}
+
+/** A model a suite builds first (see `Suite.staticModels`); paths are absolute once parsed. */
+export interface StaticModelSpec {
+  out: string;
+  recipe: string;
 }
 
 /** The task families each loader offers; `xquad` tasks are `@crossrank/datasets`' XQuAD tasks. */
@@ -46,6 +59,8 @@ export type DatasetSpec =
       queryLangs: string[];
       docLang: string;
       dir?: string;
+      /** Only the queries on one side of the md5 split the static trainer uses (`dev`: held out from training). */
+      split?: KeySplit;
     }
   | {
       dataset: "parallel";
@@ -73,6 +88,11 @@ export interface RankerSpec {
    * are split into train and test parts; the row is the ranker over the head, on the test part.
    */
   train?: Record<string, unknown>;
+  /**
+   * Run this ranker only on tasks whose query language is listed (e.g. bm25-psq where a dictionary
+   * exists); other cells of its row read "–". Default: every task.
+   */
+  queryLangs?: string[];
 }
 
 export interface TableSpec {
@@ -150,6 +170,16 @@ export function parseSuite(
   const description = optionalString(root.description, where("description"));
   const encoder = optionalString(root.encoder, where("encoder"));
   const embeddingCache = root.embeddingCache === false ? false : optionalString(root.embeddingCache, where("embeddingCache"));
+  const staticModels =
+    root.staticModels === undefined
+      ? undefined
+      : asArray(root.staticModels, where("staticModels")).map((entry, i) => {
+          const at = where(`staticModels[${i}]`);
+          const model = asRecord(entry, at);
+          for (const key of Object.keys(model)) if (key !== "out" && key !== "recipe") throw new SuiteError(`${at}.${key}: unknown key (a static model has out and recipe)`);
+          const recipe = optionalString(model.recipe, `${at}.recipe`) ?? "default";
+          return { out: resolve(context.baseDir, requiredString(model.out, `${at}.out`)), recipe: recipe === "default" ? recipe : resolve(context.baseDir, recipe) };
+        });
   return {
     name,
     description,
@@ -160,6 +190,7 @@ export function parseSuite(
     tables,
     ...(encoder === undefined ? {} : { encoder: resolveModelSpec(encoder, context.baseDir) }),
     ...(embeddingCache === undefined ? {} : { embeddingCache: embeddingCache === false ? false : resolve(context.baseDir, embeddingCache) }),
+    ...(staticModels === undefined ? {} : { staticModels }),
     baseDir: context.baseDir,
   };
 }
@@ -179,6 +210,13 @@ function parseDatasetSpec(raw: unknown, at: string): DatasetSpec {
   const kind = requiredString(entry.dataset, `${at}.dataset`);
   switch (kind) {
     case "xquad":
+      return {
+        dataset: kind,
+        tasks: stringList(entry.tasks, `${at}.tasks`),
+        queryLangs: stringList(entry.queryLangs, `${at}.queryLangs`),
+        docLang: optionalString(entry.docLang, `${at}.docLang`) ?? "en",
+        dir: optionalString(entry.dir, `${at}.dir`),
+      };
     case "ddtp":
       return {
         dataset: kind,
@@ -186,6 +224,7 @@ function parseDatasetSpec(raw: unknown, at: string): DatasetSpec {
         queryLangs: stringList(entry.queryLangs, `${at}.queryLangs`),
         docLang: optionalString(entry.docLang, `${at}.docLang`) ?? "en",
         dir: optionalString(entry.dir, `${at}.dir`),
+        ...(entry.split === undefined ? {} : { split: parseKeySplit(entry.split, `${at}.split`) }),
       };
     case "jsonl":
       return {
@@ -217,6 +256,22 @@ function parseDatasetSpec(raw: unknown, at: string): DatasetSpec {
   }
 }
 
+/** `split: dev` or `split: {part: dev, devFraction: 0.1, seed: 0}`. */
+function parseKeySplit(raw: unknown, at: string): KeySplit {
+  const part = (value: unknown, where: string): "train" | "dev" => {
+    if (value !== "train" && value !== "dev") throw new SuiteError(`${where}: expected "train" or "dev", got ${JSON.stringify(value)}`);
+    return value;
+  };
+  if (typeof raw === "string") return { part: part(raw, at) };
+  const entry = asRecord(raw, at);
+  for (const key of Object.keys(entry)) if (!["part", "devFraction", "seed"].includes(key)) throw new SuiteError(`${at}.${key}: unknown key (a split has part, devFraction and seed)`);
+  const devFraction = entry.devFraction;
+  if (devFraction !== undefined && !(typeof devFraction === "number" && devFraction >= 0 && devFraction <= 1)) throw new SuiteError(`${at}.devFraction: expected a number in [0, 1], got ${JSON.stringify(devFraction)}`);
+  const seed = entry.seed;
+  if (seed !== undefined && !(typeof seed === "number" && Number.isInteger(seed) && seed >= 0)) throw new SuiteError(`${at}.seed: expected a whole number >= 0, got ${JSON.stringify(seed)}`);
+  return { part: part(entry.part, `${at}.part`), ...(devFraction === undefined ? {} : { devFraction }), ...(seed === undefined ? {} : { seed }) };
+}
+
 function parseRankerSpec(raw: unknown, at: string): RankerSpec {
   if (typeof raw === "string") return { name: raw, params: {} };
   const entry = asRecord(raw, at);
@@ -228,10 +283,11 @@ function parseRankerSpec(raw: unknown, at: string): RankerSpec {
   }
   const name = requiredString(entry.name, `${at}.name`);
   for (const key of Object.keys(entry)) {
-    if (key !== "name" && key !== "params" && key !== "train") throw new SuiteError(`${at}.${key}: unknown key (a ranker entry has name, params and train)`);
+    if (!["name", "params", "train", "queryLangs"].includes(key)) throw new SuiteError(`${at}.${key}: unknown key (a ranker entry has name, params, train and queryLangs)`);
   }
-  if (entry.train === undefined) return { name, params };
-  return { name, params, train: parseTrainSpec(entry.train, name, `${at}.train`) };
+  const only = entry.queryLangs === undefined ? {} : { queryLangs: stringList(entry.queryLangs, `${at}.queryLangs`) };
+  if (entry.train === undefined) return { name, params, ...only };
+  return { name, params, train: parseTrainSpec(entry.train, name, `${at}.train`), ...only };
 }
 
 /** Validates a ranker entry's `train` block (see train-spec.ts), rethrowing as a SuiteError that names the key. */

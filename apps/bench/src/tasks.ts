@@ -64,6 +64,7 @@ export function suiteTasks(spec: DatasetSpec, baseDir: string): SuiteTask[] {
               docLang: spec.docLang,
               ...fields,
               ...(spec.dir ? { dir: path(spec.dir) } : {}),
+              ...(spec.split ? { split: spec.split } : {}),
             }),
         }));
       });

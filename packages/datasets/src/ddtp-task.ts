@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { ddtpText, readDdtp, sameIdQrels } from "./ddtp.js";
 import { bcp47 } from "./io.js";
 import { resolveDatasetPath } from "./locate.js";
+import { keySplitFilter, type KeySplit } from "./split.js";
 import type { Document, Query, RetrievalTask } from "./types.js";
 
 /** Options of `loadDdtpTask`. */
@@ -25,6 +26,12 @@ export interface DdtpTaskOptions {
   name?: string;
   /** Keep only the queries whose md5 passes (e.g. a test split); documents are always all of docLang's. */
   md5Filter?: (md5: string) => boolean;
+  /**
+   * Keep only the queries on one side of the md5 split that `@crossrank/train`'s static trainer
+   * uses (same hash, fraction and seed), e.g. `{ part: "dev" }` to evaluate a model on descriptions
+   * it was not trained on. Combined with `md5Filter` when both are given.
+   */
+  split?: KeySplit;
 }
 
 const FILE = /^Translation-([A-Za-z0-9_@.-]+?)(\.gz)?$/;
@@ -62,7 +69,9 @@ export async function ddtpLanguages(dir?: string): Promise<string[]> {
  * stanzas merged by md5 whose texts differed (see `parseDdtp`).
  */
 export async function loadDdtpTask(options: DdtpTaskOptions): Promise<RetrievalTask> {
-  const { queryLang, queryField, docField, md5Filter } = options;
+  const { queryLang, queryField, docField } = options;
+  const inSplit = options.split === undefined ? undefined : keySplitFilter(options.split);
+  const md5Filter = inSplit === undefined ? options.md5Filter : (md5: string) => inSplit(md5) && (options.md5Filter?.(md5) ?? true);
   const docLang = options.docLang ?? "en";
   const dir = options.dir ?? (await resolveDatasetPath("ddtp"));
   const warnings: string[] = [];
@@ -88,7 +97,7 @@ export async function loadDdtpTask(options: DdtpTaskOptions): Promise<RetrievalT
   }
   if (unmatched > 0) warnings.push(`skipped ${unmatched} ${queryTag} descriptions whose md5 has no ${docTag} description`);
   return {
-    name: options.name ?? `ddtp/${queryField}-${docField}/${queryTag}-${docTag}`,
+    name: options.name ?? `ddtp/${queryField}-${docField}/${queryTag}-${docTag}${options.split === undefined ? "" : `/${options.split.part}`}`,
     queryLang: queryTag,
     docLang: docTag,
     queries,

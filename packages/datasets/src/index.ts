@@ -27,3 +27,4 @@ export { readTopics, type TrecTopic } from "./topics.js";
 export { readCollection, collectionFormat } from "./collection.js";
 export { readDdtp, parseDdtp, ddtpText, type DdtpDescription, type ReadDdtpOptions } from "./ddtp.js";
 export { loadDdtpTask, ddtpLanguages, type DdtpTaskOptions } from "./ddtp-task.js";
+export { DEFAULT_DEV_FRACTION, hashKey, keySplitFilter, splitOf, type KeySplit } from "./split.js";

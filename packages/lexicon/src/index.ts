@@ -1,5 +1,5 @@
 export { foldTerm, normalizeText, simpleTokenizer, type Tokenizer } from "./normalize.js";
-export { iso639_3, primaryLanguage } from "./languages.js";
+export { iso639_1, iso639_3, primaryLanguage } from "./languages.js";
 export { cleanGlosses, reverseDictionary, MAX_GLOSS_WORDS, type Dictionary, type DictionaryEntry } from "./entry.js";
 export {
   articleTranslationLines,
@@ -14,10 +14,14 @@ export { parseTsv, readTsv } from "./tsv.js";
 export {
   DICTD_DIRECTORIES,
   freedictPackage,
+  installedDictionaries,
   loadDictionaries,
   missingDictionaryMessage,
   MissingDictionaryError,
   readDictionaryFile,
+  readInstalledDictionary,
+  type InstalledDictionariesOptions,
+  type InstalledDictionary,
   type LoadDictionariesOptions,
 } from "./load.js";
 export { loadStemmer, stemmerLanguages, type Stemmer } from "./stem.js";

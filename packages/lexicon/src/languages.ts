@@ -24,6 +24,11 @@ export function iso639_3(lang: string): string {
   return ISO3[primary] ?? primary;
 }
 
+/** ISO 639-1 code of an ISO 639-3 code where there is one (`deu` → `de`), else the code itself. */
+export function iso639_1(code: string): string {
+  return ISO1_OF_3[code.toLowerCase()] ?? code.toLowerCase();
+}
+
 /** The script of the languages whose script is known, as a Unicode `Script` property value. */
 const SCRIPTS: Readonly<Record<string, string>> = {
   ar: "Arabic", fa: "Arabic", ur: "Arabic",

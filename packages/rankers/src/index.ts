@@ -30,6 +30,7 @@ export {
   FAITHFUL_ITERATIONS,
   LmEmdRanker,
   resolveLmEmd,
+  type LmEmdMarginals,
   type LmEmdOptions,
   type LmEmdRankerOptions,
   type PairExplanation,

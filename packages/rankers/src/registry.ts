@@ -56,6 +56,7 @@ const LM_EMD_PARAMS: Readonly<Record<string, ParameterSpec>> = {
   includeSpecial: INCLUDE_SPECIAL,
   otBackend: { ...oneOf("auto", "onnx", "webasm", "cpu", "webgpu", "js"), default: '"auto"' },
   domain: { ...oneOf("auto", "kernel", "log"), default: '"auto" ("kernel" with preset "faithful")' },
+  marginals: { ...oneOf("uniform", "idf"), default: '"uniform"' },
 };
 const NEURAL_NAMES = ["bert-cls", "bert-max", "bert-mean", "bi-encoder", "maxsim", "lm-emd"] as const;
 const SECOND_STAGES = NEURAL_NAMES;

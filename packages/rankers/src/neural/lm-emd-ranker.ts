@@ -1,14 +1,15 @@
 /**
  * LM-EMD: documents ranked by the entropic optimal-transport (Sinkhorn) distance between the
- * query's and the document's contextual token embeddings.
+ * query's and the document's contextual token embeddings, with uniform or idf-weighted marginals.
  */
 import type { Encoder } from "@crossrank/encode";
 import type { Run } from "@crossrank/metrics";
 import type { BatchedSinkhornResult, OtBackend, SinkhornDomain, TokenBatch } from "@crossrank/ot";
 import type { RankingInput, RankOptions } from "../ranker.js";
 import { type CandidateMap, type CandidateRanker, checkInput, checkScore, Progress, topKEntry } from "./common.js";
-import { sharedEncoder, unitRows } from "./memo.js";
-import { checkEncoderSettings, encoderNameParts, type NeuralPreset, type NeuralRankerOptions } from "./settings.js";
+import { countFrequencies, type IdfTable } from "./idf.js";
+import { sharedEncoder, type TokenRows, unitRows } from "./memo.js";
+import { checkEncoderSettings, documentText, encoderNameParts, type NeuralPreset, type NeuralRankerOptions } from "./settings.js";
 import { encodeTask, selectRows } from "./token-ranker.js";
 
 /** Options of {@link LmEmdRanker} (and of {@link explainPair}). */
@@ -26,7 +27,21 @@ export interface LmEmdOptions {
    * re-solved in log domain); "kernel" under the faithful preset, as the study.
    */
   domain?: SinkhornDomain;
+  /**
+   * The transport marginals. "uniform" (default, the study's): every token row carries the same
+   * mass. "idf": each row carries its token's smoothed inverse document frequency,
+   * ln((N + 1) / (df + 1)) + 1, normalised per text — Word Mover's Distance weighting (Kusner et
+   * al. 2015), so frequent tokens (CLS/SEP, function words, common subwords) move little mass and
+   * rare, content-bearing ones dominate the distance. The frequencies are counted per side, over
+   * that side's own texts (document tokens over every document of the input, query tokens over
+   * every query), because the two sides are in different languages: one side's counts say nothing
+   * about the other's tokens. Not for {@link explainPair}, which sees no collection.
+   */
+  marginals?: LmEmdMarginals;
 }
+
+/** See {@link LmEmdOptions.marginals}. */
+export type LmEmdMarginals = "uniform" | "idf";
 
 /** Options of {@link LmEmdRanker}. */
 export interface LmEmdRankerOptions extends NeuralRankerOptions, LmEmdOptions {}
@@ -38,6 +53,7 @@ export interface ResolvedLmEmd {
   includeSpecial: boolean;
   otBackend: OtBackend;
   domain: SinkhornDomain;
+  marginals: LmEmdMarginals;
 }
 
 export const DEFAULT_GAMMA = 0.1;
@@ -56,12 +72,14 @@ export function resolveLmEmd(options: LmEmdOptions & { preset?: NeuralPreset }, 
   const includeSpecial = options.includeSpecial ?? true;
   const otBackend = options.otBackend ?? "auto";
   const domain = options.domain ?? (faithful ? "kernel" : "auto");
+  const marginals = options.marginals ?? "uniform";
   if (typeof gamma !== "number" || !Number.isFinite(gamma) || gamma <= 0) throw new Error(`ranker ${ranker}: gamma must be a number > 0, got ${String(gamma)}`);
   if (!Number.isInteger(iterations) || iterations < 1) throw new Error(`ranker ${ranker}: iterations must be a whole number >= 1, got ${String(iterations)}`);
   if (typeof includeSpecial !== "boolean") throw new Error(`ranker ${ranker}: includeSpecial must be a boolean, got ${JSON.stringify(includeSpecial)}`);
   if (!OT_BACKENDS.includes(otBackend)) throw new Error(`ranker ${ranker}: otBackend must be one of ${OT_BACKENDS.join(", ")}, got ${JSON.stringify(otBackend)}`);
   if (domain !== "auto" && domain !== "kernel" && domain !== "log") throw new Error(`ranker ${ranker}: domain must be "auto", "kernel" or "log", got ${JSON.stringify(domain)}`);
-  return { gamma, iterations, includeSpecial, otBackend, domain };
+  if (marginals !== "uniform" && marginals !== "idf") throw new Error(`ranker ${ranker}: marginals must be "uniform" or "idf", got ${JSON.stringify(marginals)}`);
+  return { gamma, iterations, includeSpecial, otBackend, domain, marginals };
 }
 
 /**
@@ -79,9 +97,14 @@ interface DocChunk {
 /**
  * LM-EMD as a ranker: score = −Σ C⊙P, the negated transport cost of the Sinkhorn plan P between
  * the query's and the document's token embeddings, with C = 1 − cosine of L2-normalised token
- * vectors and uniform marginals over every non-padding token (CLS/SEP included unless
- * `includeSpecial: false`). All candidates of one query are solved in one `batchedSinkhorn` call
- * (the query broadcast against them), split only when their padded tensor exceeds 256 MiB.
+ * vectors and marginals over every non-padding token (CLS/SEP included unless
+ * `includeSpecial: false`): uniform by default, or with `marginals: "idf"` each token's smoothed
+ * idf normalised per text (WMD-style weighting). The idf tables are counted once per call, one
+ * per side: document tokens over all of `input.documents` (candidates or not — idf is a property
+ * of the collection; documents a reranker does not encode are only tokenized), query tokens over
+ * all of `input.queries`. They are not kept past the call. All candidates of one query are solved
+ * in one `batchedSinkhorn` call (the query broadcast against them), split only when their padded
+ * tensor exceeds 256 MiB.
  *
  * Presets: "faithful" is the study's protocol (kernel domain, exactly 500 iterations, γ 0.1);
  * "default" runs 100 iterations in the "auto" domain (kernel, unreliable pairs re-solved in log
@@ -99,6 +122,7 @@ export class LmEmdRanker implements CandidateRanker {
     const p = this.params;
     const parts = [...encoderNameParts(options), `gamma=${p.gamma}`, `iterations=${p.iterations}`];
     if (!p.includeSpecial) parts.push("includeSpecial=false");
+    if (options.marginals !== undefined) parts.push(`marginals=${p.marginals}`);
     if (options.domain !== undefined) parts.push(`domain=${p.domain}`);
     if (options.otBackend !== undefined) parts.push(`otBackend=${p.otBackend}`);
     this.name = `lm-emd(${parts.join(",")})`;
@@ -118,7 +142,9 @@ export class LmEmdRanker implements CandidateRanker {
     const ot = await loadOt();
     const task = await encodeTask(shared, input, candidates, progress);
     const { includeSpecial } = this.params;
-    const docRows = task.documents.map((t) => (t === undefined ? undefined : selectRows(t, includeSpecial)));
+    // idf marginals: one table per side, counted once for this call (every query reuses them).
+    const idf = this.params.marginals === "idf" ? await idfTables(shared.encoder, input, task.queries, task.documents) : undefined;
+    const docRows = task.documents.map((t) => (t === undefined ? undefined : { ...selectRows(t, includeSpecial), ...(idf === undefined ? {} : { weights: idf.documents.weights(t, includeSpecial) }) }));
     const dim = task.queries[0]!.dim;
     const ids = documents.map((d) => d.id);
     // Every query sees the same documents without candidates: pack them once.
@@ -127,11 +153,12 @@ export class LmEmdRanker implements CandidateRanker {
     for (let qi = 0; qi < queries.length; qi++) {
       const query = queries[qi]!;
       const q = selectRows(task.queries[qi]!, includeSpecial);
+      const qWeights = idf === undefined || q.length === 0 ? undefined : idf.queries.weights(task.queries[qi]!, includeSpecial);
       const chunks = allChunks ?? packDocuments(ot, candidates!.get(query.id) ?? new Int32Array(0), docRows, dim);
       if (q.length === 0) {
         run.set(query.id, new Map());
       } else {
-        const qBatch = ot.tokenBatch([{ embeddings: q.data }], dim);
+        const qBatch = ot.tokenBatch([{ embeddings: q.data, ...(qWeights === undefined ? {} : { weights: qWeights }) }], dim);
         const scored: number[] = [];
         for (const chunk of chunks) {
           const costs = await solvePairs(ot, this.params, qBatch, chunk.batch, false);
@@ -152,6 +179,21 @@ export class LmEmdRanker implements CandidateRanker {
 
 type Ot = typeof import("@crossrank/ot");
 
+/**
+ * The two idf tables of one call: document frequencies of document tokens over every document of
+ * the input, of query tokens over every query — per side, because the languages differ.
+ */
+async function idfTables(
+  encoder: Encoder,
+  input: RankingInput,
+  queryRows: readonly TokenRows[],
+  docRows: readonly (TokenRows | undefined)[],
+): Promise<{ queries: IdfTable; documents: IdfTable }> {
+  const documents = await countFrequencies(encoder, input.documents.map(documentText), docRows);
+  const queries = await countFrequencies(encoder, input.queries.map((q) => q.text), queryRows);
+  return { queries, documents };
+}
+
 /** `@crossrank/ot`, imported on first use (it loads sharp and the solver backends' modules). */
 function loadOt(): Promise<Ot> {
   return import("@crossrank/ot");
@@ -166,9 +208,10 @@ function solvePairs(ot: Ot, p: ResolvedLmEmd, queries: TokenBatch, documents: To
 /**
  * Packs the documents `docs` (those with at least one row) into token batches, shortest first so
  * that each batch is padded little, cutting a new batch only when the padded tensor would exceed
- * {@link MAX_BATCH_FLOATS}.
+ * {@link MAX_BATCH_FLOATS}. Rows with `weights` (idf marginals) pass them on as the documents'
+ * marginals; without, the batch is uniform.
  */
-function packDocuments(ot: Ot, docs: Int32Array, rows: readonly ({ data: Float32Array; length: number } | undefined)[], dim: number): DocChunk[] {
+function packDocuments(ot: Ot, docs: Int32Array, rows: readonly ({ data: Float32Array; length: number; weights?: Float32Array } | undefined)[], dim: number): DocChunk[] {
   const usable = Array.from(docs).filter((d) => (rows[d]?.length ?? 0) > 0);
   usable.sort((a, b) => rows[a]!.length - rows[b]!.length || a - b);
   const chunks: DocChunk[] = [];
@@ -178,7 +221,16 @@ function packDocuments(ot: Ot, docs: Int32Array, rows: readonly ({ data: Float32
     // Sorted ascending, so the batch's padded length is its last document's.
     while (end < usable.length && (end - start + 1) * rows[usable[end]!]!.length * dim <= MAX_BATCH_FLOATS) end++;
     const part = usable.slice(start, end);
-    chunks.push({ batch: ot.tokenBatch(part.map((d) => ({ embeddings: rows[d]!.data })), dim), docs: Int32Array.from(part) });
+    chunks.push({
+      batch: ot.tokenBatch(
+        part.map((d) => {
+          const { data, weights } = rows[d]!;
+          return weights === undefined ? { embeddings: data } : { embeddings: data, weights };
+        }),
+        dim,
+      ),
+      docs: Int32Array.from(part),
+    });
     start = end;
   }
   return chunks;
@@ -205,10 +257,12 @@ export interface PairExplanation {
  * the ranker (`preset` picks the iteration count and domain defaults); the encoder is used
  * directly, without the memo.
  *
- * @throws Error when a side has no token with `includeSpecial: false`, or the distance is not finite.
+ * @throws Error when a side has no token with `includeSpecial: false`, the distance is not finite,
+ *   or `marginals` is "idf" (document frequencies need a collection; a single pair has none).
  */
 export async function explainPair(encoder: Encoder, query: string, doc: string, options: LmEmdOptions & { preset?: NeuralPreset } = {}): Promise<PairExplanation> {
   const p = resolveLmEmd(options, "explainPair");
+  if (p.marginals !== "uniform") throw new Error(`explainPair: marginals "${p.marginals}" needs a collection to count document frequencies over; a single pair has none (use "uniform")`);
   const [qe, de] = await encoder.encodeTokens([query, doc]);
   if (qe === undefined || de === undefined) throw new Error("explainPair: the encoder returned fewer than 2 results");
   const pick = (e: { text: string; tokens: string[]; special: boolean[]; embeddings: Float32Array; dim: number }, what: string) => {

@@ -18,12 +18,17 @@ import { createHash } from "node:crypto";
 import type { Encoder, SentenceOptions } from "@crossrank/encode";
 import { type EncoderSettings, encoderOptions } from "./settings.js";
 
-/** Token embeddings of one text: unit-length rows (a zero row stays zero) and which rows are CLS/SEP-like. */
+/** Token embeddings of one text: unit-length rows (a zero row stays zero), their token strings and which rows are CLS/SEP-like. */
 export interface TokenRows {
   /** [length, dim] row-major, each row L2-normalised. */
   readonly data: Float32Array;
   /** 1 for special tokens (CLS, SEP…), 0 for content tokens; one per row. */
   readonly special: Uint8Array;
+  /**
+   * The vocabulary string of each row, as `encodeTokens` gave it ("##ing", "[CLS]"): what
+   * LM-EMD's idf marginals look tokens up by. Empty when the caller did not pass them to `unitRows`.
+   */
+  readonly tokens: readonly string[];
   readonly length: number;
   readonly dim: number;
 }
@@ -117,7 +122,7 @@ export async function tokenRows(shared: SharedEncoder, texts: readonly string[],
       if (embedded.length !== missing.length) throw new Error(`encodeTokens returned ${embedded.length} results for ${missing.length} texts`);
       embedded.forEach((e, i) => {
         const text = missing[i]!;
-        const rows = unitRows(e.embeddings, e.special, e.dim, text);
+        const rows = unitRows(e.embeddings, e.special, e.dim, text, e.tokens);
         const entry = memo.get(text);
         if (entry !== undefined) {
           entry.floats = rows.data.length;
@@ -149,12 +154,16 @@ function evictTokens(): void {
   }
 }
 
-/** L2-normalised copy of one text's token rows (a zero row stays zero); throws on a non-finite value. */
-export function unitRows(embeddings: Float32Array, special: readonly boolean[], dim: number, text: string): TokenRows {
+/**
+ * L2-normalised copy of one text's token rows (a zero row stays zero), with their token strings
+ * when given; throws on a non-finite value.
+ */
+export function unitRows(embeddings: Float32Array, special: readonly boolean[], dim: number, text: string, tokens: readonly string[] = []): TokenRows {
   const length = special.length;
   if (embeddings.length !== length * dim) {
     throw new Error(`encodeTokens gave ${embeddings.length} values for ${length} tokens of dim ${dim}`);
   }
+  if (tokens.length !== 0 && tokens.length !== length) throw new Error(`encodeTokens gave ${tokens.length} token strings for ${length} tokens`);
   const data = new Float32Array(embeddings.length);
   for (let r = 0; r < length; r++) {
     let sum = 0;
@@ -163,7 +172,7 @@ export function unitRows(embeddings: Float32Array, special: readonly boolean[], 
     const inv = sum > 0 ? 1 / Math.sqrt(sum) : 0;
     for (let k = r * dim; k < (r + 1) * dim; k++) data[k] = embeddings[k]! * inv;
   }
-  return { data, special: Uint8Array.from(special, (s) => (s ? 1 : 0)), length, dim };
+  return { data, special: Uint8Array.from(special, (s) => (s ? 1 : 0)), tokens, length, dim };
 }
 
 /**

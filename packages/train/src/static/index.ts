@@ -1,3 +1,4 @@
 export * from "./vocab.js";
 export * from "./pairs.js";
 export * from "./model.js";
+export * from "./recipe.js";

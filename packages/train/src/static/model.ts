@@ -26,6 +26,12 @@ export interface StaticTrainConfig {
   minCharFrequency?: number;
   /** Words rarer than this take no part in the vocabulary merges (default 1; see learnVocabulary). */
   minWordFrequency?: number;
+  /**
+   * The vocabulary is learned from at most this many training pairs per `source/lang` group (a
+   * seeded sample; default: all). Millions of dictionary pairs add little to the merges but much
+   * to the learning time.
+   */
+  vocabPairsPerGroup?: number;
   epochs: number;
   /** Pairs per batch (the in-batch negatives). */
   batchSize: number;
@@ -40,12 +46,16 @@ export interface StaticTrainConfig {
   capPerGroup?: number;
   /** Per-source caps (e.g. `{ dict: 20000 }`), overriding capPerGroup. */
   capBySource?: Record<string, number>;
+  /** Pairs per epoch of a whole source, water-filled over its groups (see `sampleEpoch`). */
+  budgetBySource?: Record<string, number>;
   /** Texts are cut to this many tokens (default 128). */
   maxTokens?: number;
   /** Write a checkpoint every this many updates (and at each epoch end); 0 = only at epoch ends. */
   checkpointEvery?: number;
   /** Dev pairs per group evaluated at each epoch end (default 1000). */
   devPerGroup?: number;
+  /** Per-source overrides of devPerGroup (e.g. `{ dict: 200 }`: dozens of dictionary groups). */
+  devBySource?: Record<string, number>;
 }
 
 /** A tiny configuration, for tests. */
@@ -64,25 +74,28 @@ export const TINY_STATIC_CONFIG: StaticTrainConfig = {
 };
 
 /**
- * The default configuration: full DDTP (all languages, short and long) plus every installed
- * dictionary, dictionaries capped per language pair so they do not drown DDTP.
+ * The default training configuration (the data is the recipe's, see `DEFAULT_STATIC_RECIPE`):
+ * DDTP groups capped at 20k pairs an epoch (successive epochs walk on through the big ones) and a
+ * fixed budget of 60k dictionary pairs an epoch over all dictionary groups.
  */
 export const DEFAULT_STATIC_CONFIG: StaticTrainConfig = {
   dim: 256,
-  vocabSize: 32000,
+  vocabSize: 64000,
   minCharFrequency: 3,
   minWordFrequency: 2,
-  epochs: 4,
+  vocabPairsPerGroup: 20000,
+  epochs: 5,
   batchSize: 256,
   temperature: 0.05,
   lr: 0.1,
   initStd: 0.1,
   seed: 1,
-  capPerGroup: 30000,
-  capBySource: { dict: 30000 },
+  capPerGroup: 20000,
+  budgetBySource: { dict: 60000 },
   maxTokens: 128,
   checkpointEvery: 500,
   devPerGroup: 1000,
+  devBySource: { dict: 200 },
 };
 
 /** A trained static model in memory. */
@@ -132,6 +145,17 @@ export interface TrainStaticResult {
   stopped: boolean;
 }
 
+/** JSON with sorted object keys and no undefined members: equal configurations give equal strings whatever their key order. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (value !== null && typeof value === "object") {
+    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
+    entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
+
 /** Language of each side of a pair: `de-en` → ["de", "en"]. */
 function sides(lang: string): [string, string] {
   const i = lang.indexOf("-");
@@ -152,6 +176,12 @@ export function textsByLanguage(pairs: readonly TextPair[]): Map<string, string[
     add(lb, p.b);
   }
   return out;
+}
+
+/** The pairs the vocabulary is learned from: all, or a seeded sample of at most `perGroup` per group. */
+function vocabularyPairs(pairs: readonly TextPair[], perGroup: number | undefined, seed: number): readonly TextPair[] {
+  if (perGroup === undefined) return pairs;
+  return sampleEpoch(groupPairs(pairs), { seed, epoch: 0, capPerGroup: perGroup });
 }
 
 /** Mean of token rows, L2-normalised, into `out` (zeros for no tokens); returns the pre-normalisation norm. */
@@ -204,11 +234,14 @@ export function pairRecallAt1(model: StaticModel, pairs: readonly TextPair[], to
   return hits / pairs.length;
 }
 
-/** Dev R@1 per `source/lang` group (first `perGroup` pairs of each). */
-export function devRecall(model: StaticModel, dev: readonly TextPair[], perGroup: number): Record<string, number> {
+/** Dev R@1 per `source/lang` group (first `perGroup` pairs of each; `bySource` overrides it per source). */
+export function devRecall(model: StaticModel, dev: readonly TextPair[], perGroup: number, bySource: Readonly<Record<string, number>> = {}): Record<string, number> {
   const tokenizer = new StaticTokenizer(model.vocab);
   const out: Record<string, number> = {};
-  for (const [g, list] of groupPairs(dev)) out[`r1/${g}`] = pairRecallAt1(model, list.slice(0, perGroup), tokenizer);
+  for (const [g, list] of groupPairs(dev)) {
+    const n = bySource[g.slice(0, g.indexOf("/"))] ?? perGroup;
+    if (n > 0) out[`r1/${g}`] = pairRecallAt1(model, list.slice(0, n), tokenizer);
+  }
   return out;
 }
 
@@ -231,7 +264,7 @@ export async function trainStaticModel(options: TrainStaticOptions): Promise<Tra
 
   let vocab = options.vocab;
   if (vocab === undefined && checkpoint !== undefined && work !== undefined) vocab = (await readFile(join(work, "vocab.txt"), "utf8")).split("\n").slice(0, -1);
-  vocab ??= learnVocabulary(textsByLanguage(options.train), { size: c.vocabSize, minCharFrequency: c.minCharFrequency ?? 1, minWordFrequency: c.minWordFrequency ?? 1 });
+  vocab ??= learnVocabulary(textsByLanguage(vocabularyPairs(options.train, c.vocabPairsPerGroup, c.seed)), { size: c.vocabSize, minCharFrequency: c.minCharFrequency ?? 1, minWordFrequency: c.minWordFrequency ?? 1 });
   if (work !== undefined) {
     await mkdir(work, { recursive: true });
     await writeFile(join(work, "vocab.txt"), `${vocab.join("\n")}\n`);
@@ -246,9 +279,11 @@ export async function trainStaticModel(options: TrainStaticOptions): Promise<Tra
     if (v === undefined) idCache.set(text, (v = Int32Array.from(tokenizer.encode(text).slice(0, maxTokens))));
     return v;
   };
-  const usable = options.train.filter((p) => ids(p.a).length > 0 && ids(p.b).length > 0);
+  // Pairs with a side that tokenizes to nothing cannot be embedded. Checked without the cache:
+  // millions of dictionary pairs are checked, few are ever sampled.
+  const usable = options.train.filter((p) => tokenizer.encode(p.a).length > 0 && tokenizer.encode(p.b).length > 0);
   const groups = groupPairs(usable);
-  const epochPairs = (epoch: number) => sampleEpoch(groups, { seed: c.seed, epoch, capPerGroup: c.capPerGroup, capBySource: c.capBySource });
+  const epochPairs = (epoch: number) => sampleEpoch(groups, { seed: c.seed, epoch, capPerGroup: c.capPerGroup, capBySource: c.capBySource, budgetBySource: c.budgetBySource });
   const stepsPerEpoch = Math.floor(epochPairs(0).length / B);
   const totalSteps = stepsPerEpoch * c.epochs;
 
@@ -260,6 +295,10 @@ export async function trainStaticModel(options: TrainStaticOptions): Promise<Tra
     const w = checkpoint.weights.embeddings;
     const a = checkpoint.tensors?.adagrad;
     if (w === undefined || a === undefined || w.shape[0] !== V || w.shape[1] !== dim) throw new Error(`trainStaticModel: checkpoint in ${String(ckDir)} does not match the configuration`);
+    // Same shapes are not enough: resuming another configuration's finished run would return its
+    // weights unchanged under this configuration's name.
+    const written = checkpoint.extra?.config;
+    if (written !== undefined && written !== canonicalJson(c)) throw new Error(`trainStaticModel: the checkpoint in ${String(ckDir)} was written by another configuration; remove it or pass resume: false`);
     emb = w.data;
     acc = a.data;
     step = checkpoint.step;
@@ -277,7 +316,7 @@ export async function trainStaticModel(options: TrainStaticOptions): Promise<Tra
   const save = async (epochOfNext: number, seconds: number) => {
     if (ckDir === undefined) return;
     await log?.flush();
-    await writeCheckpoint(ckDir, { weights: { embeddings: { data: emb, shape: [V, dim] } }, tensors: { adagrad: { data: acc, shape: [V, dim] } }, rng: c.seed >>> 0, step, epoch: epochOfNext, extra: { seconds } }, { fsync: false });
+    await writeCheckpoint(ckDir, { weights: { embeddings: { data: emb, shape: [V, dim] } }, tensors: { adagrad: { data: acc, shape: [V, dim] } }, rng: c.seed >>> 0, step, epoch: epochOfNext, extra: { seconds, config: canonicalJson(c) } }, { fsync: false });
   };
 
   // Work buffers.
@@ -385,7 +424,7 @@ export async function trainStaticModel(options: TrainStaticOptions): Promise<Tra
       const entry: LogEntry = { step, epoch, loss, lr: c.lr, seconds };
       const epochEnd = s === stepsPerEpoch - 1;
       if (epochEnd && options.dev !== undefined && options.dev.length > 0) {
-        dev = devRecall(model, options.dev, c.devPerGroup ?? 1000);
+        dev = devRecall(model, options.dev, c.devPerGroup ?? 1000, c.devBySource);
         entry.dev = dev;
       }
       entries.push(entry);
@@ -401,6 +440,8 @@ export async function trainStaticModel(options: TrainStaticOptions): Promise<Tra
       }
     }
   }
+  // A run resumed after its last epoch trains nothing: evaluate the model it returns all the same.
+  if (!stopped && Object.keys(dev).length === 0 && options.dev !== undefined && options.dev.length > 0) dev = devRecall(model, options.dev, c.devPerGroup ?? 1000, c.devBySource);
   await log?.flush();
   if (log !== undefined && work !== undefined && log.entries.length > 0) await writePlot(join(work, "loss.svg"), log.entries);
   const seconds = (Date.now() - start) / 1000;

@@ -8,7 +8,7 @@
  * object shaped like @crossrank/lexicon's `Dictionary` (`{ from, to, entries: { source, target }[] }`).
  */
 import { join } from "node:path";
-import { readDdtp, type DdtpDescription } from "@crossrank/datasets";
+import { DEFAULT_DEV_FRACTION, readDdtp, splitOf, type DdtpDescription } from "@crossrank/datasets";
 import { Rng, shuffle } from "../rng.js";
 
 /** One parallel pair. */
@@ -32,33 +32,25 @@ export interface PairDictionary {
   entries: readonly { source: string; target: string }[];
 }
 
-/** A 32-bit FNV-1a hash of `seed` and `key`. */
-export function hashKey(key: string, seed: number): number {
-  let h = (0x811c9dc5 ^ (seed >>> 0)) >>> 0;
-  for (let i = 0; i < key.length; i++) {
-    h ^= key.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  // final avalanche (murmur3 fmix32)
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b) >>> 0;
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35) >>> 0;
-  h ^= h >>> 16;
-  return h >>> 0;
-}
-
-/** "dev" for a `devFraction` share of keys (decided by a seeded hash of the key alone), else "train". */
-export function splitOf(key: string, devFraction: number, seed: number): "train" | "dev" {
-  return hashKey(key, seed) / 4294967296 < devFraction ? "dev" : "train";
-}
-
 /** Split options. */
 export interface SplitOptions {
-  /** Share of alignment keys that go to dev (default 0.1). */
+  /** Share of alignment keys that go to dev (default 0.1; the split is @crossrank/datasets' `splitOf`, which its DDTP tasks share). */
   devFraction?: number;
   /** Seed of the split hash (default 0). */
   seed?: number;
+}
+
+/**
+ * Which DDTP pairs a description gives: `short` (short ↔ short), `long` (long ↔ long),
+ * `short-description` (the translated short description ↔ the whole English description, short
+ * and long: known-item search's shape, a title against a document).
+ */
+export type DdtpPairKind = "short" | "long" | "short-description";
+
+/** Options of {@link ddtpPairs}. */
+export interface DdtpPairOptions extends SplitOptions {
+  /** Default `["short", "long"]`. */
+  kinds?: readonly DdtpPairKind[];
 }
 
 /** Train and dev pairs. */
@@ -77,8 +69,9 @@ function clean(text: string): string {
  * short ↔ short pair and (when both are non-empty) a long ↔ long pair. The whole md5 goes to one
  * side of the split, so no description is on both sides.
  */
-export function ddtpPairs(english: readonly DdtpDescription[], translated: readonly DdtpDescription[], options: SplitOptions = {}): PairSplit {
-  const devFraction = options.devFraction ?? 0.1;
+export function ddtpPairs(english: readonly DdtpDescription[], translated: readonly DdtpDescription[], options: DdtpPairOptions = {}): PairSplit {
+  const kinds = new Set(options.kinds ?? ["short", "long"]);
+  const devFraction = options.devFraction ?? DEFAULT_DEV_FRACTION;
   const seed = options.seed ?? 0;
   const en = new Map<string, DdtpDescription>();
   for (const d of english) en.set(d.md5, d);
@@ -90,16 +83,18 @@ export function ddtpPairs(english: readonly DdtpDescription[], translated: reado
     const side = out[splitOf(t.md5, devFraction, seed)];
     const sa = clean(t.short);
     const sb = clean(e.short);
-    if (sa !== "" && sb !== "") side.push({ a: sa, b: sb, source: "ddtp-short", lang, key: t.md5 });
     const la = clean(t.long);
     const lb = clean(e.long);
-    if (la !== "" && lb !== "") side.push({ a: la, b: lb, source: "ddtp-long", lang, key: t.md5 });
+    if (kinds.has("short") && sa !== "" && sb !== "") side.push({ a: sa, b: sb, source: "ddtp-short", lang, key: t.md5 });
+    if (kinds.has("long") && la !== "" && lb !== "") side.push({ a: la, b: lb, source: "ddtp-long", lang, key: t.md5 });
+    const desc = clean(`${e.short} ${e.long}`);
+    if (kinds.has("short-description") && sa !== "" && desc !== "") side.push({ a: sa, b: desc, source: "ddtp-short-description", lang, key: t.md5 });
   }
   return out;
 }
 
 /** Reads `Translation-en` and `Translation-<lang>` for each language from `dir` and returns their pairs. */
-export async function loadDdtpPairs(dir: string, langs: readonly string[], options: SplitOptions = {}): Promise<PairSplit> {
+export async function loadDdtpPairs(dir: string, langs: readonly string[], options: DdtpPairOptions = {}): Promise<PairSplit> {
   const english = await readTranslation(dir, "en");
   const out: PairSplit = { train: [], dev: [] };
   for (const lang of langs) {
@@ -125,7 +120,7 @@ async function readTranslation(dir: string, lang: string): Promise<DdtpDescripti
  * that all glosses of a headword are on the same side.
  */
 export function dictionaryPairs(dictionaries: readonly PairDictionary[], options: SplitOptions = {}): PairSplit {
-  const devFraction = options.devFraction ?? 0.1;
+  const devFraction = options.devFraction ?? DEFAULT_DEV_FRACTION;
   const seed = options.seed ?? 0;
   const out: PairSplit = { train: [], dev: [] };
   const seen = new Set<string>();
@@ -163,6 +158,13 @@ export interface SampleOptions {
   capPerGroup?: number;
   /** Per-source caps overriding `capPerGroup` (e.g. `{ dict: 20000 }`). */
   capBySource?: Readonly<Record<string, number>>;
+  /**
+   * Pairs per epoch of a whole source (e.g. `{ dict: 150000 }`), shared by its groups as evenly as
+   * their sizes allow (water-filling: a group smaller than its share gives all it has and the rest
+   * goes to the larger ones). Overrides both caps for that source. This is how a few million
+   * dictionary pairs over dozens of language pairs are kept from drowning the DDTP pairs.
+   */
+  budgetBySource?: Readonly<Record<string, number>>;
   /** Seed; the epoch's sample is a function of (seed, epoch) alone. */
   seed: number;
   /** Epoch (0-based). */
@@ -176,10 +178,11 @@ export interface SampleOptions {
  */
 export function sampleEpoch(groups: ReadonlyMap<string, readonly TextPair[]>, options: SampleOptions): TextPair[] {
   const out: TextPair[] = [];
+  const shares = budgetShares(groups, options.budgetBySource ?? {});
   let gi = 0;
   for (const [name, list] of groups) {
     const source = name.slice(0, name.indexOf("/"));
-    const cap = Math.min(list.length, options.capBySource?.[source] ?? options.capPerGroup ?? list.length);
+    const cap = shares.get(name) ?? Math.min(list.length, options.capBySource?.[source] ?? options.capPerGroup ?? list.length);
     const order = shuffle(
       Array.from(list, (_, i) => i),
       new Rng((options.seed * 7919 + gi * 104729 + 17) >>> 0),
@@ -189,4 +192,20 @@ export function sampleEpoch(groups: ReadonlyMap<string, readonly TextPair[]>, op
     gi++;
   }
   return shuffle(out, new Rng((options.seed * 31 + options.epoch * 1000003 + 1) >>> 0));
+}
+
+/** Each budgeted source's budget split over its groups by water-filling (smallest groups first). */
+function budgetShares(groups: ReadonlyMap<string, readonly TextPair[]>, budgets: Readonly<Record<string, number>>): Map<string, number> {
+  const shares = new Map<string, number>();
+  for (const [source, budget] of Object.entries(budgets)) {
+    if (!(Number.isInteger(budget) && budget >= 0)) throw new Error(`sampleEpoch: budgetBySource.${source} must be a whole number >= 0, got ${String(budget)}`);
+    const members = [...groups].filter(([name]) => name.slice(0, name.indexOf("/")) === source).sort((x, y) => x[1].length - y[1].length || (x[0] < y[0] ? -1 : 1));
+    let left = budget;
+    members.forEach(([name, list], i) => {
+      const take = Math.min(list.length, Math.floor(left / (members.length - i)));
+      shares.set(name, take);
+      left -= take;
+    });
+  }
+  return shares;
 }
