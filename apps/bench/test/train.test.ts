@@ -48,7 +48,7 @@ describe("parseSuite: train blocks", () => {
     [{ name: "lm-emd", train: { split: [0.3, 0.5] } }, "s.yaml: rankers[0].train.split: cannot be swept (every row of a table must share one test split)"],
     [{ name: "lm-emd", train: { seed: [1, 2] } }, "s.yaml: rankers[0].train.seed: cannot be swept"],
     [{ name: "lm-emd", train: { negatives: "hard" } }, 's.yaml: rankers[0].train.negatives: expected bm25 or random, got "hard"'],
-    [{ name: "lm-emd", trian: { epochs: 1 } }, "s.yaml: rankers[0].trian: unknown key (a ranker entry has name, params and train)"],
+    [{ name: "lm-emd", trian: { epochs: 1 } }, "s.yaml: rankers[0].trian: unknown key (a ranker entry has name, params, train and queryLangs)"],
   ])("rejects %j naming the key", (entry, message) => {
     expect(() => withRankers([entry])).toThrow(SuiteError);
     expect(() => withRankers([entry])).toThrow(message);
