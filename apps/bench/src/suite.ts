@@ -210,22 +210,16 @@ function parseDatasetSpec(raw: unknown, at: string): DatasetSpec {
   const kind = requiredString(entry.dataset, `${at}.dataset`);
   switch (kind) {
     case "xquad":
-      return {
-        dataset: kind,
+    case "ddtp": {
+      const common = {
         tasks: stringList(entry.tasks, `${at}.tasks`),
         queryLangs: stringList(entry.queryLangs, `${at}.queryLangs`),
         docLang: optionalString(entry.docLang, `${at}.docLang`) ?? "en",
         dir: optionalString(entry.dir, `${at}.dir`),
       };
-    case "ddtp":
-      return {
-        dataset: kind,
-        tasks: stringList(entry.tasks, `${at}.tasks`),
-        queryLangs: stringList(entry.queryLangs, `${at}.queryLangs`),
-        docLang: optionalString(entry.docLang, `${at}.docLang`) ?? "en",
-        dir: optionalString(entry.dir, `${at}.dir`),
-        ...(entry.split === undefined ? {} : { split: parseKeySplit(entry.split, `${at}.split`) }),
-      };
+      if (kind === "xquad") return { dataset: kind, ...common };
+      return { dataset: kind, ...common, ...(entry.split === undefined ? {} : { split: parseKeySplit(entry.split, `${at}.split`) }) };
+    }
     case "jsonl":
       return {
         dataset: "jsonl",
