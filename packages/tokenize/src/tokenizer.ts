@@ -259,9 +259,17 @@ export class Tokenizer {
 
   /** The id of a token string in the vocabulary (added tokens included), or undefined. */
   tokenId(token: string): number | undefined {
-    const vocab = this.hf.get_vocab() as Map<string, number> | Record<string, number>;
-    return vocab instanceof Map ? vocab.get(token) : Object.hasOwn(vocab, token) ? vocab[token] : undefined;
+    // get_vocab() builds a new map of the whole vocabulary on every call (64k entries for a static
+    // model): callers look up a token per document token, so the map is built once.
+    if (this.vocabulary === undefined) {
+      const vocab = this.hf.get_vocab() as Map<string, number> | Record<string, number>;
+      this.vocabulary = vocab instanceof Map ? vocab : new Map(Object.entries(vocab));
+    }
+    return this.vocabulary.get(token);
   }
+
+  /** The vocabulary (token → id), built on first use by {@link tokenId}. */
+  private vocabulary: Map<string, number> | undefined;
 
   private encodeText(text: string, addSpecialTokens = false): EncodedContent {
     const { ids, tokens } = this.hf._tokenizer.encode(text, { add_special_tokens: addSpecialTokens });

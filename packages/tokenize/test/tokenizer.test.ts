@@ -110,6 +110,15 @@ describe("WordPiece (uncased BERT)", () => {
     );
     expect(sentinel.modelMaxLength).toBe(512);
   });
+
+  it("looks token strings up by id, the same answer on every call", () => {
+    const t = uncased.tokenize("the quick fox");
+    expect(t.tokens.map((token) => uncased.tokenId(token))).toEqual(t.ids);
+    expect(uncased.tokenId("[UNK]")).toBe(uncased.tokenId("[UNK]"));
+    expect(uncased.tokenId("quick")).toBe(6);
+    expect(uncased.tokenId("no-such-token")).toBeUndefined();
+    expect(uncased.tokenId("hasOwnProperty")).toBeUndefined();
+  });
 });
 
 describe("WordPiece (cased BERT)", () => {
