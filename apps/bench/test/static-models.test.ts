@@ -74,10 +74,9 @@ describe("ensureStaticModels", () => {
     expect(await ensureStaticModels([{ out, recipe: recipePath }], log)).toEqual([]);
   });
 
-  // The rebuild above resumes from `<out>.work`, whose checkpoint is the old recipe's (training
-  // is complete there), so no update runs and the "rebuilt" model keeps the old weights while
-  // config.json claims the new recipe. Marked `fails` until buildStaticModel/ensureStaticModels
-  // stop resuming from another recipe's checkpoint: remove `.fails` then.
+  // A rebuild must not resume from `<out>.work` when that checkpoint is another recipe's: training
+  // would be complete there, no update would run, and the "rebuilt" model would keep the old
+  // weights while config.json claimed the new recipe.
   it("a rebuilt model is trained from the new recipe, not resumed from the old recipe's checkpoint", async () => {
     const recipePath = join(dir, "recipe-seeds.json");
     const out = join(dir, "models", "seeds");

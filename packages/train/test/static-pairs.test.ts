@@ -36,7 +36,7 @@ describe("parallel pairs", () => {
     const { train, dev } = dictionaryPairs(dicts, { devFraction: 0.5, seed: 1 });
     const all = [...train, ...dev];
     expect(all).toHaveLength(4);
-    expect(all.map((p) => p.lang).sort()).toEqual(["de-en", "de-en", "de-en", "fr-de"]);
+    expect(all.map((p) => `${p.source}/${p.lang}`).sort()).toEqual(["dict-pivot/fr-de", "dict/de-en", "dict/de-en", "dict/de-en"]);
     const hund = all.filter((p) => p.a === "Hund");
     expect(new Set(hund.map((p) => (train.includes(p) ? "train" : "dev"))).size).toBe(1);
   });

@@ -61,7 +61,7 @@ export function trainStaticCommand(): Command {
             seconds: result.timings,
             vocabulary: result.model.vocab.length,
             dim: result.model.dim,
-            dev: Object.fromEntries(Object.entries(result.dev).filter(([k]) => !k.includes("/dict/")).map(([k, v]) => [k, Number(v.toFixed(3))])),
+            dev: Object.fromEntries(Object.entries(result.dev).filter(([k]) => !/\/dict(-pivot)?\//.test(k)).map(([k, v]) => [k, Number(v.toFixed(3))])),
           }),
         );
       } finally {

@@ -1,8 +1,9 @@
 /**
  * Parallel text pairs for training static embeddings: DDTP descriptions aligned with English by
- * `Description-md5` (short ↔ short, long ↔ long) and dictionary pairs (headword ↔ gloss), split
- * into train and dev by a seeded hash of the alignment key, and sampled per epoch with a cap per
- * source and language pair so that a few million dictionary pairs do not drown the DDTP pairs.
+ * `Description-md5` (short ↔ short, long ↔ long, short ↔ whole English description) and dictionary
+ * pairs (headword ↔ gloss), split into train and dev by a seeded hash of the alignment key, and
+ * sampled per epoch with caps or budgets per source and language pair so that a few million
+ * dictionary pairs do not drown the DDTP pairs.
  *
  * Pure data code: the readers are @crossrank/datasets (`readDdtp`) and, for dictionaries, any
  * object shaped like @crossrank/lexicon's `Dictionary` (`{ from, to, entries: { source, target }[] }`).
@@ -17,7 +18,10 @@ export interface TextPair {
   a: string;
   /** Text in language `langB` (English for DDTP; the gloss for dictionaries). */
   b: string;
-  /** Where it comes from: `ddtp-short`, `ddtp-long`, `dict`. */
+  /**
+   * Where it comes from: `ddtp-short`, `ddtp-long`, `ddtp-short-description`, `dict` (English on
+   * one side), `dict-pivot` (two other languages).
+   */
   source: string;
   /** Language pair, `de-en`, `fr-de`. */
   lang: string;
@@ -114,10 +118,17 @@ async function readTranslation(dir: string, lang: string): Promise<DdtpDescripti
   }
 }
 
+/** Source of dictionary pairs with English on one side (`de-en`, `en-fi`). */
+export const DICTIONARY_SOURCE = "dict";
+/** Source of dictionary pairs between two other languages (`fr-de`, `ja-de`): the pivot pairs. */
+export const PIVOT_DICTIONARY_SOURCE = "dict-pivot";
+
 /**
  * Dictionary pairs (headword ↔ gloss) of every dictionary, whatever its languages (`fr-de` as well
  * as `de-en`). Duplicates (same pair of the same language pair) are dropped. Split by headword, so
- * that all glosses of a headword are on the same side.
+ * that all glosses of a headword are on the same side. Pairs with English on one side are source
+ * `dict`, the others `dict-pivot`: two sources so that a budget can favour the pairs that tie a
+ * language to the English collection over the pivot pairs, which outnumber them two to one.
  */
 export function dictionaryPairs(dictionaries: readonly PairDictionary[], options: SplitOptions = {}): PairSplit {
   const devFraction = options.devFraction ?? DEFAULT_DEV_FRACTION;
@@ -126,6 +137,7 @@ export function dictionaryPairs(dictionaries: readonly PairDictionary[], options
   const seen = new Set<string>();
   for (const d of dictionaries) {
     const lang = `${d.from}-${d.to}`;
+    const source = d.from === "en" || d.to === "en" ? DICTIONARY_SOURCE : PIVOT_DICTIONARY_SOURCE;
     for (const e of d.entries) {
       const a = clean(e.source);
       const b = clean(e.target);
@@ -134,7 +146,7 @@ export function dictionaryPairs(dictionaries: readonly PairDictionary[], options
       if (seen.has(id)) continue;
       seen.add(id);
       const key = `${d.from}:${a.toLowerCase()}`;
-      out[splitOf(key, devFraction, seed)].push({ a, b, source: "dict", lang, key });
+      out[splitOf(key, devFraction, seed)].push({ a, b, source, lang, key });
     }
   }
   return out;
