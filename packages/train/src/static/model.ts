@@ -14,7 +14,7 @@ import { TrainingLog, type LogEntry } from "../log.js";
 import { writePlot } from "../plot.js";
 import { Rng } from "../rng.js";
 import { groupPairs, sampleEpoch, type TextPair } from "./pairs.js";
-import { learnVocabulary, StaticTokenizer, staticTokenizerConfig, staticTokenizerJson } from "./vocab.js";
+import { learnVocabulary, StaticTokenizer, staticTokenizerConfig, staticTokenizerJson, staticWords } from "./vocab.js";
 
 /** Training configuration (JSON-serialisable; written into the model card). */
 export interface StaticTrainConfig {
@@ -281,9 +281,10 @@ export async function trainStaticModel(options: TrainStaticOptions): Promise<Tra
     if (v === undefined) idCache.set(text, (v = Int32Array.from(tokenizer.encode(text).slice(0, maxTokens))));
     return v;
   };
-  // Pairs with a side that tokenizes to nothing cannot be embedded. Checked without the cache:
-  // millions of dictionary pairs are checked, few are ever sampled.
-  const usable = options.train.filter((p) => tokenizer.encode(p.a).length > 0 && tokenizer.encode(p.b).length > 0);
+  // Pairs with a side that tokenizes to nothing cannot be embedded. Every normalised word gives at
+  // least one piece ([UNK] at worst), so a text is empty exactly when it has no word: checking words
+  // spares WordPiece on millions of dictionary pairs that are mostly never sampled.
+  const usable = options.train.filter((p) => staticWords(p.a).length > 0 && staticWords(p.b).length > 0);
   const groups = groupPairs(usable);
   const epochPairs = (epoch: number) => sampleEpoch(groups, { seed: c.seed, epoch, capPerGroup: c.capPerGroup, capBySource: c.capBySource, budgetBySource: c.budgetBySource });
   const stepsPerEpoch = Math.floor(epochPairs(0).length / B);
