@@ -1,5 +1,5 @@
 import { Command } from "commander";
-import { buildStaticModel, DEFAULT_STATIC_RECIPE, readStaticRecipe } from "@crossrank/train";
+import { buildStaticModel, DEFAULT_STATIC_RECIPE, DICTIONARY_SOURCE, PIVOT_DICTIONARY_SOURCE, readStaticRecipe } from "@crossrank/train";
 import { UsageError } from "../errors.js";
 import { barProgress } from "../progress.js";
 
@@ -8,6 +8,9 @@ import { barProgress } from "../progress.js";
  * DDTP and the installed dictionaries. stdout gets the model folder (an encoder spec) and a JSON
  * summary line; stages and the progress bar go to stderr.
  */
+/** Dev keys are `r1/<source>/<lang>`; the summary leaves out the ~90 dictionary groups (the log has them). */
+const dictionarySources = new Set([DICTIONARY_SOURCE, PIVOT_DICTIONARY_SOURCE]);
+
 export function trainStaticCommand(): Command {
   return new Command("train-static")
     .description("train a static multilingual embedding model (model2vec format) on DDTP and the installed dictionaries; prints the model folder")
@@ -61,7 +64,7 @@ export function trainStaticCommand(): Command {
             seconds: result.timings,
             vocabulary: result.model.vocab.length,
             dim: result.model.dim,
-            dev: Object.fromEntries(Object.entries(result.dev).filter(([k]) => !/\/dict(-pivot)?\//.test(k)).map(([k, v]) => [k, Number(v.toFixed(3))])),
+            dev: Object.fromEntries(Object.entries(result.dev).filter(([k]) => !dictionarySources.has(k.split("/")[1] ?? "")).map(([k, v]) => [k, Number(v.toFixed(3))])),
           }),
         );
       } finally {
