@@ -41,6 +41,11 @@ export interface StageCommon {
   patience?: number;
   /** Halve the learning rate after each epoch without dev gain (CL-ReLKT's teacher and distillation). */
   halveLrOnNoGain: boolean;
+  /**
+   * The head the stage starts from (the previous stage's, or the identity) competes on dev as epoch
+   * −1: when no epoch beats it, the stage hands it on unchanged (default false, as CL-ReLKT).
+   */
+  includeStart: boolean;
 }
 
 export interface WarmupConfig extends StageCommon {
@@ -290,7 +295,7 @@ export function configJson(config: DistillConfig): Json {
   return JSON.parse(stableJson(config)) as Json;
 }
 
-const COMMON_KEYS = ["batchSize", "lr", "epochs", "weightDecay", "patience", "halveLrOnNoGain"] as const;
+const COMMON_KEYS = ["batchSize", "lr", "epochs", "weightDecay", "patience", "halveLrOnNoGain", "includeStart"] as const;
 
 function parseCommon(v: Validator, o: Json, at: string, defaults: { batchSize: number; lr: number; epochs: number; patience?: number; halveLrOnNoGain: boolean }): StageCommon {
   const patience = o.patience === undefined ? defaults.patience : o.patience === null ? undefined : v.integer(o, "patience", at, { min: 1 });
@@ -300,6 +305,7 @@ function parseCommon(v: Validator, o: Json, at: string, defaults: { batchSize: n
     epochs: v.integer(o, "epochs", at, { min: 1, default: defaults.epochs }),
     weightDecay: v.number(o, "weightDecay", at, { min: 0, default: 0 }),
     halveLrOnNoGain: v.boolean(o, "halveLrOnNoGain", at, defaults.halveLrOnNoGain),
+    includeStart: v.boolean(o, "includeStart", at, false),
     ...(patience !== undefined ? { patience } : {}),
   };
 }

@@ -116,7 +116,7 @@ function lineProgress(stream: NodeJS.WriteStream): DistillProgress {
       }
     },
     epochEnd(stage, epoch, dev) {
-      stream.write(`${stage}: epoch ${epoch} dev P@1 ${fmt(dev["P@1"])} MRR@10 ${fmt(dev["MRR@10"])}\n`);
+      stream.write(`${stage}: ${epoch < 0 ? "start" : `epoch ${epoch}`} dev P@1 ${fmt(dev["P@1"])} MRR@10 ${fmt(dev["MRR@10"])}\n`);
     },
     stageEnd() {
       current = undefined;

@@ -61,6 +61,7 @@ export interface StageSummary {
   from: string;
   steps: number;
   epochsRun: number;
+  /** Epoch of the head kept (0-based); −1 when no epoch beat the starting head on dev (`includeStart`). */
   bestEpoch?: number;
   bestDevP1?: number;
   stoppedEarly: boolean;

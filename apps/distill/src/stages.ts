@@ -140,7 +140,7 @@ async function runLoop<B>(
   },
 ): Promise<TrainLoopResult> {
   const devLangs = ctx.config.data.trainLangs;
-  let epoch = 0;
+  let epoch = -1; // −1 until the first epoch: includeStart's evaluation of the starting head
   return trainLoop<B>({
     dir: ctx.dir,
     params: head.params(),
@@ -166,7 +166,7 @@ async function runLoop<B>(
       ctx.progress.epochEnd(stage, epoch, dev);
       return dev;
     },
-    earlyStopping: { measure: "P@1", patience: settings.patience ?? settings.epochs, halveLrOnNoGain: settings.halveLrOnNoGain },
+    earlyStopping: { measure: "P@1", patience: settings.patience ?? settings.epochs, halveLrOnNoGain: settings.halveLrOnNoGain, includeStart: settings.includeStart },
     onProgress: (info) => ctx.progress.step(stage, info),
     ...(parts.onEpochEnd !== undefined ? { onEpochEnd: (e: number) => parts.onEpochEnd?.(e) } : {}),
     ...(parts.userState !== undefined ? { userState: parts.userState } : {}),

@@ -60,7 +60,7 @@ describe("config", () => {
     expect(errorOf({ out: "x" })).toBe("c.json: encoder: missing (required)");
     expect(errorOf([])).toBe("c.json: expected an object, got an array");
     expect(errorOf({ ...minimal, stages: { warmup: { lrr: 1 } } })).toBe(
-      'c.json: stages.warmup.lrr: unknown key (did you mean "lr"?); known: batchSize, lr, epochs, weightDecay, patience, halveLrOnNoGain, loss, negatives, anchorLangs',
+      'c.json: stages.warmup.lrr: unknown key (did you mean "lr"?); known: batchSize, lr, epochs, weightDecay, patience, halveLrOnNoGain, includeStart, loss, negatives, anchorLangs',
     );
     expect(errorOf({ ...minimal, stages: { teacher: { batchSize: 2.5 } } })).toBe("c.json: stages.teacher.batchSize: expected an integer, got 2.5");
     expect(errorOf({ ...minimal, stages: { teacher: { lr: "fast" } } })).toBe('c.json: stages.teacher.lr: expected a number, got "fast"');

@@ -22,7 +22,7 @@ afterAll(async () => {
   for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
 
-it("the teacher stage learns a learnable problem; distillation keeps it", async () => {
+it("the teacher stage learns a learnable problem; distillation keeps it; includeStart keeps a head no epoch beats", async () => {
   const articles = 20;
   const perArticle = 3;
   const d = 16;
@@ -53,10 +53,10 @@ it("the teacher stage learns a learnable problem; distillation keeps it", async 
   });
   const dev = new SplitEvaluator(corpus, base, "dev", split.dev, ["de"], true);
   const test = new SplitEvaluator(corpus, base, "test", split.test, ["en", "de"], true);
-  const context = async (): Promise<StageContext> => {
+  const context = async (stageConfig = config): Promise<StageContext> => {
     const dir = await mkdtemp(join(tmpdir(), "crossrank-distill-learn-"));
     dirs.push(dir);
-    return { config, corpus, split, base, dev, dir, resume: false, progress: silentProgress };
+    return { config: stageConfig, corpus, split, base, dev, dir, resume: false, progress: silentProgress };
   };
 
   const before = test.evaluate(undefined).languages.de!["P@1"];
@@ -66,4 +66,15 @@ it("the teacher stage learns a learnable problem; distillation keeps it", async 
   expect(afterTeacher).toBeGreaterThan(0.75);
   const student = await trainDistill(await context(), teacher.head.clone(), teacher.head.clone());
   expect(test.evaluate(student.head).languages.de!["P@1"]).toBeGreaterThan(0.75);
+
+  // includeStart: a stage whose epochs never beat its starting head on dev (an lr that wrecks the
+  // head) hands that head on unchanged; without includeStart it keeps its best, wrecked, epoch.
+  const wrecking = (includeStart: boolean) =>
+    parseDistillConfig({ encoder: "fixture:bert", data: { trainLangs: ["de"], heldOutLangs: [] }, stages: { teacher: { lr: 50, epochs: 2, patience: null, includeStart } } });
+  const kept = await trainTeacher(await context(wrecking(true)), teacher.head.clone());
+  expect(kept.loop.bestEpoch).toBe(-1);
+  expect(Array.from(kept.head.params()[0]!)).toEqual(Array.from(teacher.head.params()[0]!));
+  const lost = await trainTeacher(await context(wrecking(false)), teacher.head.clone());
+  expect(lost.loop.bestEpoch).toBeGreaterThanOrEqual(0);
+  expect(test.evaluate(lost.head).languages.de!["P@1"]).toBeLessThan(afterTeacher);
 });

@@ -75,9 +75,12 @@ export interface TrainLoopOptions<B> {
    * Early stopping on a dev measure (needs `evaluate`): the parameters of the best epoch are kept
    * and restored at the end; training stops after `patience` epochs in a row without a strict gain
    * (`mode` "max", default, or "min"); with `halveLrOnNoGain` the learning rate is halved after
-   * each epoch without gain (CL-ReLKT's teacher: patience 20, lr halved on no gain).
+   * each epoch without gain (CL-ReLKT's teacher: patience 20, lr halved on no gain). With
+   * `includeStart`, a fresh run evaluates the parameters it starts from before the first update and
+   * counts them as epoch −1: when no epoch strictly beats them, they are what is restored
+   * (`bestEpoch` −1), so that training never hands back something worse on dev than it was given.
    */
-  earlyStopping?: { measure: string; patience: number; mode?: "max" | "min"; halveLrOnNoGain?: boolean };
+  earlyStopping?: { measure: string; patience: number; mode?: "max" | "min"; halveLrOnNoGain?: boolean; includeStart?: boolean };
   /** Called after each update. */
   onProgress?(info: { step: number; totalSteps: number; epoch: number; loss: number }): void;
   /** Called at each epoch end, after evaluation and before the checkpoint (e.g. re-encode documents for online mining). */
@@ -102,7 +105,7 @@ export interface TrainLoopResult {
   steps: number;
   /** Best value of the early-stopping measure. */
   bestMeasure?: number;
-  /** Epoch (0-based) of the best value; its parameters are in `params` at the end. */
+  /** Epoch (0-based) of the best value; its parameters are in `params` at the end. −1: the starting parameters (`includeStart`). */
   bestEpoch?: number;
   /** The whole log (entries from before a resumption included). */
   log: LogEntry[];
@@ -176,6 +179,12 @@ export async function trainLoop<B>(o: TrainLoopOptions<B>): Promise<TrainLoopRes
     await removeCheckpoint(checkpointDir);
     log = await TrainingLog.create(logPath);
   }
+  if (checkpoint === undefined && es?.includeStart === true && o.evaluate !== undefined) {
+    const value = measureOf(await o.evaluate(), es.measure);
+    loop.best = value;
+    loop.bestEpoch = -1;
+    bestParams = o.params.map((p) => p.slice());
+  }
 
   const clockStart = clock();
   const secondsBefore = loop.seconds;
@@ -242,8 +251,7 @@ export async function trainLoop<B>(o: TrainLoopOptions<B>): Promise<TrainLoopRes
       const dev = await o.evaluate();
       last.dev = { ...dev };
       if (es !== undefined) {
-        const value = dev[es.measure];
-        if (typeof value !== "number" || Number.isNaN(value)) throw new Error(`trainLoop: evaluate() returned no number for ${JSON.stringify(es.measure)}`);
+        const value = measureOf(dev, es.measure);
         if (loop.best === undefined || (higher ? value > loop.best : value < loop.best)) {
           loop.best = value;
           loop.bestEpoch = epoch;
@@ -284,6 +292,13 @@ export async function trainLoop<B>(o: TrainLoopOptions<B>): Promise<TrainLoopRes
   if (loop.best !== undefined) result.bestMeasure = loop.best;
   if (loop.bestEpoch !== undefined) result.bestEpoch = loop.bestEpoch;
   return result;
+}
+
+/** The early-stopping measure of an evaluation; throws when it is missing or NaN. */
+function measureOf(dev: Record<string, number>, measure: string): number {
+  const value = dev[measure];
+  if (typeof value !== "number" || Number.isNaN(value)) throw new Error(`trainLoop: evaluate() returned no number for ${JSON.stringify(measure)}`);
+  return value;
 }
 
 function checkOptions<B>(o: TrainLoopOptions<B>): void {

@@ -95,6 +95,35 @@ describe("trainLoop", () => {
     expect(log[40]!.lr).toBe(0.0125);
   });
 
+  it("with includeStart, keeps the starting parameters when no epoch beats them on dev", async () => {
+    const dir = join(root, "include-start");
+    const p = makeProblem({ epochs: 20 });
+    const start = p.params.map((x) => Array.from(x));
+    let evals = 0;
+    // The first evaluation is of the starting parameters; the epochs only tie or fall below it.
+    const result = await trainLoop({
+      ...p.options(dir),
+      optimizer: { lr: 0.05 },
+      evaluate: () => ({ score: [5, 4, 5, 3][evals++] ?? 0 }),
+      earlyStopping: { measure: "score", patience: 3, includeStart: true },
+      userState: undefined,
+      plot: false,
+    });
+    expect(evals).toBe(4);
+    expect(result.bestEpoch).toBe(-1);
+    expect(result.bestMeasure).toBe(5);
+    expect(result.stoppedEarly).toBe(true);
+    expect(result.steps).toBe(30);
+    expect(p.params.map((x) => Array.from(x))).toEqual(start);
+
+    // An epoch that beats the start wins as usual.
+    const q = makeProblem({ epochs: 3 });
+    let n = 0;
+    const won = await trainLoop({ ...q.options(join(root, "include-start-2")), evaluate: () => ({ score: [5, 6, 1][n++] ?? 0 }), earlyStopping: { measure: "score", patience: 5, includeStart: true }, userState: undefined, plot: false });
+    expect(won.bestEpoch).toBe(0);
+    expect(won.bestMeasure).toBe(6);
+  });
+
   it("starts afresh without resume, replacing an old run's checkpoint and log", async () => {
     const dir = join(root, "fresh");
     await run(dir, { epochs: 2 });
