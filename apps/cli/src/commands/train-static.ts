@@ -3,14 +3,14 @@ import { buildStaticModel, DEFAULT_STATIC_RECIPE, DICTIONARY_SOURCE, PIVOT_DICTI
 import { UsageError } from "../errors.js";
 import { barProgress } from "../progress.js";
 
+/** Dev keys are `r1/<source>/<lang>`; the summary leaves out the ~90 dictionary groups (the log has them). */
+const dictionarySources = new Set([DICTIONARY_SOURCE, PIVOT_DICTIONARY_SOURCE]);
+
 /**
  * `crossrank train-static`: builds a static multilingual embedding model (model2vec format) from
  * DDTP and the installed dictionaries. stdout gets the model folder (an encoder spec) and a JSON
  * summary line; stages and the progress bar go to stderr.
  */
-/** Dev keys are `r1/<source>/<lang>`; the summary leaves out the ~90 dictionary groups (the log has them). */
-const dictionarySources = new Set([DICTIONARY_SOURCE, PIVOT_DICTIONARY_SOURCE]);
-
 export function trainStaticCommand(): Command {
   return new Command("train-static")
     .description("train a static multilingual embedding model (model2vec format) on DDTP and the installed dictionaries; prints the model folder")

@@ -192,9 +192,14 @@ function vocabularyPairs(pairs: readonly TextPair[], perGroup: number | undefine
   return sampleEpoch(groupPairs(pairs), { seed, epoch: 0, capPerGroup: perGroup });
 }
 
+let sumScratch = new Float64Array(0);
+
 /** Mean of token rows, L2-normalised, into `out` (zeros for no tokens); returns the pre-normalisation norm. */
 function embedInto(ids: ArrayLike<number>, emb: Float32Array, dim: number, out: Float32Array | Float64Array, o: number): number {
-  const sum = new Float64Array(dim);
+  // Called for every text of every batch: one float64 accumulator, reused (embedInto is synchronous).
+  if (sumScratch.length < dim) sumScratch = new Float64Array(dim);
+  const sum = sumScratch;
+  sum.fill(0, 0, dim);
   const n = ids.length;
   for (let t = 0; t < n; t++) {
     const r = (ids[t] as number) * dim;
