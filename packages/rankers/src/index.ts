@@ -36,4 +36,23 @@ export {
   type PairExplanation,
   type ResolvedLmEmd,
 } from "./neural/lm-emd-ranker.js";
-export { DEFAULT_DEPTH, RerankRanker, type RerankRankerOptions } from "./neural/rerank-ranker.js";
+export { DEFAULT_DEPTH, DEFAULT_RERANK_FIRST_WEIGHT, RerankRanker, type RerankRankerOptions } from "./neural/rerank-ranker.js";
+export {
+  checkFusionOptions,
+  DEFAULT_RRF_K,
+  fuseRuns,
+  fuseScores,
+  type FusionMethod,
+  type FusionOptions,
+  minMaxNormalize,
+  topKScores,
+  trecRanks,
+} from "./fusion.js";
+export {
+  DEFAULT_HYBRID_DEPTH,
+  DEFAULT_HYBRID_LEXICAL_WEIGHT,
+  DEFAULT_RRF_LEXICAL_WEIGHT,
+  HybridRanker,
+  type HybridRankerOptions,
+  type LexicalChoice,
+} from "./hybrid-ranker.js";

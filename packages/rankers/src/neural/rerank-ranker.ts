@@ -1,10 +1,12 @@
 /**
  * Two-stage retrieval: a cheap first stage picks a few candidates per query, an expensive second
- * stage (LM-EMD by default) scores only those.
+ * stage (LM-EMD by default) scores only those, and the final score interpolates the two stages.
  */
 import type { Run } from "@crossrank/metrics";
+import { fuseScores, topKScores } from "../fusion.js";
 import type { Ranker, RankingInput, RankOptions } from "../ranker.js";
 import { type CandidateRanker, checkInput } from "./common.js";
+import type { NeuralPreset } from "./settings.js";
 
 /** Options of {@link RerankRanker}. */
 export interface RerankRankerOptions {
@@ -14,32 +16,64 @@ export interface RerankRankerOptions {
   second: CandidateRanker;
   /** Candidates per query, default 20. */
   depth?: number;
+  /**
+   * Weight w ∈ [0, 1] of the first stage in the final score w · n(first) + (1 − w) · n(second),
+   * n = per-query min–max normalisation over the candidates. 0 keeps the second stage's raw
+   * scores. Default {@link DEFAULT_RERANK_FIRST_WEIGHT}; 0 under preset "faithful".
+   */
+  firstWeight?: number;
+  /** Only chooses firstWeight's default ("faithful": 0, the LM-EMD study's reranking). Default "default". */
+  preset?: NeuralPreset;
 }
 
 export const DEFAULT_DEPTH = 20;
+
+/**
+ * The first stage's weight under preset "default". A first stage that found a document is
+ * evidence the second stage does not see (BM25's exact term matches, a bi-encoder trained for
+ * retrieval), so the final score keeps part of it; 0.5 until it is tuned on dev data.
+ */
+export const DEFAULT_RERANK_FIRST_WEIGHT = 0.5;
 
 /** Progress units of one call: the first stage reports into [0, 500], the second into [500, 1000]. */
 const PROGRESS_TOTAL = 1000;
 
 /**
  * Reranking: the first stage's top `depth` documents of each query are scored by the second stage,
- * and the run holds the second stage's scores of those candidates only (top `min(k, depth)`; a
- * query for which the first stage found nothing gets an empty result). The second stage encodes
- * only the candidates where it works per text (LM-EMD, MaxSim), so neither the encoder nor the
- * transport solver need touch every document.
+ * and the run holds those candidates only (top `min(k, depth)`; a query for which the first stage
+ * found nothing gets an empty result). The second stage encodes only the candidates where it works
+ * per text (LM-EMD, MaxSim), so neither the encoder nor the transport solver need touch every
+ * document.
+ *
+ * Score: with `firstWeight` w = 0 the second stage's scores as they are (the LM-EMD study's
+ * reranking, preset "faithful"); otherwise w · n(first) + (1 − w) · n(second), each stage's
+ * scores min–max normalised over the query's candidates (all equal → 0), since the two stages'
+ * scales (BM25 in [0, ∞), cosines, negated transport costs) are unrelated. w = 1 keeps the first
+ * stage's order.
  */
 export class RerankRanker implements Ranker {
   readonly name: string;
   readonly depth: number;
+  readonly firstWeight: number;
   private readonly first: Ranker;
   private readonly second: CandidateRanker;
 
   constructor(options: RerankRankerOptions) {
     this.depth = options.depth ?? DEFAULT_DEPTH;
     if (!Number.isInteger(this.depth) || this.depth < 1) throw new Error(`ranker rerank: depth must be a whole number >= 1, got ${String(this.depth)}`);
+    const { preset } = options;
+    if (preset !== undefined && preset !== "default" && preset !== "faithful") {
+      throw new Error(`ranker rerank: preset must be "default" or "faithful", got ${JSON.stringify(preset)}`);
+    }
+    this.firstWeight = options.firstWeight ?? (preset === "faithful" ? 0 : DEFAULT_RERANK_FIRST_WEIGHT);
+    if (typeof this.firstWeight !== "number" || !(this.firstWeight >= 0 && this.firstWeight <= 1)) {
+      throw new Error(`ranker rerank: firstWeight must be a number in [0, 1], got ${String(this.firstWeight)}`);
+    }
     this.first = options.first;
     this.second = options.second;
-    this.name = `rerank(first=${this.first.name},depth=${this.depth},second=${this.second.name})`;
+    // firstWeight only when it is not 0, so the faithful configuration keeps its report label.
+    const weight = this.firstWeight === 0 ? "" : `,firstWeight=${this.firstWeight}`;
+    this.name = `rerank(first=${this.first.name},depth=${this.depth},second=${this.second.name}${weight})`;
   }
 
   async rank(input: RankingInput, options: RankOptions = {}): Promise<Run> {
@@ -62,7 +96,22 @@ export class RerankRanker implements Ranker {
         }),
       );
     }
-    const run = await this.second.rankCandidates(input, candidates, { k: Math.min(k, this.depth), ...scaled(half) });
+    const w = this.firstWeight;
+    if (w === 0) {
+      // The second stage's own top k, untouched.
+      const run = await this.second.rankCandidates(input, candidates, { k: Math.min(k, this.depth), ...scaled(half) });
+      onProgress?.(PROGRESS_TOTAL, PROGRESS_TOTAL);
+      return run;
+    }
+    // Every candidate's second-stage score (k = depth keeps them all), then the interpolation.
+    const secondRun = await this.second.rankCandidates(input, candidates, { k: this.depth, ...scaled(half) });
+    const run: Run = new Map();
+    const empty = new Map<string, number>();
+    for (const q of input.queries) {
+      const firstHits = firstRun.get(q.id) ?? empty;
+      const fused = fuseScores(firstHits, secondRun.get(q.id) ?? empty, { method: "interpolate", weight: w });
+      run.set(q.id, topKScores(fused, Math.min(k, this.depth)));
+    }
     onProgress?.(PROGRESS_TOTAL, PROGRESS_TOTAL);
     return run;
   }
