@@ -12,6 +12,22 @@ export {
 export { cedictGlosses, parseCedict, readCedict, readCedictPackage } from "./cedict.js";
 export { parseTsv, readTsv } from "./tsv.js";
 export {
+  cleanGettextText,
+  compileGettextCatalogue,
+  GETTEXT_DIRECTORIES,
+  gettextLanguage,
+  gettextPluralIndex,
+  installedCatalogues,
+  parseGettextCatalogue,
+  readGettextCatalogue,
+  singularTranslation,
+  type GettextCatalogue,
+  type GettextEntry,
+  type GettextMessage,
+  type InstalledCatalogue,
+  type InstalledCataloguesOptions,
+} from "./gettext.js";
+export {
   DICTD_DIRECTORIES,
   freedictPackage,
   installedDictionaries,
@@ -32,3 +48,4 @@ export {
   type TranslationTableOptions,
   type Weighting,
 } from "./translation-table.js";
+export { cldrGlossary, type CldrEntry } from "./cldr.js";

@@ -1,7 +1,21 @@
 import { describe, expect, it } from "vitest";
 import type { DdtpDescription } from "@crossrank/datasets";
 import { splitOf } from "@crossrank/datasets";
-import { ddtpPairs, dictionaryPairs, groupPairs, sampleEpoch, type TextPair } from "../src/index.js";
+import {
+  CLDR_SOURCE,
+  cldrPairs,
+  ddtpPairs,
+  devRecall,
+  dictionaryPairs,
+  GETTEXT_SOURCE,
+  gettextPairs,
+  groupPairs,
+  learnVocabulary,
+  sampleEpoch,
+  textsByLanguage,
+  type PairCatalogue,
+  type TextPair,
+} from "../src/index.js";
 
 const md5 = (i: number) => i.toString(16).padStart(32, "0");
 const desc = (i: number, lang: string, short: string, long = ""): DdtpDescription => ({ md5: md5(i), lang, packages: [`p${i}`], short, long, line: 1 });
@@ -145,5 +159,110 @@ describe("sampleEpoch budgetBySource", () => {
 
   it.each([1.5, -1, Number.NaN])("rejects a budget of %s", (budget) => {
     expect(() => sampleEpoch(groups, { seed: 1, epoch: 0, budgetBySource: { dict: budget } })).toThrow(/budgetBySource\.dict must be a whole number >= 0/);
+  });
+});
+
+describe("gettextPairs", () => {
+  const catalogue = (lang: string, entries: PairCatalogue["entries"], singularIndex: number | undefined = 0): PairCatalogue => ({ lang, singularIndex, entries });
+
+  it("pairs the cleaned singular translation with the cleaned English msgid, source gettext", () => {
+    const { train, dev, dropped } = gettextPairs(
+      [
+        catalogue("de", [
+          { msgid: "_Open File…", msgstr: ["Datei _öffnen …"] },
+          { msgid: "Could not read »%s«:\n%s", msgstr: ["»%s« konnte nicht gelesen werden:\n%s"] },
+          { msgid: "<b>%d</b> file selected", msgidPlural: "<b>%d</b> files selected", msgstr: ["<b>%d</b> Datei ausgewählt", "<b>%d</b> Dateien ausgewählt"] },
+        ]),
+        // Arabic: the form for n = 1 is msgstr[1].
+        catalogue("ar", [{ msgid: "%d file", msgidPlural: "%d files", msgstr: ["لا ملفات", "ملف واحد", "ملفان"] }], 1),
+      ],
+      { devFraction: 0 },
+    );
+    expect(dev).toEqual([]);
+    expect(train).toEqual([
+      { a: "Datei öffnen …", b: "Open File…", source: GETTEXT_SOURCE, lang: "de-en", key: "open file…" },
+      { a: "konnte nicht gelesen werden:", b: "Could not read :", source: "gettext", lang: "de-en", key: "could not read :" },
+      { a: "Datei ausgewählt", b: "file selected", source: "gettext", lang: "de-en", key: "file selected" },
+      { a: "ملف واحد", b: "file", source: "gettext", lang: "ar-en", key: "file" },
+    ]);
+    expect(Object.values(dropped).every((n) => n === 0)).toBe(true);
+  });
+
+  it("drops and counts settings, unknown plural forms, empty sides, no English letter, copies, long strings and duplicates", () => {
+    const long = "word ".repeat(70).trim(); // 349 characters
+    const { train, dropped } = gettextPairs(
+      [
+        catalogue("de", [
+          { msgid: "default:LTR", msgstr: ["default:RTL"] },
+          { msgid: "calendar:week_start:0", msgstr: ["calendar:week_start:1"] },
+          { msgid: "%s", msgstr: ["Wort %s"] },
+          { msgid: "Wort %s", msgstr: ["%s"] },
+          { msgid: "%H:%M", msgstr: ["%H.%M Uhr"] },
+          { msgid: "BMP", msgstr: ["BMP"] },
+          { msgid: "Login", msgstr: ["_login"] },
+          { msgid: long, msgstr: ["kurz"] },
+          { msgid: "short", msgstr: [long] },
+          { msgid: "_File", msgstr: ["_Datei"] },
+          { msgid: "Fil_e", msgstr: ["Dat_ei"] }, // the same pair once cleaned
+        ]),
+        // Another package's catalogue of the same language: the same pair again, and a new one.
+        catalogue("de", [{ msgid: "File", msgstr: ["Datei"] }, { msgid: "Folder", msgstr: ["Ordner"] }]),
+        // Another language: not a duplicate.
+        catalogue("fr", [{ msgid: "File", msgstr: ["Fichier"] }]),
+        // Plural entries of a catalogue whose Plural-Forms could not be read, or lacking the form.
+        { lang: "ru", singularIndex: undefined, entries: [{ msgid: "%d file", msgidPlural: "%d files", msgstr: ["%d файл", "%d файла", "%d файлов"] }] },
+        catalogue("ar", [{ msgid: "%d file", msgidPlural: "%d files", msgstr: ["لا ملفات"] }], 1),
+      ],
+      { devFraction: 0 },
+    );
+    expect(train.map((p) => `${p.lang}:${p.a}=${p.b}`)).toEqual(["de-en:Datei=File", "de-en:Ordner=Folder", "fr-en:Fichier=File"]);
+    expect(dropped).toEqual({ setting: 2, plural: 2, empty: 2, "no-letter": 1, untranslated: 2, "too-long": 2, duplicate: 2 });
+    expect(gettextPairs([catalogue("de", [{ msgid: long, msgstr: ["kurz"] }])], { devFraction: 0, maxLength: 400 }).train).toHaveLength(1);
+  });
+
+  it("splits by the English string, lower-cased: one side of the split in every language", () => {
+    const words = Array.from({ length: 200 }, (_, i) => `message number ${i}`);
+    const cats = ["de", "fr", "uk"].map((lang) => catalogue(lang, words.map((w, i) => ({ msgid: i % 2 === 0 ? w : w.toUpperCase(), msgstr: [`${lang} ${i}`] }))));
+    const { train, dev } = gettextPairs(cats, { devFraction: 0.2, seed: 5 });
+    expect(dev.length).toBeGreaterThan(60);
+    expect(dev.length).toBeLessThan(180);
+    expect(dev.length % 3).toBe(0);
+    const devKeys = new Set(dev.map((p) => p.key));
+    expect(train.some((p) => devKeys.has(p.key))).toBe(false);
+    expect(new Set(dev.map((p) => p.b.toLowerCase())).size).toBe(dev.length / 3);
+    expect(gettextPairs(cats, { devFraction: 0.2, seed: 5 })).toEqual({ train, dev, dropped: expect.any(Object) });
+  });
+
+  it("is a source that budgetBySource and devBySource address by name", () => {
+    const words = (lang: string, n: number) => catalogue(lang, Array.from({ length: n }, (_, i) => ({ msgid: `file ${i} of folder`, msgstr: [`${lang} fichier ${i} dossier`] })));
+    const { train, dev } = gettextPairs([words("de", 400), words("ko", 40)], { devFraction: 0.1 });
+    const dict: TextPair[] = Array.from({ length: 100 }, (_, i) => ({ a: `Hund ${i}`, b: `dog ${i}`, source: "dict", lang: "de-en", key: `de:${i}` }));
+    const groups = groupPairs([...train, ...dict]);
+    const e = sampleEpoch(groups, { seed: 1, epoch: 0, capPerGroup: 10, budgetBySource: { dict: 50, gettext: 100 } });
+    const count = (g: string) => e.filter((p) => `${p.source}/${p.lang}` === g).length;
+    const ko = train.filter((p) => p.lang === "ko-en").length;
+    expect(count("gettext/ko-en")).toBe(ko); // smaller than its share: all of it
+    expect(count("gettext/de-en")).toBe(100 - ko);
+    expect(count("dict/de-en")).toBe(50);
+    // devBySource: gettext groups evaluated on their own number of dev pairs, or not at all.
+    const vocab = learnVocabulary(textsByLanguage([...train, ...dict]), { size: 300 });
+    const model = { vocab, dim: 8, embeddings: Float32Array.from({ length: vocab.length * 8 }, (_, i) => Math.sin(i)) };
+    const devPairs = [...dev, ...dict.slice(0, 5)];
+    const gettextGroups = [...groupPairs(dev).keys()].map((g) => `r1/${g}`);
+    expect(gettextGroups).toContain("r1/gettext/de-en");
+    expect(Object.keys(devRecall(model, devPairs, 3, { gettext: 2 })).sort()).toEqual(["r1/dict/de-en", ...gettextGroups]);
+    expect(Object.keys(devRecall(model, devPairs, 3, { gettext: 0 }))).toEqual(["r1/dict/de-en"]);
+  });
+});
+
+describe("cldrPairs", () => {
+  it("pairs each entry with English, split by the English side the same way in every language", () => {
+    const entries = Array.from({ length: 200 }, (_, i) => ({ source: `wort ${i}`, target: `word ${i}` }));
+    const de = cldrPairs([{ lang: "de", entries }], { devFraction: 0.2 });
+    const fr = cldrPairs([{ lang: "fr", entries: entries.map((e) => ({ ...e, source: `mot ${e.target.slice(5)}` })) }], { devFraction: 0.2 });
+    expect(de.train.length + de.dev.length).toBe(200);
+    expect(de.dev.length).toBeGreaterThan(10);
+    expect(de.train[0]).toMatchObject({ source: CLDR_SOURCE, lang: "de-en" });
+    expect(de.dev.map((p) => p.b)).toEqual(fr.dev.map((p) => p.b));
   });
 });

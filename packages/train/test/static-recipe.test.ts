@@ -3,10 +3,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadEncoder } from "@crossrank/encode";
+import { compileGettextCatalogue } from "@crossrank/lexicon";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   builtRecipe,
   buildStaticModel,
+  canonicalJson,
   DEFAULT_STATIC_CONFIG,
   DEFAULT_STATIC_RECIPE,
   loadStaticData,
@@ -26,6 +28,21 @@ const LEXICON_FIXTURES = fileURLToPath(new URL("../../lexicon/test/fixtures/", i
 let root: string;
 let ddtpDir: string;
 let dictDir: string;
+let localeDir: string;
+
+/** A few catalogues per locale, as Debian lays them out: `<locale>/LC_MESSAGES/<domain>.mo`. */
+const CATALOGUES: Record<string, Record<string, [string, string][]>> = {
+  de: {
+    glib20: [["_Open", "_Öffnen"], ["Could not read »%s«", "»%s« konnte nicht gelesen werden"], ["BMP", "BMP"], ["default:LTR", "default:LTR"]],
+    iso_3166: [["Germany", "Deutschland"], ["France", "Frankreich"], ["Greece", "Griechenland"], ["Korea, Republic of", "Korea, Republik"]],
+  },
+  de_CH: { glib20: [["_Open", "_Öffnen"], ["Street", "Strasse"]] },
+  pt_BR: { glib20: [["_Open", "_Abrir"], ["File", "Arquivo"]] },
+  pt: { glib20: [["File", "Ficheiro"]] },
+  fr: { glib20: [["_Open", "_Ouvrir"], ["File", "Fichier"]] },
+  zh_TW: { glib20: [["File", "檔案"]] },
+  "sr@latin": { glib20: [["File", "Datoteka"]] },
+};
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), "crossrank-static-recipe-"));
@@ -38,6 +55,13 @@ beforeAll(async () => {
   await copyFile(join(DDTP_FIXTURES, "pt_BR.deb822"), join(ddtpDir, "Translation-pt_BR"));
   await copyFile(join(LEXICON_FIXTURES, "freedict-deu-eng.index"), join(dictDir, "freedict-deu-eng.index"));
   await copyFile(join(LEXICON_FIXTURES, "freedict-deu-eng.dict.dz"), join(dictDir, "freedict-deu-eng.dict.dz"));
+  localeDir = join(root, "locale");
+  for (const [locale, domains] of Object.entries(CATALOGUES)) {
+    await mkdir(join(localeDir, locale, "LC_MESSAGES"), { recursive: true });
+    for (const [domain, messages] of Object.entries(domains)) {
+      await writeFile(join(localeDir, locale, "LC_MESSAGES", `${domain}.mo`), compileGettextCatalogue(messages.map(([msgid, msgstr]) => ({ msgid, msgstr: [msgstr] }))));
+    }
+  }
 });
 
 afterAll(async () => {
@@ -80,6 +104,14 @@ describe("parseStaticRecipe", () => {
     ["a string for languages", { ...TINY_STATIC_CONFIG, dictionaries: { languages: "de" } }, /^r\.json: dictionaries\.languages: expected a list of strings/],
     ["a devFraction of 1", { ...TINY_STATIC_CONFIG, ddtp: { devFraction: 1 } }, /^r\.json: ddtp\.devFraction: expected a number in \[0, 1\), got 1/],
     ["an unknown dictionaries key", { ...TINY_STATIC_CONFIG, dictionaries: { cedic: false } }, /^r\.json: dictionaries\.cedic: unknown key/],
+    ["gettext: true", { ...TINY_STATIC_CONFIG, gettext: true }, /^r\.json: gettext: expected an object or false/],
+    ["an unknown gettext key", { ...TINY_STATIC_CONFIG, gettext: { domain: ["glib20"] } }, /^r\.json: gettext\.domain: unknown key \(known: directories, languages, domains, devFraction\)/],
+    ["a string for gettext domains", { ...TINY_STATIC_CONFIG, gettext: { domains: "glib20" } }, /^r\.json: gettext\.domains: expected a list of strings/],
+    ["numbers for gettext languages", { ...TINY_STATIC_CONFIG, gettext: { languages: [1] } }, /^r\.json: gettext\.languages: expected a list of strings/],
+    ["a string for gettext directories", { ...TINY_STATIC_CONFIG, gettext: { directories: "/usr/share/locale" } }, /^r\.json: gettext\.directories: expected a list of strings/],
+    ["an unknown cldr key", { ...TINY_STATIC_CONFIG, cldr: { language: ["de"] } }, /^r\.json: cldr\.language: unknown key \(known: languages, devFraction\)/],
+    ["cldr: 1", { ...TINY_STATIC_CONFIG, cldr: 1 }, /^r\.json: cldr: expected an object or false/],
+    ["a gettext devFraction of -0.1", { ...TINY_STATIC_CONFIG, gettext: { devFraction: -0.1 } }, /^r\.json: gettext\.devFraction: expected a number in \[0, 1\), got -0\.1/],
     ["an array", [TINY_STATIC_CONFIG], /^r\.json: \(top level\): expected a JSON object/],
     ["null", null, /^r\.json: \(top level\): expected a JSON object/],
   ])("rejects %s, naming the source and the key", (_, raw, message) => {
@@ -90,6 +122,19 @@ describe("parseStaticRecipe", () => {
     const r = parseStaticRecipe({ ...TINY_STATIC_CONFIG, ddtp: false, dictionaries: false }, "r.json");
     expect(r.ddtp).toBe(false);
     expect(r.dictionaries).toBe(false);
+  });
+
+  it("accepts a gettext block or false, and leaves recipes without one as they were", () => {
+    const block = { directories: ["/usr/share/locale"], languages: ["de", "uk"], domains: ["iso_3166-1"], devFraction: 0.05 };
+    expect(parseStaticRecipe({ ...TINY_STATIC_CONFIG, gettext: block }, "r.json").gettext).toEqual(block);
+    expect(parseStaticRecipe({ ...TINY_STATIC_CONFIG, gettext: {} }, "r.json").gettext).toEqual({});
+    expect(parseStaticRecipe({ ...TINY_STATIC_CONFIG, gettext: false }, "r.json").gettext).toBe(false);
+    // The default recipe has no gettext data, and a recipe without the block keeps its canonical
+    // JSON (work folders and built models of existing recipes are still theirs).
+    expect(DEFAULT_STATIC_RECIPE.gettext).toBeUndefined();
+    expect(canonicalJson(DEFAULT_STATIC_RECIPE)).not.toContain("gettext");
+    expect(canonicalJson({ ...DEFAULT_STATIC_RECIPE, gettext: undefined })).toBe(canonicalJson(DEFAULT_STATIC_RECIPE));
+    expect(canonicalJson({ ...DEFAULT_STATIC_RECIPE, gettext: {} })).not.toBe(canonicalJson(DEFAULT_STATIC_RECIPE));
   });
 });
 
@@ -141,6 +186,67 @@ describe("loadStaticData", () => {
     ]);
     const none = await loadStaticData({ ...TINY_STATIC_CONFIG, ddtp: false, dictionaries: false });
     expect(none).toEqual({ train: [], dev: [], summary: [] });
+  });
+});
+
+describe("loadStaticData gettext", () => {
+  const only = (gettext: StaticRecipe["gettext"], dictionaries: StaticRecipe["dictionaries"] = false): StaticRecipe => ({ ...TINY_STATIC_CONFIG, ddtp: false, dictionaries, gettext });
+
+  it("reads the catalogues of the languages asked for into gettext pairs, a summary line per language", async () => {
+    const stages: string[] = [];
+    const data = await loadStaticData(only({ directories: [localeDir], languages: ["de", "pt"], devFraction: 0 }), (m) => stages.push(m));
+    expect(stages).toEqual(["reading 5 gettext catalogues (de, pt)", "gettext: 10 train / 0 dev pairs; dropped 1 setting, 1 untranslated, 1 duplicate"]);
+    expect(data.dev).toEqual([]);
+    expect(data.train.every((p) => p.source === "gettext")).toBe(true);
+    expect(data.train.map((p) => `${p.lang}:${p.a}=${p.b}`)).toEqual([
+      "de-en:konnte nicht gelesen werden=Could not read", // in msgid order, as msgfmt writes them
+      "de-en:Öffnen=Open",
+      "de-en:Frankreich=France",
+      "de-en:Deutschland=Germany",
+      "de-en:Griechenland=Greece",
+      "de-en:Korea, Republik=Korea, Republic of",
+      "de-en:Strasse=Street", // de_CH is German; its "Öffnen" was a duplicate
+      "pt-en:Ficheiro=File",
+      "pt-en:Arquivo=File", // pt_BR is Portuguese
+      "pt-en:Abrir=Open",
+    ]);
+    expect(data.train.find((p) => p.a === "Öffnen")).toEqual({ a: "Öffnen", b: "Open", source: "gettext", lang: "de-en", key: "open" });
+    expect(data.summary).toEqual([
+      "gettext de-en (3 catalogues): 7 train / 0 dev pairs; dropped 1 setting, 1 untranslated, 1 duplicate",
+      "gettext pt-en (2 catalogues): 3 train / 0 dev pairs",
+    ]);
+  });
+
+  it("takes the domains asked for, splits by English string and by default the recipe's dictionary languages", async () => {
+    const iso = await loadStaticData(only({ directories: [localeDir], domains: ["iso_3166"], devFraction: 0.5 }));
+    expect([...iso.train, ...iso.dev].map((p) => p.b).sort()).toEqual(["France", "Germany", "Greece", "Korea, Republic of"]);
+    expect(iso.dev.length).toBeGreaterThan(0);
+    expect(iso.train.length).toBeGreaterThan(0);
+    // Languages: the dictionaries' when the recipe lists them, else STATIC_DICTIONARY_LANGUAGES
+    // (which has de, fr and pt; traditional Chinese and sr@latin are never read).
+    const fr = await loadStaticData(only({ directories: [localeDir] }, { languages: ["en", "fr"], directories: [join(root, "no-dictionaries")], cedict: false }));
+    expect(fr.summary).toEqual(["gettext fr-en (1 catalogues): 2 train / 0 dev pairs"]);
+    const all = await loadStaticData(only({ directories: [localeDir] }));
+    expect(new Set([...all.train, ...all.dev].map((p) => p.lang))).toEqual(new Set(["de-en", "fr-en", "pt-en"]));
+    expect(await loadStaticData(only({ directories: [join(root, "no-locales")] }))).toEqual({ train: [], dev: [], summary: [] });
+    expect(await loadStaticData(only(false))).toEqual({ train: [], dev: [], summary: [] });
+  });
+
+  it("builds a model from gettext pairs alone, with budgetBySource and devBySource for the source", async () => {
+    const r: StaticRecipe = { ...only({ directories: [localeDir], devFraction: 0.3 }), epochs: 1, batchSize: 2, budgetBySource: { gettext: 4 }, devBySource: { gettext: 3 } };
+    const data = await loadStaticData(r);
+    expect(data.train.length + data.dev.length).toBe(12);
+    expect(data.dev.length).toBeGreaterThan(0);
+    const out = join(root, "gettext-model");
+    const result = await buildStaticModel(r, { out });
+    expect(Object.values(result.sources).reduce((x, y) => x + y, 0)).toBe(data.train.length);
+    expect(Object.keys(result.sources).every((g) => g.startsWith("gettext/"))).toBe(true);
+    expect(result.steps).toBe(2); // 4 pairs an epoch in batches of 2
+    expect(Object.keys(result.dev).sort()).toEqual([...new Set(data.dev.map((p) => `r1/gettext/${p.lang}`))].sort());
+    expect(await builtRecipe(out)).toEqual(r);
+    const card = await readFile(join(out, "README.md"), "utf8");
+    expect(card).toContain("- gettext catalogues (`.mo` files of Debian packages)");
+    expect(card).toContain(`| gettext/de-en | ${result.sources["gettext/de-en"]} |`);
   });
 });
 

@@ -462,7 +462,7 @@ export async function writeStaticModel(dir: string, model: StaticModel, options:
   await mkdir(tmp, { recursive: true });
   const json = (v: unknown) => `${JSON.stringify(v, null, 2)}\n`;
   const files: Record<string, string> = {
-    "config.json": json({ model_type: "model2vec", architectures: ["StaticModel"], tokenizer_name: null, apply_pca: null, apply_zipf: null, hidden_dim: model.dim, seq_length: 1000000, normalize: true, crossrank: { trainer: "@crossrank/train trainStaticModel", config: options.config ?? null } }),
+    "config.json": json({ model_type: "model2vec", architectures: ["StaticModel"], tokenizer_name: null, apply_pca: null, apply_zipf: null, hidden_dim: model.dim, seq_length: 1000000, normalize: true, crossrank: { trainer: "@crossrank/train trainStaticModel", config: options.config ?? null, ...(options.dev === undefined ? {} : { dev: options.dev }) } }),
     "tokenizer.json": staticTokenizerJson(model.vocab),
     "tokenizer_config.json": json(staticTokenizerConfig(model.vocab)),
     "special_tokens_map.json": json({ cls_token: "[CLS]", mask_token: "[MASK]", pad_token: "[PAD]", sep_token: "[SEP]", unk_token: "[UNK]" }),
@@ -504,6 +504,9 @@ function modelCard(model: StaticModel, o: WriteStaticModelOptions): string {
     "  train/dev by a seeded hash of the md5.",
     "- Bilingual dictionaries (freedict, CC-CEDICT) as headword ↔ gloss pairs, every installed language pair",
     "  among the recipe's languages: `dict` (English on one side) and `dict-pivot` (two other languages).",
+    ...(Object.keys(o.sources ?? {}).some((g) => g.startsWith("gettext/"))
+      ? ["- gettext catalogues (`.mo` files of Debian packages): translated message ↔ English msgid (`gettext`), split by", "  English string."]
+      : []),
     "",
   ];
   if (o.sources !== undefined) {

@@ -1,15 +1,17 @@
 /**
  * Parallel text pairs for training static embeddings: DDTP descriptions aligned with English by
- * `Description-md5` (short ↔ short, long ↔ long, short ↔ whole English description) and dictionary
- * pairs (headword ↔ gloss), split into train and dev by a seeded hash of the alignment key, and
- * sampled per epoch with caps or budgets per source and language pair so that a few million
+ * `Description-md5` (short ↔ short, long ↔ long, short ↔ whole English description), dictionary
+ * pairs (headword ↔ gloss) and gettext catalogue pairs (translated message ↔ English msgid), split
+ * into train and dev by a seeded hash of the alignment key, and sampled per epoch with caps or budgets per source and language pair so that a few million
  * dictionary pairs do not drown the DDTP pairs.
  *
  * Pure data code: the readers are @crossrank/datasets (`readDdtp`) and, for dictionaries, any
- * object shaped like @crossrank/lexicon's `Dictionary` (`{ from, to, entries: { source, target }[] }`).
+ * object shaped like @crossrank/lexicon's `Dictionary` (`{ from, to, entries: { source, target }[] }`),
+ * for catalogues like its `GettextCatalogue` plus a language (`{ lang, singularIndex, entries }`).
  */
 import { join } from "node:path";
 import { DEFAULT_DEV_FRACTION, readDdtp, splitOf, type DdtpDescription } from "@crossrank/datasets";
+import { cleanGettextText } from "@crossrank/lexicon";
 import { Rng, shuffle } from "../rng.js";
 
 /** One parallel pair. */
@@ -20,12 +22,12 @@ export interface TextPair {
   b: string;
   /**
    * Where it comes from: `ddtp-short`, `ddtp-long`, `ddtp-short-description`, `dict` (English on
-   * one side), `dict-pivot` (two other languages).
+   * one side), `dict-pivot` (two other languages), `gettext` (a catalogue's translation ↔ English).
    */
   source: string;
   /** Language pair, `de-en`, `fr-de`. */
   lang: string;
-  /** Alignment key the split is made on (DDTP md5; dictionary: the headword). */
+  /** Alignment key the split is made on (DDTP md5; dictionary: the headword; gettext: the English text, lower-cased). */
   key: string;
 }
 
@@ -150,6 +152,118 @@ export function dictionaryPairs(dictionaries: readonly PairDictionary[], options
     }
   }
   return out;
+}
+
+/** Source of CLDR glossary pairs (a name or calendar/measure phrase ↔ its English form, `de-en`). */
+export const CLDR_SOURCE = "cldr";
+
+/**
+ * Pairs of CLDR glossaries (@crossrank/lexicon's `cldrGlossary`: `{ lang, entries }` with the
+ * entries' `source` in `lang`, `target` in English), source {@link CLDR_SOURCE}, language `lang-en`;
+ * split by the English side, so a concept is on one side of the split in every language.
+ */
+export function cldrPairs(glossaries: readonly { lang: string; entries: readonly { source: string; target: string }[] }[], options: SplitOptions = {}): PairSplit {
+  const devFraction = options.devFraction ?? DEFAULT_DEV_FRACTION;
+  const seed = options.seed ?? 0;
+  const out: PairSplit = { train: [], dev: [] };
+  for (const g of glossaries) {
+    for (const e of g.entries) {
+      const a = clean(e.source);
+      const b = clean(e.target);
+      if (a === "" || b === "") continue;
+      const key = `cldr:${b.toLowerCase()}`;
+      out[splitOf(key, devFraction, seed)].push({ a, b, source: CLDR_SOURCE, lang: `${g.lang}-en`, key });
+    }
+  }
+  return out;
+}
+
+/** Source of gettext catalogue pairs (translation ↔ English message, `de-en`). */
+export const GETTEXT_SOURCE = "gettext";
+
+/** Minimal catalogue shape (what @crossrank/lexicon's `GettextCatalogue` provides, plus the language). */
+export interface PairCatalogue {
+  /** The translations' language (`de`, `pt`); English is the other side. */
+  lang: string;
+  /** Index in a plural entry's `msgstr` of the singular form; undefined: unknown (plural entries are dropped). */
+  singularIndex: number | undefined;
+  entries: readonly { msgid: string; msgidPlural?: string; msgstr: readonly string[] }[];
+}
+
+/** Why {@link gettextPairs} dropped catalogue entries, in the order the checks run. */
+export const GETTEXT_DROP_REASONS = ["setting", "plural", "empty", "no-letter", "untranslated", "too-long", "duplicate"] as const;
+export type GettextDropReason = (typeof GETTEXT_DROP_REASONS)[number];
+
+/** Options of {@link gettextPairs}. */
+export interface GettextPairOptions extends SplitOptions {
+  /** Pairs with a side longer than this many characters (after clean-up) are dropped (default 300). */
+  maxLength?: number;
+}
+
+/** What {@link gettextPairs} returns: the pairs and how many entries each check dropped. */
+export interface GettextPairSplit extends PairSplit {
+  dropped: Record<GettextDropReason, number>;
+}
+
+/**
+ * A msgid that is a setting for the program, not a message (GTK's `default:LTR`,
+ * `calendar:week_start:0`, `default:mm`): a lower-case key, a colon and a value, no space.
+ */
+const GETTEXT_SETTING = /^[a-z][\w-]*:[\w:-]+$/;
+
+/**
+ * Pairs of gettext catalogue entries: the singular translation (`msgstr`, or for a plural entry the
+ * form for n = 1) ↔ the English msgid, both cleaned by @crossrank/lexicon's `cleanGettextText`
+ * (accelerators, placeholders, markup and line breaks removed; the msgctxt is never part of the
+ * text). An entry is dropped, and counted under the first reason that applies, when its msgid is a
+ * program setting (`default:LTR`), its singular form is unknown (`plural`), a side is empty after
+ * clean-up, the English side has no letter (`%H:%M`), the translation equals the English ignoring
+ * case (`untranslated`: copies such as `BMP`), a side is longer than `maxLength`, or the same
+ * (language, translation, English) pair came earlier (`duplicate`: catalogues of many packages share
+ * strings). Split by the English text, lower-cased, so that a string and its case variants are on
+ * one side of the split in every language.
+ */
+export function gettextPairs(catalogues: readonly PairCatalogue[], options: GettextPairOptions = {}): GettextPairSplit {
+  const devFraction = options.devFraction ?? DEFAULT_DEV_FRACTION;
+  const seed = options.seed ?? 0;
+  const maxLength = options.maxLength ?? 300;
+  const out: GettextPairSplit = { train: [], dev: [], dropped: Object.fromEntries(GETTEXT_DROP_REASONS.map((r) => [r, 0])) as Record<GettextDropReason, number> };
+  const seen = new Set<string>();
+  for (const c of catalogues) {
+    const lang = `${c.lang}-en`;
+    for (const e of c.entries) {
+      const p = gettextPair(c, e, lang, maxLength);
+      if (typeof p === "string") {
+        out.dropped[p]++;
+        continue;
+      }
+      const id = `${lang}\u0000${p.a}\u0000${p.b}`;
+      if (seen.has(id)) {
+        out.dropped.duplicate++;
+        continue;
+      }
+      seen.add(id);
+      out[splitOf(p.key, devFraction, seed)].push(p);
+    }
+  }
+  return out;
+}
+
+const LETTER = /\p{L}/u;
+
+/** One entry's pair, or why it has none (all checks but `duplicate`). */
+function gettextPair(c: PairCatalogue, e: PairCatalogue["entries"][number], lang: string, maxLength: number): TextPair | Exclude<GettextDropReason, "duplicate"> {
+  if (GETTEXT_SETTING.test(e.msgid)) return "setting";
+  const translation = e.msgidPlural === undefined ? e.msgstr[0] : c.singularIndex === undefined ? undefined : e.msgstr[c.singularIndex];
+  if (translation === undefined) return "plural";
+  const a = cleanGettextText(translation);
+  const b = cleanGettextText(e.msgid);
+  if (a === "" || b === "") return "empty";
+  if (!LETTER.test(b)) return "no-letter";
+  const key = b.toLowerCase();
+  if (a.toLowerCase() === key) return "untranslated";
+  if (a.length > maxLength || b.length > maxLength) return "too-long";
+  return { a, b, source: GETTEXT_SOURCE, lang, key };
 }
 
 /** Groups pairs by `source/lang`, in sorted group order. */

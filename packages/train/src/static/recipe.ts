@@ -1,14 +1,15 @@
 /**
  * The whole recipe of a static multilingual model, from data on disk to a model folder: which DDTP
- * languages and pair kinds, which installed dictionaries, and the training configuration. What
- * `crossrank train-static --config FILE` reads (a JSON object of this shape) and what a benchmark
- * suite names to have a model built before it runs. Deterministic from the recipe and the data.
+ * languages and pair kinds, which installed dictionaries and gettext catalogues, and the training
+ * configuration. What `crossrank train-static --config FILE` reads (a JSON object of this shape)
+ * and what a benchmark suite names to have a model built before it runs. Deterministic from the
+ * recipe and the data.
  */
 import { access, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ddtpLanguages, DEFAULT_DEV_FRACTION, resolveDatasetPath } from "@crossrank/datasets";
-import { installedDictionaries, readInstalledDictionary } from "@crossrank/lexicon";
-import { dictionaryPairs, loadDdtpPairs, type DdtpPairKind, type PairSplit } from "./pairs.js";
+import { cldrGlossary, installedCatalogues, installedDictionaries, readGettextCatalogue, readInstalledDictionary, type InstalledCatalogue } from "@crossrank/lexicon";
+import { cldrPairs, dictionaryPairs, GETTEXT_DROP_REASONS, gettextPairs, loadDdtpPairs, type DdtpPairKind, type PairCatalogue, type PairSplit } from "./pairs.js";
 import { canonicalJson, DEFAULT_STATIC_CONFIG, pairSources, type StaticProgress, type StaticTrainConfig, trainStaticModel, type TrainStaticResult, writeStaticModel } from "./model.js";
 
 /** DDTP part of a recipe. */
@@ -40,12 +41,40 @@ export interface StaticDictionaryData {
   devFraction?: number;
 }
 
+/** gettext catalogue part of a recipe. */
+export interface StaticGettextData {
+  /** Where the locale folders are (default `["/usr/share/locale"]`). */
+  directories?: string[];
+  /**
+   * Languages whose catalogues are read, each paired with English (`de`; locales compare by
+   * language, so `pt` takes `pt` and `pt_BR`); default: the recipe's `dictionaries.languages`,
+   * else {@link STATIC_DICTIONARY_LANGUAGES}.
+   */
+  languages?: string[];
+  /** Catalogue names to read (`iso_3166-1`, `glib20`, `coreutils`); default: all. */
+  domains?: string[];
+  /** Share of English strings held out as dev (default 0.02). */
+  devFraction?: number;
+}
+
+/** CLDR glossary part of a recipe (names, calendar words, relative times and measures from Node's `Intl`). */
+export interface StaticCldrData {
+  /** Languages, each paired with English; default: the recipe's `dictionaries.languages`, else {@link STATIC_DICTIONARY_LANGUAGES}. */
+  languages?: string[];
+  /** Share of English entries held out as dev (default 0.02). */
+  devFraction?: number;
+}
+
 /** A training configuration plus the data it trains on. */
 export interface StaticRecipe extends StaticTrainConfig {
   /** DDTP pairs (false: none). Default `{}`: every language of the dataset. */
   ddtp?: StaticDdtpData | false;
   /** Dictionary pairs (false: none). Default `{}`: every installed dictionary. */
   dictionaries?: StaticDictionaryData | false;
+  /** gettext catalogue pairs (source `gettext`). Absent or false: none. */
+  gettext?: StaticGettextData | false;
+  /** CLDR glossary pairs (source `cldr`). Absent or false: none. */
+  cldr?: StaticCldrData | false;
 }
 
 /**
@@ -71,10 +100,12 @@ export const DEFAULT_STATIC_RECIPE: StaticRecipe = {
 
 const RECIPE_KEYS = new Set<string>([
   "dim", "vocabSize", "minCharFrequency", "minWordFrequency", "vocabPairsPerGroup", "epochs", "batchSize", "temperature", "lr", "initStd", "seed",
-  "capPerGroup", "capBySource", "budgetBySource", "maxTokens", "checkpointEvery", "devPerGroup", "devBySource", "ddtp", "dictionaries",
+  "capPerGroup", "capBySource", "budgetBySource", "maxTokens", "checkpointEvery", "devPerGroup", "devBySource", "ddtp", "dictionaries", "gettext", "cldr",
 ]);
 const DDTP_KEYS = new Set(["dir", "languages", "kinds", "devFraction", "splitSeed"]);
 const DICTIONARY_KEYS = new Set(["languages", "directories", "cedict", "devFraction"]);
+const GETTEXT_KEYS = new Set(["directories", "languages", "domains", "devFraction"]);
+const CLDR_KEYS = new Set(["languages", "devFraction"]);
 const REQUIRED: readonly (keyof StaticTrainConfig)[] = ["dim", "vocabSize", "epochs", "batchSize", "temperature", "lr", "initStd", "seed"];
 
 /**
@@ -103,18 +134,20 @@ export function parseStaticRecipe(raw: unknown, source: string): StaticRecipe {
     if (v === null || typeof v !== "object" || Array.isArray(v)) fail(key, "expected an object of source → whole number");
     for (const [k, n] of Object.entries(v as object)) if (!(typeof n === "number" && Number.isInteger(n) && n >= 0)) fail(`${key}.${k}`, `expected a whole number >= 0, got ${JSON.stringify(n)}`);
   }
-  const part = (key: "ddtp" | "dictionaries", known: Set<string>) => {
+  const part = (key: "ddtp" | "dictionaries" | "gettext" | "cldr", known: Set<string>) => {
     const v = r[key];
     if (v === undefined || v === false) return;
     if (v === null || typeof v !== "object" || Array.isArray(v)) fail(key, "expected an object or false");
     for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
       if (!known.has(k)) fail(`${key}.${k}`, `unknown key (known: ${[...known].join(", ")})`);
-      if ((k === "languages" || k === "kinds" || k === "directories") && !(Array.isArray(x) && x.every((s) => typeof s === "string"))) fail(`${key}.${k}`, "expected a list of strings");
+      if ((k === "languages" || k === "kinds" || k === "directories" || k === "domains") && !(Array.isArray(x) && x.every((s) => typeof s === "string"))) fail(`${key}.${k}`, "expected a list of strings");
       if (k === "devFraction" && !(typeof x === "number" && x >= 0 && x < 1)) fail(`${key}.${k}`, `expected a number in [0, 1), got ${JSON.stringify(x)}`);
     }
   };
   part("ddtp", DDTP_KEYS);
   part("dictionaries", DICTIONARY_KEYS);
+  part("gettext", GETTEXT_KEYS);
+  part("cldr", CLDR_KEYS);
   const kinds = (r.ddtp as StaticDdtpData | undefined)?.kinds;
   for (const k of kinds ?? []) if (!["short", "long", "short-description"].includes(k)) fail("ddtp.kinds", `"${k}" is not one of short, long, short-description`);
   return r as unknown as StaticRecipe;
@@ -138,13 +171,13 @@ export interface StaticData extends PairSplit {
   summary: string[];
 }
 
-/** Reads the recipe's pairs: DDTP (split by md5) and dictionaries (split by headword). */
+/** Reads the recipe's pairs: DDTP (split by md5), dictionaries (split by headword) and gettext catalogues (split by English string). */
 export async function loadStaticData(recipe: StaticRecipe, onStage: (message: string) => void = () => {}): Promise<StaticData> {
   const out: StaticData = { train: [], dev: [], summary: [] };
-  const push = (split: PairSplit, label: string) => {
+  const push = (split: PairSplit, label: string, note = "") => {
     for (const p of split.train) out.train.push(p);
     for (const p of split.dev) out.dev.push(p);
-    out.summary.push(`${label}: ${split.train.length} train / ${split.dev.length} dev pairs`);
+    out.summary.push(`${label}: ${split.train.length} train / ${split.dev.length} dev pairs${note}`);
   };
   if (recipe.ddtp !== false) {
     const d = recipe.ddtp ?? {};
@@ -168,6 +201,46 @@ export async function loadStaticData(recipe: StaticRecipe, onStage: (message: st
       const dictionary = await readInstalledDictionary(entry);
       push(dictionaryPairs([dictionary], { devFraction: d.devFraction ?? 0.02, seed: 0 }), `dictionary ${entry.from}-${entry.to} (${entry.path})`);
     }
+  }
+  if (recipe.gettext !== undefined && recipe.gettext !== false) {
+    const g = recipe.gettext;
+    const languages = g.languages ?? (recipe.dictionaries === false ? undefined : recipe.dictionaries?.languages) ?? STATIC_DICTIONARY_LANGUAGES;
+    const list = await installedCatalogues({
+      languages,
+      ...(g.directories === undefined ? {} : { directories: g.directories }),
+      ...(g.domains === undefined ? {} : { domains: g.domains }),
+    });
+    const byLanguage = new Map<string, InstalledCatalogue[]>();
+    for (const c of list) {
+      const same = byLanguage.get(c.lang);
+      if (same === undefined) byLanguage.set(c.lang, [c]);
+      else same.push(c);
+    }
+    onStage(`reading ${list.length} gettext catalogues (${[...byLanguage.keys()].sort().join(", ")})`);
+    const droppedText = (counts: Readonly<Record<string, number>>) => {
+      const parts = GETTEXT_DROP_REASONS.filter((r) => (counts[r] ?? 0) > 0).map((r) => `${counts[r]} ${r}`);
+      return parts.length === 0 ? "" : `; dropped ${parts.join(", ")}`;
+    };
+    const total = { train: 0, dev: 0, dropped: {} as Record<string, number> };
+    // A language at a time, its catalogues together: duplicates are dropped across them.
+    for (const lang of [...byLanguage.keys()].sort()) {
+      const catalogues = byLanguage.get(lang)!;
+      const read: PairCatalogue[] = [];
+      for (const c of catalogues) read.push({ lang, ...(await readGettextCatalogue(c.path)) });
+      const split = gettextPairs(read, { devFraction: g.devFraction ?? 0.02, seed: 0 });
+      push(split, `gettext ${lang}-en (${catalogues.length} catalogues)`, droppedText(split.dropped));
+      total.train += split.train.length;
+      total.dev += split.dev.length;
+      for (const r of GETTEXT_DROP_REASONS) total.dropped[r] = (total.dropped[r] ?? 0) + split.dropped[r];
+    }
+    // The one data line a run shows (the per-language lines are in the summary).
+    if (list.length > 0) onStage(`gettext: ${total.train} train / ${total.dev} dev pairs${droppedText(total.dropped)}`);
+  }
+  if (recipe.cldr !== undefined && recipe.cldr !== false) {
+    const c = recipe.cldr;
+    const languages = (c.languages ?? (recipe.dictionaries === false ? undefined : recipe.dictionaries?.languages) ?? STATIC_DICTIONARY_LANGUAGES).filter((l) => l !== "en");
+    onStage(`reading the CLDR glossaries of Node's Intl (ICU ${process.versions.icu ?? "?"}) for ${languages.join(", ")}`);
+    for (const lang of languages) push(cldrPairs([{ lang, entries: cldrGlossary(lang) }], { devFraction: c.devFraction ?? 0.02, seed: 0 }), `CLDR ${lang}-en`);
   }
   return out;
 }
@@ -205,7 +278,7 @@ export async function buildStaticModel(recipe: StaticRecipe, options: BuildStati
   const t0 = Date.now();
   const onStage = options.onStage ?? (() => {});
   const data = await loadStaticData(recipe, onStage);
-  if (data.train.length === 0) throw new Error("train-static: the recipe's data gave no training pairs (no DDTP languages and no dictionaries?)");
+  if (data.train.length === 0) throw new Error("train-static: the recipe's data gave no training pairs (no DDTP languages, no dictionaries and no gettext catalogues?)");
   const sources = pairSources(data.train);
   const t1 = Date.now();
   const workDir = options.workDir ?? `${options.out}.work`;
