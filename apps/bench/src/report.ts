@@ -47,19 +47,27 @@ function formatTable(table: TableSpec, cells: CellResult[]): string[] {
   const pairs = unique(cells.map(pairLabel));
   const rows = unique(cells.map((c) => c.label));
   const header = [`ranker (${table.cells.join(" / ")})`, ...pairs];
+  // Cells that could not run are marked "n/a" with a numbered note saying what to install.
+  const notes: string[] = [];
   const body = rows.map((row) => [
     row,
     ...pairs.map((pair) => {
       const cell = cells.find((c) => c.label === row && pairLabel(c) === pair);
+      if (cell?.unavailable !== undefined) {
+        if (!notes.includes(cell.unavailable)) notes.push(cell.unavailable);
+        return `n/a (${notes.indexOf(cell.unavailable) + 1})`;
+      }
       return cell ? table.cells.map((m) => (cell.measures[m] ?? 0).toFixed(3)).join(" / ") : "–";
     }),
   ]);
-  return [`## ${table.title}`, "", ...markdownTable(header, body)];
+  const noteLines = notes.length === 0 ? [] : ["", ...notes.map((n, i) => `(${i + 1}) ${n}`)];
+  return [`## ${table.title}`, "", ...markdownTable(header, body), ...noteLines];
 }
 
 function formatTiming(cells: CellResult[]): string[] {
-  const rows = unique(cells.map((c) => c.label)).map((label) => {
-    const mine = cells.filter((c) => c.label === label);
+  const ran = cells.filter((c) => c.unavailable === undefined);
+  const rows = unique(ran.map((c) => c.label)).map((label) => {
+    const mine = ran.filter((c) => c.label === label);
     const queries = mine.reduce((sum, c) => sum + c.queries, 0);
     const seconds = mine.reduce((sum, c) => sum + c.rankSeconds, 0);
     return [label, String(mine.length), String(queries), seconds.toFixed(2), (queries / Math.max(seconds, 1e-9)).toFixed(0)];

@@ -2,7 +2,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { cpus, platform, release } from "node:os";
 import { join, resolve } from "node:path";
-import { evaluate } from "@crossrank/metrics";
+import { evaluate, type Run } from "@crossrank/metrics";
 import { defaultCacheDir } from "@crossrank/tokenize";
 import { createRanker, rankerParameterNames } from "@crossrank/rankers";
 import { formatMarkdown } from "./report.js";
@@ -32,6 +32,11 @@ export interface CellResult {
   rankSeconds: number;
   queriesPerSecond: number;
   warnings: string[];
+  /**
+   * Set when the ranker could not run on this machine (e.g. no dictionary for the pair installed):
+   * what to install. The cell has no measures then.
+   */
+  unavailable?: string;
   /** Training rows (a `train` block): the train config of this grid point. */
   train?: TrainConfig;
   /** Training rows: how the task was split (`queries` and `documents` above are the test part's). */
@@ -124,10 +129,38 @@ export async function runSuite(suite: Suite, options: RunSuiteOptions): Promise<
         }
         progress?.job(`${task.name} ${label}`);
         const rankStart = performance.now();
-        const run = await ranker.rank(ranked, {
-          k: suite.k,
-          onProgress: (done, total) => progress?.update(done, total),
-        });
+        let run: Run;
+        try {
+          run = await ranker.rank(ranked, {
+            k: suite.k,
+            onProgress: (done, total) => progress?.update(done, total),
+          });
+        } catch (error) {
+          // A ranker that needs something this machine lacks (a dictionary) leaves its cell empty
+          // with what to install, rather than ending the whole suite on a fresh machine.
+          if ((error as Error).name !== "MissingDictionaryError") throw error;
+          const unavailable = (error as Error).message;
+          results.push({
+            dataset: suiteTask.dataset,
+            task: suiteTask.task,
+            queryLang: task.queryLang ?? suiteTask.queryLang,
+            docLang: task.docLang ?? suiteTask.docLang,
+            taskName: task.name,
+            ranker: config.name,
+            params: reportedParams(config.params),
+            label,
+            queries: 0,
+            documents: ranked.documents.length,
+            measures: {},
+            loadSeconds,
+            rankSeconds: 0,
+            queriesPerSecond: 0,
+            warnings: task.warnings ?? [],
+            unavailable,
+          });
+          progress?.jobDone(`${task.name} ${label}: not run (${unavailable})`);
+          continue;
+        }
         const rankSeconds = (performance.now() - rankStart) / 1000;
         const evaluation = evaluate(ranked.qrels, run, suite.measures);
         const cell: CellResult = {

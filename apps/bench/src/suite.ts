@@ -61,6 +61,11 @@ export type DatasetSpec =
       dir?: string;
       /** Only the queries on one side of the md5 split the static trainer uses (`dev`: held out from training). */
       split?: KeySplit;
+      /**
+       * At most this many queries per task: those with the smallest ids (DDTP ids are md5s, so a
+       * deterministic sample spread over the packages). Default: all.
+       */
+      limit?: number;
     }
   | {
       dataset: "parallel";
@@ -68,6 +73,11 @@ export type DatasetSpec =
       documents: string;
       queryLang?: string;
       docLang?: string;
+      /**
+       * The dataset name in results and tables (default "parallel"), so that two parallel sets of
+       * one suite (e.g. everyday and everyday-dev) get tables of their own.
+       */
+      name?: string;
     }
   | {
       dataset: "trec";
@@ -218,7 +228,12 @@ function parseDatasetSpec(raw: unknown, at: string): DatasetSpec {
         dir: optionalString(entry.dir, `${at}.dir`),
       };
       if (kind === "xquad") return { dataset: kind, ...common };
-      return { dataset: kind, ...common, ...(entry.split === undefined ? {} : { split: parseKeySplit(entry.split, `${at}.split`) }) };
+      return {
+        dataset: kind,
+        ...common,
+        ...(entry.split === undefined ? {} : { split: parseKeySplit(entry.split, `${at}.split`) }),
+        ...(entry.limit === undefined ? {} : { limit: positiveInteger(entry.limit, `${at}.limit`) }),
+      };
     }
     case "jsonl":
       return {
@@ -235,6 +250,7 @@ function parseDatasetSpec(raw: unknown, at: string): DatasetSpec {
         documents: requiredString(entry.documents, `${at}.documents`),
         queryLang: optionalString(entry.queryLang, `${at}.queryLang`),
         docLang: optionalString(entry.docLang, `${at}.docLang`),
+        ...(entry.name === undefined ? {} : { name: requiredString(entry.name, `${at}.name`) }),
       };
     case "trec":
       return {

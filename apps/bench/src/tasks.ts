@@ -58,14 +58,16 @@ export function suiteTasks(spec: DatasetSpec, baseDir: string): SuiteTask[] {
           task,
           queryLang,
           docLang: spec.docLang,
-          load: () =>
-            loadDdtpTask({
+          load: async () => {
+            const loaded = await loadDdtpTask({
               queryLang,
               docLang: spec.docLang,
               ...fields,
               ...(spec.dir ? { dir: path(spec.dir) } : {}),
               ...(spec.split ? { split: spec.split } : {}),
-            }),
+            });
+            return spec.limit === undefined ? loaded : firstQueries(loaded, spec.limit);
+          },
         }));
       });
     case "jsonl":
@@ -84,7 +86,7 @@ export function suiteTasks(spec: DatasetSpec, baseDir: string): SuiteTask[] {
     case "parallel":
       return [
         {
-          dataset: "parallel",
+          dataset: spec.name ?? "parallel",
           task: "line",
           queryLang: spec.queryLang,
           docLang: spec.docLang,
@@ -113,4 +115,15 @@ export function suiteTasks(spec: DatasetSpec, baseDir: string): SuiteTask[] {
         },
       ];
   }
+}
+
+/**
+ * The task with only its `limit` queries of smallest id (and their qrels): a deterministic sample
+ * that does not depend on file order. The collection is unchanged.
+ */
+export function firstQueries(task: RetrievalTask, limit: number): RetrievalTask {
+  if (task.queries.length <= limit) return task;
+  const queries = [...task.queries].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).slice(0, limit);
+  const qrels = new Map(queries.flatMap((q) => (task.qrels.has(q.id) ? [[q.id, task.qrels.get(q.id)!] as const] : [])));
+  return { ...task, queries, qrels, warnings: [...(task.warnings ?? []), `${limit} of ${task.queries.length} queries (smallest ids)`] };
 }

@@ -176,8 +176,9 @@ describe("runSuite with an encoder", { timeout: 60_000 }, () => {
     expect(after).toBe(before);
   });
 
-  it("fails before ranking when a neural ranker has no encoder", async () => {
-    const suite = await writeSuite("missing", { rankers: ["bm25", "lm-emd"] });
-    await expect(runSuite(suite, { outDir: null })).rejects.toThrow("ranker lm-emd needs parameter encoder");
+  it("runs a neural ranker without an encoder on the shipped static model", async () => {
+    const suite = await writeSuite("default-encoder", { rankers: ["bm25", "bi-encoder"] });
+    const result = await runSuite(suite, { outDir: null });
+    expect(result.results.map((c) => c.label)).toEqual([expect.stringMatching(/^bm25\(/), "bi-encoder(encoder=crossrank-static)"]);
   });
 });

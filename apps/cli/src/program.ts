@@ -6,6 +6,7 @@ import { distillCommand } from "./commands/distill.js";
 import { evalCommand } from "./commands/eval.js";
 import { explainOtCommand, otBenchCommand, sinkhornCommand } from "./commands/ot.js";
 import { searchCommand } from "./commands/search.js";
+import { staticModelCommand } from "./commands/static-model.js";
 import { trainStaticCommand } from "./commands/train-static.js";
 
 const { version } = createRequire(import.meta.url)("../package.json") as { version: string };
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
     .addCommand(encodeBenchCommand())
     .addCommand(explainCommand())
     .addCommand(distillCommand())
-    .addCommand(trainStaticCommand());
+    .addCommand(trainStaticCommand())
+    .addCommand(staticModelCommand());
   return program;
 }

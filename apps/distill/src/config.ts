@@ -11,7 +11,7 @@ import { statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { XQUAD_LANGUAGES } from "@crossrank/datasets";
-import type { Pooling } from "@crossrank/encode";
+import { DEFAULT_ENCODER, type Pooling } from "@crossrank/encode";
 
 /** The three stages, in training order. */
 export const STAGES = ["warmup", "teacher", "distill"] as const;
@@ -107,7 +107,7 @@ export interface HeadSettings {
 export interface DistillConfig {
   /** Where the config came from (a file path, or a label). */
   source: string;
-  /** The base encoder spec (hub id, folder, fixture:…); folders resolved to absolute paths. */
+  /** The base encoder spec (hub id, folder, fixture:…; default crossrank-static, the shipped model); folders resolved to absolute paths. */
   encoder: string;
   /** Passed to loadEncoder (backend, dtype, batchSize, maxLength, offline, revision). */
   encoderOptions: EncoderSettings;
@@ -174,7 +174,7 @@ export function parseDistillConfig(value: unknown, options: { source?: string; b
   const root = v.object(value, "");
   v.keys(root, "", ["encoder", "encoderOptions", "data", "head", "out", "cache", "seed", "checkpointEvery", "stages"]);
 
-  const encoder = resolveEncoderSpec(v.string(root, "encoder", ""), baseDir);
+  const encoder = resolveEncoderSpec(v.optionalString(root, "encoder", "") ?? DEFAULT_ENCODER, baseDir);
   const encoderOptions = parseEncoderOptions(v, root);
   const seed = v.integer(root, "seed", "", { min: 0, max: 0xffffffff, default: 1 });
   const checkpointEvery = v.integer(root, "checkpointEvery", "", { min: 1, default: 500 });
@@ -361,7 +361,7 @@ function parseEncoderOptions(v: Validator, root: Json): EncoderSettings {
 
 /** fixture:…, absolute and ~ paths as written; "./x", "../x" or an existing folder against the config's folder; else a hub id. */
 function resolveEncoderSpec(spec: string, baseDir: string): string {
-  if (spec.startsWith("fixture:") || isAbsolute(spec) || spec === "~" || spec.startsWith("~/")) return spec;
+  if (spec.startsWith("fixture:") || spec === DEFAULT_ENCODER || isAbsolute(spec) || spec === "~" || spec.startsWith("~/")) return spec;
   const local = resolve(baseDir, spec);
   if (/^\.\.?([\\/]|$)/.test(spec)) return local;
   try {

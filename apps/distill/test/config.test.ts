@@ -56,8 +56,12 @@ describe("config", () => {
     expect(errorOf({ ...minimal, data: { split: { folds: 5, train: 0.5 } } })).toMatch(/^c\.json: data\.split\.train: unknown key/);
   });
 
+  it("takes the shipped static model when no encoder is named", () => {
+    expect(parse({ out: "x" }).encoder).toBe("crossrank-static");
+  });
+
   it("names the file and the key in every error", () => {
-    expect(errorOf({ out: "x" })).toBe("c.json: encoder: missing (required)");
+    expect(errorOf({ out: "x", encoder: 3 })).toBe("c.json: encoder: expected a non-empty string, got 3");
     expect(errorOf([])).toBe("c.json: expected an object, got an array");
     expect(errorOf({ ...minimal, stages: { warmup: { lrr: 1 } } })).toBe(
       'c.json: stages.warmup.lrr: unknown key (did you mean "lr"?); known: batchSize, lr, epochs, weightDecay, patience, halveLrOnNoGain, includeStart, loss, negatives, anchorLangs',

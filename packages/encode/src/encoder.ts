@@ -6,6 +6,7 @@
 import { stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { basename, dirname, isAbsolute, join, resolve } from "node:path";
+import { STATIC_MODEL_NAME, staticModelDir } from "@crossrank/static-model";
 import { type EncodedBatch, MissingModelFileError, type ModelSource, resolveModel, type ResolveOptions, Tokenizer, type TokenizedText } from "@crossrank/tokenize";
 import type { HiddenStates, ModelRunner } from "./backends/common.js";
 import { loadOnnxRunner } from "./backends/onnx.js";
@@ -115,8 +116,15 @@ export interface Encoder {
 const FIXTURE_KINDS: readonly FixtureKind[] = ["bert", "sentence-transformers", "static"];
 
 /**
+ * The encoder used wherever one is needed and none is named: crossrank's own static multilingual
+ * model, shipped in @crossrank/static-model (no download, no training step).
+ */
+export const DEFAULT_ENCODER = STATIC_MODEL_NAME;
+
+/**
  * Loads a model: `spec` is a hub id (downloaded into the cache by @crossrank/tokenize's
- * resolveModel unless offline), a folder, or "fixture:bert" / "fixture:sentence-transformers"
+ * resolveModel unless offline), a folder, "crossrank-static" ({@link DEFAULT_ENCODER}: the static
+ * model shipped in @crossrank/static-model), or "fixture:bert" / "fixture:sentence-transformers"
  * / "fixture:static" (generated on first use). A static embedding folder (model2vec or
  * sentence-transformers StaticEmbedding, see static.ts) is detected and loaded as a StaticEncoder
  * (backend "static"). Otherwise the folder needs config.json, the tokenizer files and
@@ -147,7 +155,7 @@ async function loadLayers(spec: string, options: EncoderOptions, heads: HeadFile
 
 /** The head folder `spec` names (a folder holding crossrank-head.json, or that file itself), absolute; else undefined. */
 async function headFolderOf(spec: string): Promise<string | undefined> {
-  if (spec.startsWith("fixture:") || spec === "") return undefined;
+  if (spec.startsWith("fixture:") || spec === "" || spec === STATIC_MODEL_NAME) return undefined;
   const path = expandHome(spec);
   if (basename(path) === HEAD_CONFIG_FILE && (await isFile(path))) return dirname(resolve(path));
   return (await isFile(join(path, HEAD_CONFIG_FILE))) ? resolve(path) : undefined;
@@ -159,7 +167,7 @@ async function headFolderOf(spec: string): Promise<string | undefined> {
  * exists there, else as written (a hub id).
  */
 async function baseSpec(encoder: string, headFolder: string): Promise<string> {
-  if (encoder.startsWith("fixture:") || isAbsolute(encoder) || encoder === "~" || encoder.startsWith("~/")) return encoder;
+  if (encoder.startsWith("fixture:") || encoder === STATIC_MODEL_NAME || isAbsolute(encoder) || encoder === "~" || encoder.startsWith("~/")) return encoder;
   const local = resolve(headFolder, encoder);
   if (/^\.\.?([\\/]|$)/.test(encoder)) return local;
   return (await stat(local).catch(() => undefined))?.isDirectory() === true ? local : encoder;
@@ -231,6 +239,7 @@ async function loadBase(spec: string, options: EncoderOptions, heads: HeadFiles[
 }
 
 async function openSource(spec: string, options: ResolveOptions): Promise<ModelSource> {
+  if (spec === STATIC_MODEL_NAME) return resolveModel(staticModelDir(), options);
   if (spec.startsWith("fixture:")) {
     const kind = spec.slice("fixture:".length) as FixtureKind;
     if (!FIXTURE_KINDS.includes(kind)) throw new Error(`unknown fixture model "${spec}" (${FIXTURE_KINDS.map((k) => `fixture:${k}`).join(", ")})`);

@@ -4,6 +4,7 @@ export {
   type EncoderBackend,
   type EncoderKind,
   type EncoderOptions,
+  DEFAULT_ENCODER,
   loadEncoder,
   type SentenceOptions,
   type TokenEmbeddings,
@@ -16,3 +17,5 @@ export { benchTexts, encodeBench, type EncodeBenchOptions, type EncodeBenchResul
 export * from "./safetensors.js";
 export * from "./fixture/index.js";
 export { chunkMode, detectStaticModel, loadStaticEncoder, loadStaticTokenizer, readStaticWeights, STATIC_MAX_LENGTH, ST_STATIC_EMBEDDING, StaticEncoder, type StaticLayout, type StaticModelParts } from "./static.js";
+export { quantizeRowsInt8, quantizeStaticModel, type QuantizeStaticResult } from "./quantize.js";
+export { STATIC_MODEL_NAME, staticModelDir } from "@crossrank/static-model";

@@ -3,7 +3,7 @@
  *
  * - model2vec (`StaticModel.save_pretrained`, e.g. `minishlab/potion-multilingual-128M`):
  *   config.json (`model_type: "model2vec"`, `normalize`), tokenizer.json, model.safetensors with
- *   `embeddings` [vocab, dim] (F32/F16/BF16/F64), optionally `weights` [vocab] (per-token scalars)
+ *   `embeddings` [vocab, dim] (F32/F16/BF16/F64, or I8 with the row scales in `weights`), optionally `weights` [vocab] (per-token scalars)
  *   and `mapping` [vocab] (token id → row, vocabulary-quantized models).
  * - sentence-transformers StaticEmbedding: modules.json whose first module is
  *   `sentence_transformers.models.StaticEmbedding`; its folder holds model.safetensors
@@ -137,8 +137,8 @@ export async function readStaticWeights(path: string, vocabSize: number): Promis
 
 function toF32(data: ArrayLike<number | bigint>, what: string): Float32Array {
   if (data instanceof Float32Array) return data;
-  if (data instanceof Float64Array) return Float32Array.from(data);
-  throw new Error(`${what}: expected a floating-point tensor (F32, F16, BF16, F64)`);
+  if (data instanceof Float64Array || data instanceof Int8Array) return Float32Array.from(data);
+  throw new Error(`${what}: expected a floating-point or int8 tensor (F32, F16, BF16, F64, I8)`);
 }
 
 /**

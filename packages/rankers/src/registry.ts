@@ -3,13 +3,17 @@
  * Each entry lists its parameters; unknown names, unknown parameters and ill-typed values are
  * rejected with a one-line message saying what is accepted.
  */
+import { STATIC_MODEL_NAME } from "@crossrank/static-model";
 import { Bm25PsqRanker } from "./bm25-psq-ranker.js";
 import { Bm25Ranker } from "./bm25-ranker.js";
 import { LmEmdRanker } from "./neural/lm-emd-ranker.js";
 import { MaxSimRanker } from "./neural/maxsim-ranker.js";
 import { type PooledKind, PooledRanker } from "./neural/pooled-ranker.js";
-import { RerankRanker } from "./neural/rerank-ranker.js";
+import { DEFAULT_DEPTH, DEFAULT_RERANK_FIRST_WEIGHT, RerankRanker } from "./neural/rerank-ranker.js";
 import type { CandidateRanker } from "./neural/common.js";
+import type { NeuralPreset } from "./neural/settings.js";
+import { DEFAULT_RRF_K, type FusionMethod } from "./fusion.js";
+import { DEFAULT_HYBRID_DEPTH, DEFAULT_HYBRID_LEXICAL_WEIGHT, DEFAULT_RRF_LEXICAL_WEIGHT, HybridRanker, type LexicalChoice } from "./hybrid-ranker.js";
 import type { Ranker } from "./ranker.js";
 
 interface ParameterSpec {
@@ -37,10 +41,9 @@ const oneOf = (...values: string[]) => ({
 /** Parameters of every neural ranker: the encoder and how to load it, and the preset. */
 const ENCODER_PARAMS: Readonly<Record<string, ParameterSpec>> = {
   encoder: {
-    accepts: "hub id, a model folder, or fixture:bert",
-    default: "none (required)",
+    accepts: "hub id, a model folder, crossrank-static, or fixture:bert",
+    default: `"${STATIC_MODEL_NAME}" (the static model shipped in @crossrank/static-model)`,
     check: (v) => typeof v === "string" && v !== "",
-    required: true,
   },
   backend: { ...oneOf("transformers", "onnx"), default: '"transformers"' },
   dtype: { ...oneOf("fp32", "q8"), default: '"fp32"' },
@@ -60,6 +63,13 @@ const LM_EMD_PARAMS: Readonly<Record<string, ParameterSpec>> = {
 };
 const NEURAL_NAMES = ["bert-cls", "bert-max", "bert-mean", "bi-encoder", "maxsim", "lm-emd"] as const;
 const SECOND_STAGES = NEURAL_NAMES;
+const isUnitInterval = (v: unknown) => isFiniteNumber(v) && v >= 0 && v <= 1;
+/** The second stage of `rerank` (also of `hybrid` with dense rerank) and how its score is combined with the first's. */
+const RERANK_PARAMS: Readonly<Record<string, ParameterSpec>> = {
+  second: { ...oneOf(...SECOND_STAGES), default: '"lm-emd"' },
+  firstWeight: { accepts: "number in [0, 1]", default: `${DEFAULT_RERANK_FIRST_WEIGHT} (0 with preset "faithful")`, check: isUnitInterval },
+  ...LM_EMD_PARAMS,
+};
 
 /** `params` without the undefined values, typed as the options of a ranker class (values were checked against the specs). */
 function defined<T>(params: Readonly<Record<string, unknown>>, keys?: readonly string[]): T {
@@ -80,6 +90,27 @@ function createNeural(name: string, params: Readonly<Record<string, unknown>>): 
     default:
       return new PooledRanker(name as PooledKind, defined(params));
   }
+}
+
+/**
+ * A RerankRanker over `first` from checked parameters (`second`, `firstWeight`, the second stage's
+ * own parameters, the encoder and preset); `ranker` names the registry entry in errors.
+ */
+function createRerank(ranker: string, p: Readonly<Record<string, unknown>>, first: Ranker, depth: number | undefined): RerankRanker {
+  const second = (p.second as string | undefined) ?? "lm-emd";
+  // Second-stage parameters only where the second stage has them, so a typo'd combination fails
+  // instead of being ignored.
+  const secondParams = second === "lm-emd" ? Object.keys(LM_EMD_PARAMS) : ["bert-max", "bert-mean", "maxsim"].includes(second) ? ["includeSpecial"] : [];
+  for (const key of Object.keys(LM_EMD_PARAMS)) {
+    if (p[key] !== undefined && !secondParams.includes(key)) throw new Error(`parameter ${key} of ranker ${ranker} does not apply to second stage ${second}`);
+  }
+  return new RerankRanker({
+    first,
+    second: createNeural(second, defined(p, [...Object.keys(ENCODER_PARAMS), ...secondParams])),
+    ...(depth === undefined ? {} : { depth }),
+    ...(p.firstWeight === undefined ? {} : { firstWeight: p.firstWeight as number }),
+    ...(p.preset === undefined ? {} : { preset: p.preset as NeuralPreset }),
+  });
 }
 
 function pooledEntry(kind: PooledKind): RankerEntry {
@@ -149,30 +180,55 @@ const REGISTRY: ReadonlyMap<string, RankerEntry> = new Map<string, RankerEntry>(
       params: {
         ...ENCODER_PARAMS,
         first: {
-          accepts: "ranker name other than rerank (bm25, bi-encoder…)",
+          accepts: "ranker name other than rerank and hybrid (bm25, bi-encoder…)",
           default: '"bm25"',
-          check: (v) => typeof v === "string" && v !== "rerank" && REGISTRY.has(v),
+          check: (v) => typeof v === "string" && v !== "rerank" && v !== "hybrid" && REGISTRY.has(v),
         },
-        depth: { accepts: "whole number >= 1", default: "20", check: isWholeAtLeast(1) },
-        second: { ...oneOf(...SECOND_STAGES), default: '"lm-emd"' },
-        ...LM_EMD_PARAMS,
+        depth: { accepts: "whole number >= 1", default: String(DEFAULT_DEPTH), check: isWholeAtLeast(1) },
+        ...RERANK_PARAMS,
       },
       create: (p) => {
-        const second = (p.second as string | undefined) ?? "lm-emd";
-        // Second-stage parameters only where the second stage has them, so a typo'd combination
-        // fails instead of being ignored.
-        const secondParams = second === "lm-emd" ? Object.keys(LM_EMD_PARAMS) : ["bert-max", "bert-mean", "maxsim"].includes(second) ? ["includeSpecial"] : [];
-        for (const key of Object.keys(LM_EMD_PARAMS)) {
-          if (p[key] !== undefined && !secondParams.includes(key)) throw new Error(`parameter ${key} of ranker rerank does not apply to second stage ${second}`);
-        }
-        const encoderKeys = Object.keys(ENCODER_PARAMS);
         const first = (p.first as string | undefined) ?? "bm25";
         // A neural first stage uses the same encoder (and loading options); others their defaults.
-        const firstRanker = (NEURAL_NAMES as readonly string[]).includes(first) ? createNeural(first, defined(p, encoderKeys)) : createRanker(first);
-        return new RerankRanker({
-          first: firstRanker,
-          second: createNeural(second, defined(p, [...encoderKeys, ...secondParams])),
+        const firstRanker = (NEURAL_NAMES as readonly string[]).includes(first) ? createNeural(first, defined(p, Object.keys(ENCODER_PARAMS))) : createRanker(first);
+        return createRerank("rerank", p, firstRanker, p.depth as number | undefined);
+      },
+    },
+  ],
+  [
+    "hybrid",
+    {
+      params: {
+        ...ENCODER_PARAMS,
+        lexical: { ...oneOf("auto", "bm25", "bm25-psq"), default: '"auto" (bm25-psq where a dictionary for the pair is installed, else bm25)' },
+        dense: { ...oneOf("bi-encoder", "rerank"), default: '"bi-encoder"' },
+        depth: { accepts: "whole number >= 1", default: String(DEFAULT_HYBRID_DEPTH), check: isWholeAtLeast(1) },
+        fusion: { ...oneOf("rrf", "interpolate"), default: '"rrf"' },
+        rrfK: { accepts: "number >= 0", default: String(DEFAULT_RRF_K), check: (v) => isFiniteNumber(v) && v >= 0 },
+        lexicalWeight: {
+          accepts: "number in [0, 1]",
+          default: `${DEFAULT_RRF_LEXICAL_WEIGHT} with fusion "rrf", ${DEFAULT_HYBRID_LEXICAL_WEIGHT} with "interpolate"`,
+          check: isUnitInterval,
+        },
+        ...RERANK_PARAMS,
+      },
+      create: (p) => {
+        const dense = (p.dense as string | undefined) ?? "bi-encoder";
+        const fusion = (p.fusion as FusionMethod | undefined) ?? "rrf";
+        if (p.rrfK !== undefined && fusion !== "rrf") throw new Error(`parameter rrfK of ranker hybrid does not apply to fusion ${fusion}`);
+        if (dense !== "rerank") {
+          for (const key of Object.keys(RERANK_PARAMS)) {
+            if (p[key] !== undefined) throw new Error(`parameter ${key} of ranker hybrid does not apply to dense ${dense} (only to dense rerank)`);
+          }
+        }
+        const biEncoder = createNeural("bi-encoder", defined(p, Object.keys(ENCODER_PARAMS)));
+        return new HybridRanker({
+          dense: dense === "rerank" ? createRerank("hybrid", p, biEncoder, (p.depth as number | undefined) ?? DEFAULT_HYBRID_DEPTH) : biEncoder,
+          ...(p.lexical === undefined ? {} : { lexical: p.lexical as LexicalChoice }),
           ...(p.depth === undefined ? {} : { depth: p.depth as number }),
+          fusion,
+          ...(p.rrfK === undefined ? {} : { rrfK: p.rrfK as number }),
+          ...(p.lexicalWeight === undefined ? {} : { lexicalWeight: p.lexicalWeight as number }),
         });
       },
     },
@@ -219,6 +275,8 @@ export function createRanker(name: string, params: Readonly<Record<string, unkno
       throw new Error(`parameter ${key} of ranker ${name} must be a ${spec.accepts}; got ${describe(value)}`);
     }
   }
+  // Rankers that take an encoder and are given none use the shipped static model.
+  if (Object.hasOwn(entry.params, "encoder") && params.encoder === undefined) return entry.create({ ...params, encoder: STATIC_MODEL_NAME });
   return entry.create(params);
 }
 

@@ -5,7 +5,7 @@ import { type Encoder, loadEncoder, type TokenEmbeddings, writeFixtureModel } fr
 import type { Run } from "@crossrank/metrics";
 import { cosineCost, linearProblem, matrix, sinkhorn } from "@crossrank/ot";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { clearNeuralMemo, createRanker, explainPair, MaxSimRanker, neuralMemoStats, type RankingInput } from "../src/index.js";
+import { clearNeuralMemo, createRanker, explainPair, LmEmdRanker, MaxSimRanker, neuralMemoStats, type RankingInput } from "../src/index.js";
 import { MAXSIM_ONNX_MIN_WORK } from "../src/neural/maxsim-ranker.js";
 
 // A tiny cross-lingual task from parallel sentences of the fixture model's corpus: English queries,
@@ -284,9 +284,9 @@ describe("neural rankers on the fixture model", () => {
     }
   });
 
-  it("rerank scores only the first stage's top `depth` documents, with the second stage's scores", async () => {
+  it("rerank with firstWeight 0 scores only the first stage's top `depth` documents, with the second stage's scores", async () => {
     const depth = 3;
-    const rerank = createRanker("rerank", { encoder: bert, first: "bert-mean", depth, otBackend: "js" });
+    const rerank = createRanker("rerank", { encoder: bert, first: "bert-mean", depth, otBackend: "js", firstWeight: 0 });
     expect(rerank.name).toBe(`rerank(first=bert-mean(encoder=${bert}),depth=3,second=lm-emd(encoder=${bert},gamma=0.1,iterations=100,otBackend=js))`);
     const run = await rerank.rank(INPUT, { k: 10 });
     const first = await createRanker("bert-mean", { encoder: bert }).rank(INPUT, { k: depth });
@@ -296,6 +296,50 @@ describe("neural rankers on the fixture model", () => {
       expect(hits.size).toBe(depth);
       expect([...hits.keys()].sort()).toEqual([...first.get(q.id)!.keys()].sort());
       for (const [doc, score] of hits) expect(score).toBeCloseTo(full.get(q.id)!.get(doc)!, 10);
+    }
+  });
+
+  it("rerank with firstWeight 0 (preset faithful's default) is the old rerank: the second stage's top k on the first stage's candidates", async () => {
+    const depth = 4;
+    for (const preset of ["default", "faithful"] as const) {
+      const params = { encoder: bert, first: "bert-max", depth, otBackend: "js", preset };
+      const rerank = createRanker("rerank", preset === "faithful" ? params : { ...params, firstWeight: 0 });
+      // What RerankRanker did before interpolation: the first stage's top depth as candidates, then
+      // the second stage's rankCandidates with k = min(k, depth).
+      const first = await createRanker("bert-max", { encoder: bert, preset }).rank(INPUT, { k: depth });
+      const index = new Map(INPUT.documents.map((d, i) => [d.id, i]));
+      const candidates = new Map([...first].map(([qid, hits]) => [qid, Int32Array.from(hits.keys(), (id) => index.get(id)!)]));
+      const second = new LmEmdRanker({ encoder: bert, otBackend: "js", preset });
+      for (const k of [2, 10]) {
+        const run = await rerank.rank(INPUT, { k });
+        const old = await second.rankCandidates(INPUT, candidates, { k: Math.min(k, depth) });
+        expect([...run.entries()].map(([q, hits]) => [q, [...hits]])).toEqual([...old.entries()].map(([q, hits]) => [q, [...hits]]));
+      }
+      expect(rerank.name).toBe(`rerank(first=bert-max(encoder=${bert}${preset === "faithful" ? ",preset=faithful" : ""}),depth=4,second=${second.name})`);
+    }
+  });
+
+  it("rerank interpolates the stages' min–max normalised scores; firstWeight 1 keeps the first stage's order", async () => {
+    const depth = 5;
+    const first = await createRanker("bert-mean", { encoder: bert }).rank(INPUT, { k: depth });
+    const full = await createRanker("lm-emd", { encoder: bert, otBackend: "js" }).rank(INPUT, { k: ALL });
+    const norm = (scores: Map<string, number>) => {
+      const lo = Math.min(...scores.values());
+      const hi = Math.max(...scores.values());
+      return new Map([...scores].map(([id, s]) => [id, hi > lo ? (s - lo) / (hi - lo) : 0]));
+    };
+    const byFirst = await createRanker("rerank", { encoder: bert, first: "bert-mean", depth, otBackend: "js", firstWeight: 1 }).rank(INPUT, { k: 10 });
+    const mixed = await createRanker("rerank", { encoder: bert, first: "bert-mean", depth, otBackend: "js" }).rank(INPUT, { k: 10 });
+    for (const q of INPUT.queries) {
+      const candidates = first.get(q.id)!;
+      expect([...byFirst.get(q.id)!.keys()], q.id).toEqual([...candidates.keys()]);
+      const n1 = norm(candidates);
+      const n2 = norm(new Map([...candidates.keys()].map((id) => [id, full.get(q.id)!.get(id)!])));
+      const hits = mixed.get(q.id)!;
+      expect(hits.size).toBe(depth);
+      for (const [id, s] of hits) expect(s, `${q.id} ${id}`).toBeCloseTo(0.5 * n1.get(id)! + 0.5 * n2.get(id)!, 6);
+      const scores = [...hits.values()];
+      for (let i = 1; i < scores.length; i++) expect(scores[i]!).toBeLessThanOrEqual(scores[i - 1]!);
     }
   });
 
@@ -359,10 +403,11 @@ describe("neural rankers on the fixture model", () => {
 });
 
 describe("neural ranker parameters", () => {
-  it("needs an encoder, with a one-line message", () => {
-    for (const name of ["bert-cls", "bert-max", "bert-mean", "bi-encoder", "maxsim", "lm-emd", "rerank"]) {
-      expect(() => createRanker(name)).toThrow(`ranker ${name} needs parameter encoder (a hub id, a model folder, or fixture:bert)`);
+  it("uses the shipped static model when no encoder is named", () => {
+    for (const name of ["bert-cls", "bert-max", "bert-mean", "bi-encoder", "maxsim", "lm-emd", "rerank", "hybrid"]) {
+      expect(createRanker(name).name).toContain("encoder=crossrank-static");
     }
+    expect(() => createRanker("bi-encoder", { encoder: "" })).toThrow("parameter encoder of ranker bi-encoder must be a hub id, a model folder, crossrank-static, or fixture:bert");
   });
 
   it("is named after its parameters", () => {
@@ -370,8 +415,13 @@ describe("neural ranker parameters", () => {
     expect(createRanker("lm-emd", { encoder: "fixture:bert", preset: "faithful" }).name).toBe("lm-emd(encoder=fixture:bert,preset=faithful,gamma=0.1,iterations=500)");
     expect(createRanker("bert-cls", { encoder: "fixture:bert", backend: "onnx" }).name).toBe("bert-cls(encoder=fixture:bert,backend=onnx)");
     expect(createRanker("maxsim", { encoder: "m", includeSpecial: false }).name).toBe("maxsim(encoder=m,includeSpecial=false)");
-    expect(createRanker("rerank", { encoder: "m" }).name).toBe("rerank(first=bm25(k1=1.2,b=0.75),depth=20,second=lm-emd(encoder=m,gamma=0.1,iterations=100))");
-    expect(createRanker("rerank", { encoder: "m", second: "bert-mean", depth: 5 }).name).toBe("rerank(first=bm25(k1=1.2,b=0.75),depth=5,second=bert-mean(encoder=m))");
+    expect(createRanker("rerank", { encoder: "m" }).name).toBe("rerank(first=bm25(k1=1.2,b=0.75),depth=20,second=lm-emd(encoder=m,gamma=0.1,iterations=100),firstWeight=0.5)");
+    expect(createRanker("rerank", { encoder: "m", second: "bert-mean", depth: 5 }).name).toBe("rerank(first=bm25(k1=1.2,b=0.75),depth=5,second=bert-mean(encoder=m),firstWeight=0.5)");
+    expect(createRanker("rerank", { encoder: "m", firstWeight: 0 }).name).toBe("rerank(first=bm25(k1=1.2,b=0.75),depth=20,second=lm-emd(encoder=m,gamma=0.1,iterations=100))");
+    // The LM-EMD study's recipe keeps its label (firstWeight 0 by default under faithful).
+    expect(createRanker("rerank", { encoder: "m", depth: 20, second: "lm-emd", preset: "faithful" }).name).toBe(
+      "rerank(first=bm25(k1=1.2,b=0.75),depth=20,second=lm-emd(encoder=m,preset=faithful,gamma=0.1,iterations=500))",
+    );
   });
 
   it("rejects bad values and combinations", () => {
@@ -384,6 +434,8 @@ describe("neural ranker parameters", () => {
     expect(() => createRanker("rerank", { encoder: "m", second: "bm25" })).toThrow(/parameter second of ranker rerank/);
     expect(() => createRanker("rerank", { encoder: "m", second: "maxsim", gamma: 0.2 })).toThrow("parameter gamma of ranker rerank does not apply to second stage maxsim");
     expect(() => createRanker("rerank", { encoder: "m", depth: 0 })).toThrow(/depth/);
+    expect(() => createRanker("rerank", { encoder: "m", firstWeight: 2 })).toThrow("parameter firstWeight of ranker rerank must be a number in [0, 1]; got 2");
+    expect(() => createRanker("rerank", { encoder: "m", first: "hybrid" })).toThrow(/parameter first of ranker rerank must be a ranker name other than rerank and hybrid/);
   });
 
   it("reports a model that cannot be loaded when ranking", async () => {

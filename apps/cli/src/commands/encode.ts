@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { Command } from "commander";
-import { benchTexts, encodeBench, loadEncoder, writeFixtureModel, type Encoder, type EncoderBackend, type FixtureKind, type Pooling } from "@crossrank/encode";
+import { benchTexts, DEFAULT_ENCODER, encodeBench, loadEncoder, writeFixtureModel, type Encoder, type EncoderBackend, type FixtureKind, type Pooling } from "@crossrank/encode";
 import { explainPair } from "@crossrank/rankers";
 import { writeHeatmap, type Matrix } from "@crossrank/ot";
 import { positiveInt, UsageError } from "../errors.js";
@@ -20,10 +20,13 @@ interface ModelFlags {
   offline?: boolean;
 }
 
-/** The flags every model-loading command shares. */
-function withModelFlags(command: Command): Command {
-  return command
-    .requiredOption("--model <spec>", "a Hugging Face hub id, a local model folder, or fixture:bert | fixture:sentence-transformers")
+/**
+ * The flags every model-loading command shares. `defaultModel`: the model when --model is not
+ * given (none: --model is required).
+ */
+function withModelFlags(command: Command, defaultModel?: string): Command {
+  const help = "a Hugging Face hub id, a local model folder, crossrank-static (the shipped static model), or fixture:bert | fixture:sentence-transformers | fixture:static";
+  return (defaultModel === undefined ? command.requiredOption("--model <spec>", help) : command.option("--model <spec>", help, defaultModel))
     .option("--backend <name>", `encoder backend: ${BACKENDS.join(" | ")}`, "transformers")
     .option("--dtype <type>", `weights: ${DTYPES.join(" | ")} (q8 needs onnx/model_quantized.onnx)`, "fp32")
     .option("--batch-size <n>", "texts per model call", positiveInt("--batch-size"), 16)
@@ -83,7 +86,7 @@ export function fixtureModelCommand(): Command {
 
 /** `crossrank encode`: sentence vectors or token embeddings of the lines of a file. */
 export function encodeCommand(): Command {
-  return withModelFlags(new Command("encode").description("encode texts (one per line) into sentence vectors or token embeddings"))
+  return withModelFlags(new Command("encode").description("encode texts (one per line) into sentence vectors or token embeddings"), DEFAULT_ENCODER)
     .requiredOption("--input <file>", "text file, one text per line")
     .option("--pooling <mode>", `${POOLINGS.join(" | ")} (default: the model's sentence-transformers pooling, else mean)`)
     .option("--normalize", "L2-normalise the sentence vectors (default: as the model's modules.json says)")
@@ -162,7 +165,7 @@ export function encodeBenchCommand(): Command {
 
 /** `crossrank explain`: the LM-EMD cost and transport matrices of one query–document pair, labelled with their tokens. */
 export function explainCommand(): Command {
-  return withModelFlags(new Command("explain").description("draw the LM-EMD cost matrix and transport plan of a query and a document, labelled with their tokens"))
+  return withModelFlags(new Command("explain").description("draw the LM-EMD cost matrix and transport plan of a query and a document, labelled with their tokens"), DEFAULT_ENCODER)
     .requiredOption("--query <text>", "query text")
     .requiredOption("--doc <text>", "document text")
     .requiredOption("--out <file>", "output image: .png or .svg")

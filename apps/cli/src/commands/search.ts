@@ -21,10 +21,10 @@ export function searchCommand(): Command {
     .description("rank the documents of a file for one query")
     .requiredOption("--docs <file>", "documents: .jsonl ({id, text, title?}), .tsv (id<TAB>text) (.gz allowed)")
     .requiredOption("--query <text>", "the query")
-    .option("--ranker <name>", "ranker name", "bm25")
+    .option("--ranker <name>", "ranker name (default hybrid: BM25, or BM25-PSQ when --query-lang/--doc-lang have an installed dictionary, fused with the shipped static model's bi-encoder)", "hybrid")
     .option("--param <key=value>", "a ranker parameter (repeatable)", collectParam)
     .option("--top <n>", "how many hits to print", positiveInt("--top"), 10)
-    .option("--query-lang <lang>", "the query's language (BCP 47), used by the analyzer")
+    .option("--query-lang <lang>", "the query's language (BCP 47), used by the analyzer and to pick a dictionary")
     .option("--doc-lang <lang>", "the documents' language (BCP 47)")
     .option("--json", "print [{rank, id, score, title?, text}] as JSON")
     .action(async (options: SearchOptions) => {

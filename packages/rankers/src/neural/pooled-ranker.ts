@@ -13,6 +13,13 @@ import { checkEncoderSettings, documentText, encoderNameParts, type NeuralRanker
 /** Which pooled ranker. */
 export type PooledKind = "bert-cls" | "bert-max" | "bert-mean" | "bi-encoder";
 
+/**
+ * Collections at least this large are scored on onnxruntime (./dense-onnx.ts) when every document
+ * is a candidate; smaller ones, and candidate lists, in the JavaScript loop, where loading and
+ * running a session would cost more than it saves.
+ */
+export const DENSE_ONNX_MIN_DOCUMENTS = 4096;
+
 /** Options of {@link PooledRanker}. */
 export interface PooledRankerOptions extends NeuralRankerOptions {
   /**
@@ -90,6 +97,23 @@ export class PooledRanker implements CandidateRanker {
     const ids = documents.map((d) => d.id);
     const all = Int32Array.from({ length: documents.length }, (_, i) => i);
     const scores = [0, 1, 2, 3].map(() => new Float64Array(documents.length));
+    if (candidates === undefined && documents.length >= DENSE_ONNX_MIN_DOCUMENTS) {
+      // A whole large collection: one GEMM per block of queries on onnxruntime.
+      const { denseScoreAll } = await import("./dense-onnx.js");
+      const row = scores[0]!;
+      await denseScoreAll(qs, docs, async (first, count, block) => {
+        for (let b = 0; b < count; b++) {
+          const query = queries[first + b]!;
+          const offset = b * documents.length;
+          for (let d = 0; d < documents.length; d++) row[d] = block[offset + d]!;
+          for (let d = 0; d < documents.length; d++) checkScore(row[d]!, this.name, query.id, ids[d]!);
+          run.set(query.id, topKEntry(row, ids, k, all));
+        }
+        progress.score(first + count);
+        await yieldToEventLoop();
+      });
+      return run;
+    }
     const block = candidates === undefined ? 4 : 1;
     for (let first = 0; first < queries.length; first += block) {
       const count = Math.min(block, queries.length - first);
