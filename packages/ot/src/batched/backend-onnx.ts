@@ -3,10 +3,10 @@
  * ./onnx-sinkhorn-graph.ts — cost product, kernel, all iterations (an ONNX `Loop`), cost and plan
  * — so no data crosses back to JavaScript between iterations.
  *
- * Sessions are built once per (domain, normalisation, plans) and cached for the process (all
- * dimensions are symbolic, so one session serves every shape). Threading: `ONNX_THREADS`
- * intra-op threads per session and `ONNX_CONCURRENCY` batches in flight at once (onnxruntime-node
- * runs sessions off the main thread), chosen by measurement on the 2-core machines (see README).
+ * Sessions are built once per (domain, normalisation, plans, threads) and cached for the process
+ * (all dimensions are symbolic, so one session serves every shape). Threading: `ONNX_THREADS`
+ * intra-op threads per session (1 for batches under `ONNX_SMALL_WORK`) and `ONNX_CONCURRENCY`
+ * batches in flight at once, chosen by measurement on the 2-core machines (see README).
  */
 import { availableParallelism } from "node:os";
 import type * as Ort from "onnxruntime-node";
@@ -24,8 +24,20 @@ export function loadOrt(): Promise<OrtModule> {
 }
 
 const cores = Math.max(1, availableParallelism());
-/** Intra-op threads per session run. */
-export const ONNX_THREADS = Number(process.env.CROSSRANK_OT_ONNX_THREADS ?? 0) || cores;
+const threadsOverride = Number(process.env.CROSSRANK_OT_ONNX_THREADS ?? 0) || undefined;
+/** Intra-op threads per session run (of batches of at least {@link ONNX_SMALL_WORK}). */
+export const ONNX_THREADS = threadsOverride ?? cores;
+/**
+ * Batches whose per-iteration product is smaller than this many kernel entries (B·n·m) run on a
+ * single-threaded session: each Sinkhorn iteration is two batched products, and MLAS hands every
+ * one of them out to the intra-op threads, which for products this small (LM-EMD re-ranking: ~128
+ * pairs of ~11 × ~90 tokens, ~100k multiply-adds) costs about as much as it saves on an idle
+ * machine and twice the time on a loaded one, where a spinning thread waits for a descheduled
+ * one (measured 11,000 against 5,600 pairs/s on 128 × 11 × 90 pairs, dim 256, with other jobs
+ * running). W1 batches (64 × 32 × 256 = 2^19) keep every core. `CROSSRANK_OT_ONNX_THREADS`
+ * overrides both.
+ */
+export const ONNX_SMALL_WORK = 2 ** 19;
 /** Session runs in flight at once. */
 export const ONNX_CONCURRENCY = Number(process.env.CROSSRANK_OT_ONNX_CONCURRENCY ?? 0) || 1;
 
@@ -33,13 +45,18 @@ const sessions = new Map<string, Promise<Ort.InferenceSession>>();
 
 type NormalizeMode = "graph" | "inputs" | "none";
 
-function session(ort: OrtModule, domain: "kernel" | "log", normalize: NormalizeMode, plans: boolean): Promise<Ort.InferenceSession> {
-  const key = `${domain}|${normalize}|${plans}`;
+/** Intra-op threads for a batch of `B` pairs padded to n × m. */
+export function onnxThreads(B: number, n: number, m: number): number {
+  return threadsOverride ?? (B * n * m < ONNX_SMALL_WORK ? 1 : ONNX_THREADS);
+}
+
+function session(ort: OrtModule, domain: "kernel" | "log", normalize: NormalizeMode, plans: boolean, threads: number = ONNX_THREADS): Promise<Ort.InferenceSession> {
+  const key = `${domain}|${normalize}|${plans}|${threads}`;
   let s = sessions.get(key);
   if (s === undefined) {
     const bytes = buildSinkhornModel({ domain, normalize, plans, iterations: "loop" });
     s = ort.InferenceSession.create(bytes, {
-      intraOpNumThreads: ONNX_THREADS,
+      intraOpNumThreads: threads,
       interOpNumThreads: 1,
       graphOptimizationLevel: "all",
       executionMode: "sequential",
@@ -66,7 +83,6 @@ export function defaultOnnxBatch(p: Prepared): number {
 export async function solveOnnx(p: Prepared, domain: "kernel" | "log", batchSize?: number): Promise<PairSolution[]> {
   const ort = await loadOrt();
   const mode: NormalizeMode = !p.normalize ? "none" : p.ix !== undefined && p.iy !== undefined ? "inputs" : "graph";
-  const sess = await session(ort, domain, mode, p.returnPlans);
   const results: PairSolution[] = new Array<PairSolution>(p.pairs);
   const batches = plan(p, batchSize ?? defaultOnnxBatch(p));
   const regT = new ort.Tensor("float32", new Float32Array([p.reg]), []);
@@ -76,6 +92,7 @@ export async function solveOnnx(p: Prepared, domain: "kernel" | "log", batchSize
     while (next < batches.length) {
       const { batch: q, pairs } = batches[next++]!;
       const B = q.pairs;
+      const sess = await session(ort, domain, mode, p.returnPlans, onnxThreads(B, q.n, q.m));
       const feeds: Record<string, Ort.Tensor> = {
         X: new ort.Tensor("float32", q.X, [q.qCount, q.n, q.d]),
         Y: new ort.Tensor("float32", q.Y, [B, q.m, q.d]),

@@ -4,9 +4,10 @@
  * See the README section "Batched backends".
  */
 import { type PairSolution, solveJs } from "./backend-js.js";
-import { probeOnnx, solveOnnx } from "./backend-onnx.js";
+import { defaultOnnxBatch, probeOnnx, solveOnnx } from "./backend-onnx.js";
 import { type GpuJsMode, probeGpuJs, solveGpuJs } from "./backend-gpujs.js";
-import { type Prepared, prepare, subset, tokenBatch } from "./prepare.js";
+import { type CheckedPairs, checkPairs, cutBatches, packBatch, PackScratch, pairOrder } from "./pairs.js";
+import { checkOptions, type Prepared, prepare, subset, tokenBatch } from "./prepare.js";
 import {
   type BackendAvailability,
   type BatchedSinkhornOptions,
@@ -17,6 +18,7 @@ import {
   type OtBenchOptions,
   type OtBenchResult,
   type TokenBatch,
+  type TokenPairs,
 } from "./types.js";
 import { mulberry32 } from "../random.js";
 
@@ -129,22 +131,9 @@ function calibrationProblem(): Prepared {
  */
 export async function batchedSinkhorn(queries: TokenBatch, documents: TokenBatch, options: BatchedSinkhornOptions): Promise<BatchedSinkhornResult> {
   const p = prepare(queries, documents, options);
-  const requested: OtBackend = options.backend ?? "auto";
-  if (requested !== "auto" && !CONCRETE_BACKENDS.includes(requested)) {
-    throw new Error(`batchedSinkhorn: unknown backend ${JSON.stringify(requested)} (one of auto, ${CONCRETE_BACKENDS.join(", ")})`);
-  }
-  const domainOpt = options.domain ?? "auto";
-  if (domainOpt !== "auto" && domainOpt !== "kernel" && domainOpt !== "log") {
-    throw new Error(`batchedSinkhorn: domain must be "auto", "kernel" or "log", got ${JSON.stringify(domainOpt)}`);
-  }
-  let backend: ConcreteOtBackend;
-  if (requested === "auto") {
-    backend = await resolveAutoBackend();
-  } else {
-    const a = await availability(requested);
-    if (!a.available) throw new Error(`batchedSinkhorn: backend "${requested}" is not available here: ${a.reason ?? "unknown reason"}`);
-    backend = requested;
-  }
+  checkBackendName(options, "batchedSinkhorn");
+  const domainOpt = checkDomain(options, "batchedSinkhorn");
+  const backend = await backendFor(options, "batchedSinkhorn");
   const start = performance.now();
   if (p.pairs === 0) return { costs: new Float64Array(0), ...(p.returnPlans ? { plans: [] } : {}), backend, seconds: 0, logDomainPairs: 0 };
   const first = await solveOn(backend, p, domainOpt === "log" ? "log" : "kernel", options.batchSize);
@@ -167,6 +156,113 @@ export async function batchedSinkhorn(queries: TokenBatch, documents: TokenBatch
   const result: BatchedSinkhornResult = { costs, backend, seconds, logDomainPairs };
   if (p.returnPlans) result.plans = first.map((s) => s.plan ?? new Float32Array(0));
   return result;
+}
+
+/** The checked `domain` option. */
+function checkDomain(options: BatchedSinkhornOptions, caller: string): "auto" | "kernel" | "log" {
+  const domain = options.domain ?? "auto";
+  if (domain !== "auto" && domain !== "kernel" && domain !== "log") {
+    throw new Error(`${caller}: domain must be "auto", "kernel" or "log", got ${JSON.stringify(domain)}`);
+  }
+  return domain;
+}
+
+/** Throws for a `backend` option that names no backend. */
+function checkBackendName(options: BatchedSinkhornOptions, caller: string): void {
+  const requested: OtBackend = options.backend ?? "auto";
+  if (requested !== "auto" && !CONCRETE_BACKENDS.includes(requested)) {
+    throw new Error(`${caller}: unknown backend ${JSON.stringify(requested)} (one of auto, ${CONCRETE_BACKENDS.join(", ")})`);
+  }
+}
+
+/** The concrete backend the options ask for (auto resolved); throws for an unknown or unavailable one. */
+async function backendFor(options: BatchedSinkhornOptions, caller: string): Promise<ConcreteOtBackend> {
+  checkBackendName(options, caller);
+  const requested: OtBackend = options.backend ?? "auto";
+  if (requested === "auto") return resolveAutoBackend();
+  const a = await availability(requested);
+  if (!a.available) throw new Error(`${caller}: backend "${requested}" is not available here: ${a.reason ?? "unknown reason"}`);
+  return requested;
+}
+
+/** Most pairs in one batch of {@link batchedSinkhornPairs} (onnx: the largest default batch). */
+const PAIR_BATCH_MAX = 128;
+/** Padded document floats per batch on the other backends (they split it further as they like). */
+const PAIR_BATCH_FLOATS = 2 ** 24;
+
+/**
+ * Solves the pairs of a ragged problem: pair k = (queries[query[k]], documents[document[k]]),
+ * items unpadded and given once however many pairs use them (LM-EMD re-ranking: every query's
+ * candidates in one call). The same options, iteration and health checks as
+ * {@link batchedSinkhorn}, and the same result: pair k's cost is the one
+ * `batchedSinkhorn(tokenBatch([queries[q]], dim), tokenBatch([documents[d]], dim), options)` gives,
+ * up to float32 rounding (padding takes no mass, so only the order of float32 sums can differ).
+ *
+ * The pairs are sorted by length (query, then document) and cut into batches padded to their own
+ * longest members, growing while the padding stays within `PAD_SLACK` (25 %) of the pairs' own
+ * work — onnx: at most 128 pairs and ~64 MB of working set per session run, as `batchedSinkhorn`'s
+ * default — so neither one long document nor one query's small candidate list sets a run's shape.
+ * A batch whose pairs share one query broadcasts it. Results come back in pair order. `batchSize`
+ * caps the pairs per batch.
+ *
+ * @throws Error for bad items, indices or options, or a forced backend that is unavailable.
+ */
+export async function batchedSinkhornPairs(pairs: TokenPairs, options: BatchedSinkhornOptions): Promise<BatchedSinkhornResult> {
+  checkOptions(options, "batchedSinkhornPairs");
+  checkBackendName(options, "batchedSinkhornPairs");
+  const domain = checkDomain(options, "batchedSinkhornPairs");
+  const normalize = options.normalize ?? true;
+  const returnPlans = options.returnPlans ?? false;
+  const c = checkPairs(pairs, normalize);
+  const backend = await backendFor(options, "batchedSinkhornPairs");
+  const start = performance.now();
+  const solutions = await solvePairs(backend, c, Int32Array.from({ length: c.pairs }, (_, k) => k), domain === "log" ? "log" : "kernel", options, normalize, returnPlans);
+  let logDomainPairs = domain === "log" ? c.pairs : 0;
+  if (domain === "auto") {
+    const bad: number[] = [];
+    solutions.forEach((s, k) => {
+      if (!s.healthy) bad.push(k);
+    });
+    if (bad.length > 0) {
+      const again = await solvePairs(backend, c, Int32Array.from(bad), "log", options, normalize, returnPlans);
+      for (const k of bad) solutions[k] = again[k]!;
+      logDomainPairs = bad.length;
+    }
+  }
+  const costs = Float64Array.from(solutions, (s) => s.cost);
+  const seconds = (performance.now() - start) / 1000;
+  const result: BatchedSinkhornResult = { costs, backend, seconds, logDomainPairs };
+  if (returnPlans) result.plans = solutions.map((s) => s.plan ?? new Float32Array(0));
+  return result;
+}
+
+/** Solves the pairs `which` of `c` (results indexed by pair; other entries left empty). */
+async function solvePairs(
+  backend: ConcreteOtBackend,
+  c: CheckedPairs,
+  which: Int32Array,
+  domain: "kernel" | "log",
+  options: BatchedSinkhornOptions,
+  normalize: boolean,
+  returnPlans: boolean,
+): Promise<PairSolution[]> {
+  const out = new Array<PairSolution>(c.pairs);
+  const maxPairs = options.batchSize ?? (backend === "onnx" ? PAIR_BATCH_MAX : Number.MAX_SAFE_INTEGER);
+  const size =
+    backend === "onnx"
+      ? (n: number, m: number) => (options.batchSize ?? defaultOnnxBatch({ n, m, d: c.dim, qCount: 2 } as Prepared))
+      : (_n: number, m: number) => Math.max(1, Math.floor(PAIR_BATCH_FLOATS / (m * c.dim)));
+  const packOptions = { reg: options.reg, iterations: options.iterations, normalize, returnPlans };
+  // Batches are solved one at a time, so they share their padded buffers (onnx and js copy or
+  // read them during the call; gpu.js gets its own copies: its pipelines may keep references).
+  const scratch = backend === "onnx" || backend === "js" ? new PackScratch() : undefined;
+  for (const batch of cutBatches(c, pairOrder(c, which), maxPairs, size)) {
+    const p = packBatch(c, batch, packOptions, scratch);
+    // onnx: the batch is one session run; the others split it by their own defaults.
+    const solved = await solveOn(backend, p, domain, backend === "onnx" ? batch.length : options.batchSize);
+    for (let k = 0; k < batch.length; k++) out[batch[k]!] = solved[k]!;
+  }
+  return out;
 }
 
 /**

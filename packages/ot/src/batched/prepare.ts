@@ -159,15 +159,21 @@ function marginals(batch: TokenBatch, what: string): Float32Array {
   return out;
 }
 
+/** Checks the numeric solver options (reg, iterations, batchSize); `caller` prefixes the messages. */
+export function checkOptions(options: BatchedSinkhornOptions, caller: string): void {
+  if (options === null || typeof options !== "object") throw new Error(`${caller}: options are required ({ reg, iterations })`);
+  const { reg, iterations } = options;
+  if (typeof reg !== "number" || !Number.isFinite(reg) || reg <= 0) throw new Error(`${caller}: reg must be a finite number > 0, got ${reg}`);
+  if (!Number.isInteger(iterations) || iterations < 1) throw new Error(`${caller}: iterations must be an integer ≥ 1, got ${iterations}`);
+  if (options.batchSize !== undefined && (!Number.isInteger(options.batchSize) || options.batchSize < 1)) {
+    throw new Error(`${caller}: batchSize must be a positive integer, got ${options.batchSize}`);
+  }
+}
+
 /** Checks a problem and its options; returns the backend-neutral form. */
 export function prepare(queries: TokenBatch, documents: TokenBatch, options: BatchedSinkhornOptions): Prepared {
-  if (options === null || typeof options !== "object") throw new Error("batchedSinkhorn: options are required ({ reg, iterations })");
+  checkOptions(options, "batchedSinkhorn");
   const { reg, iterations } = options;
-  if (typeof reg !== "number" || !Number.isFinite(reg) || reg <= 0) throw new Error(`batchedSinkhorn: reg must be a finite number > 0, got ${reg}`);
-  if (!Number.isInteger(iterations) || iterations < 1) throw new Error(`batchedSinkhorn: iterations must be an integer ≥ 1, got ${iterations}`);
-  if (options.batchSize !== undefined && (!Number.isInteger(options.batchSize) || options.batchSize < 1)) {
-    throw new Error(`batchedSinkhorn: batchSize must be a positive integer, got ${options.batchSize}`);
-  }
   checkBatch(queries, "queries");
   checkBatch(documents, "documents");
   if (queries.dim !== documents.dim) throw new Error(`batchedSinkhorn: queries have dim ${queries.dim}, documents ${documents.dim}`);

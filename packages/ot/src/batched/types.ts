@@ -35,6 +35,28 @@ export interface TokenBatch {
   norms?: Float32Array;
 }
 
+/**
+ * One unpadded token sequence of a ragged pair problem (see `batchedSinkhornPairs`): its vectors
+ * given directly (`embeddings`, [len, dim] row-major, len ≥ 1) or as row indices into a shared
+ * row-major table of `dim`-float rows (`table` + `rows`, len = rows.length ≥ 1: a static
+ * embedding model's tokens, stored once per vocabulary row however many texts hold them).
+ * `weights`: `len` marginal weights ≥ 0 with a positive sum (normalised per item); default uniform.
+ */
+export type TokenItem = { embeddings: Float32Array; weights?: ArrayLike<number> } | { table: Float32Array; rows: ArrayLike<number>; weights?: ArrayLike<number> };
+
+/**
+ * A ragged pair problem: queries and documents given once each, unpadded, and the pairs to solve,
+ * pair k = (queries[query[k]], documents[document[k]]). An item may take part in many pairs; items
+ * no pair names are neither read nor checked.
+ */
+export interface TokenPairs {
+  queries: readonly TokenItem[];
+  documents: readonly TokenItem[];
+  query: ArrayLike<number>;
+  document: ArrayLike<number>;
+  dim: number;
+}
+
 /** Iteration domain: see the README ("Batched backends") for when to use which. */
 export type SinkhornDomain = "auto" | "kernel" | "log";
 

@@ -4,11 +4,12 @@
  */
 import type { Encoder } from "@crossrank/encode";
 import type { Run } from "@crossrank/metrics";
-import type { BatchedSinkhornResult, OtBackend, SinkhornDomain, TokenBatch } from "@crossrank/ot";
+import type { Query } from "@crossrank/datasets";
+import type { BatchedSinkhornResult, OtBackend, SinkhornDomain, TokenBatch, TokenItem, TokenPairs } from "@crossrank/ot";
 import type { RankingInput, RankOptions } from "../ranker.js";
 import { type CandidateMap, type CandidateRanker, checkInput, checkScore, Progress, topKEntry } from "./common.js";
-import { countFrequencies, type IdfTable } from "./idf.js";
-import { sharedEncoder, type TokenRows, unitRows } from "./memo.js";
+import type { IdfTable } from "./idf.js";
+import { idfTable, type SharedEncoder, sharedEncoder, TableTokenRows, type TokenRows, unitRows } from "./memo.js";
 import { checkEncoderSettings, documentText, encoderNameParts, type NeuralPreset, type NeuralRankerOptions } from "./settings.js";
 import { encodeTask, selectRows } from "./token-ranker.js";
 
@@ -83,28 +84,28 @@ export function resolveLmEmd(options: LmEmdOptions & { preset?: NeuralPreset }, 
 }
 
 /**
- * Padded document floats per `batchedSinkhorn` call (256 MiB): all candidates of a query go into
- * one call unless their padded token tensor would exceed this.
+ * Pairs per `batchedSinkhornPairs` call: queries are taken in order until their candidates reach
+ * this many pairs (a query with more, e.g. every document of a collection, is a call of its own).
+ * Enough to fill the solver's batches with pairs of similar lengths across queries; small enough
+ * that the scores of one call stay a few MB.
  */
-const MAX_BATCH_FLOATS = 2 ** 26;
-
-/** Documents packed for the solver: batches of length-sorted documents and which document each item is. */
-interface DocChunk {
-  batch: TokenBatch;
-  docs: Int32Array;
-}
+export const LM_EMD_GROUP_PAIRS = 4096;
 
 /**
  * LM-EMD as a ranker: score = −Σ C⊙P, the negated transport cost of the Sinkhorn plan P between
  * the query's and the document's token embeddings, with C = 1 − cosine of L2-normalised token
  * vectors and marginals over every non-padding token (CLS/SEP included unless
  * `includeSpecial: false`): uniform by default, or with `marginals: "idf"` each token's smoothed
- * idf normalised per text (WMD-style weighting). The idf tables are counted once per call, one
- * per side: document tokens over all of `input.documents` (candidates or not — idf is a property
- * of the collection; documents a reranker does not encode are only tokenized), query tokens over
- * all of `input.queries`. They are not kept past the call. All candidates of one query are solved
- * in one `batchedSinkhorn` call (the query broadcast against them), split only when their padded
- * tensor exceeds 256 MiB.
+ * idf normalised per text (WMD-style weighting). The idf tables are counted once per side: document
+ * tokens over all of `input.documents` (candidates or not — idf is a property of the collection;
+ * documents a reranker does not encode are only tokenized), query tokens over all of
+ * `input.queries`; they are kept in the process-wide memo (./memo.ts), keyed by the encoder's
+ * vector settings and the texts, so later calls over the same collection reuse them.
+ *
+ * The transport problems go to `batchedSinkhornPairs` (@crossrank/ot) with each text's rows given
+ * once, several queries' candidates per call (up to {@link LM_EMD_GROUP_PAIRS} pairs): the solver
+ * sorts the pairs by length and pads each batch only to its own longest document. A pair's score is
+ * the one a call with that pair alone would give, up to float32 rounding.
  *
  * Presets: "faithful" is the study's protocol (kernel domain, exactly 500 iterations, γ 0.1);
  * "default" runs 100 iterations in the "auto" domain (kernel, unreliable pairs re-solved in log
@@ -142,55 +143,108 @@ export class LmEmdRanker implements CandidateRanker {
     const ot = await loadOt();
     const task = await encodeTask(shared, input, candidates, progress);
     const { includeSpecial } = this.params;
-    // idf marginals: one table per side, counted once for this call (every query reuses them).
-    const idf = this.params.marginals === "idf" ? await idfTables(shared.encoder, input, task.queries, task.documents) : undefined;
-    const docRows = task.documents.map((t) => (t === undefined ? undefined : { ...selectRows(t, includeSpecial), ...(idf === undefined ? {} : { weights: idf.documents.weights(t, includeSpecial) }) }));
+    // idf marginals: one table per side, counted once per collection (kept across calls).
+    const idf = this.params.marginals === "idf" ? await idfTables(shared, input, task.queries, task.documents) : undefined;
+    // Each text's solver item once: its rows (special ones in or out) and idf weights.
+    const docItem = new Int32Array(documents.length).fill(-1);
+    const docItems: TokenItem[] = [];
+    task.documents.forEach((t, d) => {
+      if (t === undefined) return;
+      const item = solverItem(t, includeSpecial, idf?.documents);
+      if (item === undefined) return;
+      docItem[d] = docItems.length;
+      docItems.push(item);
+    });
+    const queryItems = task.queries.map((t) => solverItem(t, includeSpecial, idf?.queries));
     const dim = task.queries[0]!.dim;
     const ids = documents.map((d) => d.id);
-    // Every query sees the same documents without candidates: pack them once.
-    const allChunks = candidates === undefined ? packDocuments(ot, Int32Array.from({ length: documents.length }, (_, i) => i), docRows, dim) : undefined;
+    const all = candidates === undefined ? Int32Array.from({ length: documents.length }, (_, i) => i) : undefined;
     const scores = new Float64Array(documents.length);
-    for (let qi = 0; qi < queries.length; qi++) {
-      const query = queries[qi]!;
-      const q = selectRows(task.queries[qi]!, includeSpecial);
-      const qWeights = idf === undefined || q.length === 0 ? undefined : idf.queries.weights(task.queries[qi]!, includeSpecial);
-      const chunks = allChunks ?? packDocuments(ot, candidates!.get(query.id) ?? new Int32Array(0), docRows, dim);
-      if (q.length === 0) {
-        run.set(query.id, new Map());
-      } else {
-        const qBatch = ot.tokenBatch([{ embeddings: q.data, ...(qWeights === undefined ? {} : { weights: qWeights }) }], dim);
-        const scored: number[] = [];
-        for (const chunk of chunks) {
-          const costs = await solvePairs(ot, this.params, qBatch, chunk.batch, false);
-          chunk.docs.forEach((doc, i) => {
-            const s = -costs.costs[i]!;
-            checkScore(s, this.name, query.id, ids[doc]!, this.params.domain === "kernel" ? ' (the kernel-domain iteration broke down: use domain "auto" or a larger gamma)' : "");
-            scores[doc] = s;
-            scored.push(doc);
-          });
+    const hint = this.params.domain === "kernel" ? ' (the kernel-domain iteration broke down: use domain "auto" or a larger gamma)' : "";
+    let qi = 0;
+    while (qi < queries.length) {
+      // A group of queries: taken in order until their pairs reach LM_EMD_GROUP_PAIRS.
+      const groupQueries: Query[] = [];
+      const groupItems: TokenItem[] = [];
+      const pairQuery: number[] = [];
+      const pairDoc: number[] = [];
+      /** Per query of the group, its scored documents in pair order (undefined: the query has no row). */
+      const docsOf: (Int32Array | undefined)[] = [];
+      while (qi < queries.length && (groupQueries.length === 0 || pairQuery.length < LM_EMD_GROUP_PAIRS)) {
+        const query = queries[qi]!;
+        const item = queryItems[qi];
+        const usable: number[] = [];
+        if (item !== undefined) {
+          const slot = groupItems.length;
+          groupItems.push(item);
+          for (const doc of all ?? candidates!.get(query.id) ?? []) {
+            if (docItem[doc]! < 0) continue; // not encoded (never: candidates are), or no row takes part
+            usable.push(doc);
+            pairQuery.push(slot);
+            pairDoc.push(docItem[doc]!);
+          }
         }
-        run.set(query.id, topKEntry(scores, ids, k, Int32Array.from(scored)));
+        groupQueries.push(query);
+        docsOf.push(item === undefined ? undefined : Int32Array.from(usable));
+        qi++;
       }
-      progress.score(qi + 1);
+      const costs = pairQuery.length === 0 ? new Float64Array(0) : (await solvePairs(ot, this.params, { queries: groupItems, documents: docItems, query: pairQuery, document: pairDoc, dim })).costs;
+      let pair = 0;
+      groupQueries.forEach((query, g) => {
+        const docs = docsOf[g];
+        if (docs === undefined) {
+          run.set(query.id, new Map());
+          return;
+        }
+        for (const doc of docs) {
+          const s = -costs[pair++]!;
+          checkScore(s, this.name, query.id, ids[doc]!, hint);
+          scores[doc] = s;
+        }
+        run.set(query.id, topKEntry(scores, ids, k, docs));
+      });
+      progress.score(qi);
     }
     return run;
   }
+}
+
+/**
+ * The solver item of one text: the rows that take part (`selectRows`) with their idf weights when
+ * a table is given; undefined when no row takes part (a text of special tokens only, with
+ * `includeSpecial: false`).
+ */
+function solverItem(t: TokenRows, includeSpecial: boolean, idf: IdfTable | undefined): TokenItem | undefined {
+  const weights = idf === undefined ? {} : { weights: idf.weights(t, includeSpecial) };
+  if (t instanceof TableTokenRows) {
+    // A static encoder's text: its slots of the encoder's row table, no rows copied.
+    const flags = t.table.special;
+    const rows = includeSpecial ? t.slots : t.slots.filter((slot) => flags[slot] === 0);
+    return rows.length === 0 ? undefined : { table: t.table.data, rows, ...weights };
+  }
+  const rows = selectRows(t, includeSpecial);
+  return rows.length === 0 ? undefined : { embeddings: rows.data, ...weights };
 }
 
 type Ot = typeof import("@crossrank/ot");
 
 /**
  * The two idf tables of one call: document frequencies of document tokens over every document of
- * the input, of query tokens over every query — per side, because the languages differ.
+ * the input, of query tokens over every query — per side, because the languages differ. Counted
+ * on the first call over these texts and kept in the memo (./memo.ts `idfTable`) for later ones.
  */
 async function idfTables(
-  encoder: Encoder,
+  shared: SharedEncoder,
   input: RankingInput,
   queryRows: readonly TokenRows[],
   docRows: readonly (TokenRows | undefined)[],
 ): Promise<{ queries: IdfTable; documents: IdfTable }> {
-  const documents = await countFrequencies(encoder, input.documents.map(documentText), docRows);
-  const queries = await countFrequencies(encoder, input.queries.map((q) => q.text), queryRows);
+  const documents = await idfTable(shared, input.documents.map(documentText), docRows);
+  const queries = await idfTable(
+    shared,
+    input.queries.map((q) => q.text),
+    queryRows,
+  );
   return { queries, documents };
 }
 
@@ -199,41 +253,16 @@ function loadOt(): Promise<Ot> {
   return import("@crossrank/ot");
 }
 
-function solvePairs(ot: Ot, p: ResolvedLmEmd, queries: TokenBatch, documents: TokenBatch, returnPlans: boolean): Promise<BatchedSinkhornResult> {
+/** Costs of the pairs of a ragged problem (the ranker's path). */
+function solvePairs(ot: Ot, p: ResolvedLmEmd, pairs: TokenPairs): Promise<BatchedSinkhornResult> {
   // The rows are unit vectors already (normalised once when encoded), so the solver's own
   // normalisation would only repeat that work: cost = 1 − x·y.
-  return ot.batchedSinkhorn(queries, documents, { reg: p.gamma, iterations: p.iterations, backend: p.otBackend, domain: p.domain, normalize: false, returnPlans });
+  return ot.batchedSinkhornPairs(pairs, { reg: p.gamma, iterations: p.iterations, backend: p.otBackend, domain: p.domain, normalize: false });
 }
 
-/**
- * Packs the documents `docs` (those with at least one row) into token batches, shortest first so
- * that each batch is padded little, cutting a new batch only when the padded tensor would exceed
- * {@link MAX_BATCH_FLOATS}. Rows with `weights` (idf marginals) pass them on as the documents'
- * marginals; without, the batch is uniform.
- */
-function packDocuments(ot: Ot, docs: Int32Array, rows: readonly ({ data: Float32Array; length: number; weights?: Float32Array } | undefined)[], dim: number): DocChunk[] {
-  const usable = Array.from(docs).filter((d) => (rows[d]?.length ?? 0) > 0);
-  usable.sort((a, b) => rows[a]!.length - rows[b]!.length || a - b);
-  const chunks: DocChunk[] = [];
-  let start = 0;
-  while (start < usable.length) {
-    let end = start + 1;
-    // Sorted ascending, so the batch's padded length is its last document's.
-    while (end < usable.length && (end - start + 1) * rows[usable[end]!]!.length * dim <= MAX_BATCH_FLOATS) end++;
-    const part = usable.slice(start, end);
-    chunks.push({
-      batch: ot.tokenBatch(
-        part.map((d) => {
-          const { data, weights } = rows[d]!;
-          return weights === undefined ? { embeddings: data } : { embeddings: data, weights };
-        }),
-        dim,
-      ),
-      docs: Int32Array.from(part),
-    });
-    start = end;
-  }
-  return chunks;
+/** One pair with its plan (explainPair's path). */
+function solvePair(ot: Ot, p: ResolvedLmEmd, queries: TokenBatch, documents: TokenBatch): Promise<BatchedSinkhornResult> {
+  return ot.batchedSinkhorn(queries, documents, { reg: p.gamma, iterations: p.iterations, backend: p.otBackend, domain: p.domain, normalize: false, returnPlans: true });
 }
 
 /** What {@link explainPair} returns: the matrices an explanation heat map draws. */
@@ -286,7 +315,7 @@ export async function explainPair(encoder: Encoder, query: string, doc: string, 
     }
   }
   const ot = await loadOt();
-  const result = await solvePairs(ot, p, ot.tokenBatch([{ embeddings: q.kept.data }], dim), ot.tokenBatch([{ embeddings: d.kept.data }], dim), true);
+  const result = await solvePair(ot, p, ot.tokenBatch([{ embeddings: q.kept.data }], dim), ot.tokenBatch([{ embeddings: d.kept.data }], dim));
   const distance = result.costs[0]!;
   if (!Number.isFinite(distance)) throw new Error(`explainPair: the distance is ${distance}${p.domain === "kernel" ? ' (the kernel-domain iteration broke down: use domain "auto")' : ""}`);
   return { queryTokens: q.tokens, docTokens: d.tokens, cost, plan: result.plans![0]!, distance, backend: result.backend };

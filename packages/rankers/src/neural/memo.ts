@@ -6,16 +6,25 @@
  * - token embeddings per text (L2-normalised rows, what MaxSim and LM-EMD consume), keyed by the
  *   encoder's vector-changing settings and the text itself. A token row does not depend on the
  *   other texts of its batch (padding is masked out of attention), so a text encoded for one
- *   ranker or one candidate set serves every other;
+ *   ranker or one candidate set serves every other. Static encoders (no attention: a token's row
+ *   is its embedding-table row, the same in every text) keep each vocabulary row once, normalised,
+ *   in a {@link RowTable}, and a text as the row slots of its tokens ({@link TableTokenRows}): 4
+ *   bytes a token instead of 4·dim, so a whole re-ranking run's candidates stay in the memo, and a
+ *   new text whose tokens all have rows already needs only the encoder's fast tokenization;
  * - pooled sentence matrices per document set, keyed by the encoder settings, the pooling options
  *   and a hash of the texts in order. These are kept per set, not per text, because the faithful
  *   preset's padded pooling makes a vector depend on its batch neighbours.
  *
- * Both embedding memos are bounded (least recently used entries go first); `clearNeuralMemo()`
- * empties everything and disposes the encoders.
+ * - LM-EMD's idf tables (document frequencies of one side's texts), keyed by the encoder's
+ *   vector-changing settings (they fix the tokenization) and a hash of the texts in order, so that
+ *   the 61k-document count of a collection is done once per process, not once per call.
+ *
+ * The embedding memos and the idf memo are bounded (least recently used entries go first);
+ * `clearNeuralMemo()` empties everything and disposes the encoders.
  */
 import { createHash } from "node:crypto";
 import type { Encoder, SentenceOptions } from "@crossrank/encode";
+import { countFrequencies, type IdfTable } from "./idf.js";
 import { type EncoderSettings, encoderOptions } from "./settings.js";
 
 /** Token embeddings of one text: unit-length rows (a zero row stays zero), their token strings and which rows are CLS/SEP-like. */
@@ -74,7 +83,10 @@ export function sharedEncoder(settings: EncoderSettings): Promise<SharedEncoder>
   return shared;
 }
 
-/** Upper bound of the token memo in floats (1 GiB): mBERT token rows of a few thousand paragraphs. */
+/**
+ * Upper bound of the token memo in floats (1 GiB): mBERT token rows of a few thousand paragraphs.
+ * A static encoder's text counts one unit per token (its row slots), its {@link RowTable} nothing.
+ */
 const TOKEN_MEMO_FLOATS = 2 ** 28;
 /** Pooled matrices kept (each one collection's vectors under one pooling). */
 const POOLED_MEMO_ENTRIES = 16;
@@ -86,6 +98,11 @@ interface TokenEntry {
 const tokenMemo = new Map<string, Map<string, TokenEntry>>();
 let tokenMemoFloats = 0;
 const pooledMemo = new Map<string, Promise<PooledMatrix>>();
+/** Per vector key of a static encoder, its learned unit rows. */
+const rowTables = new Map<string, RowTable>();
+/** idf tables kept (each one side of one collection under one tokenization). */
+const IDF_MEMO_ENTRIES = 8;
+const idfMemo = new Map<string, Promise<IdfTable>>();
 
 /**
  * Token embeddings (unit rows) of `texts`, in order, from the memo where present; the rest are
@@ -118,15 +135,14 @@ export async function tokenRows(shared: SharedEncoder, texts: readonly string[],
   if (missing.length > 0) {
     missing.sort((a, b) => a.length - b.length);
     try {
-      const embedded = await shared.encoder.encodeTokens(missing, onProgress ? { onProgress } : {});
-      if (embedded.length !== missing.length) throw new Error(`encodeTokens returned ${embedded.length} results for ${missing.length} texts`);
-      embedded.forEach((e, i) => {
+      const ids = staticIds(shared.encoder);
+      const made = ids === undefined ? await encodedRows(shared.encoder, missing, onProgress) : await tableRows(shared, ids, missing, onProgress);
+      made.forEach((rows, i) => {
         const text = missing[i]!;
-        const rows = unitRows(e.embeddings, e.special, e.dim, text, e.tokens);
         const entry = memo.get(text);
         if (entry !== undefined) {
-          entry.floats = rows.data.length;
-          tokenMemoFloats += rows.data.length;
+          entry.floats = rows instanceof TableTokenRows ? rows.length : rows.data.length;
+          tokenMemoFloats += entry.floats;
         }
         resolvers.get(text)!.resolve(rows);
       });
@@ -140,6 +156,191 @@ export async function tokenRows(shared: SharedEncoder, texts: readonly string[],
     evictTokens();
   }
   return Promise.all(found);
+}
+
+/** Unit rows of `texts` from `encodeTokens`, in order. */
+async function encodedRows(encoder: Encoder, texts: readonly string[], onProgress?: (done: number, total: number) => void): Promise<TokenRows[]> {
+  const embedded = await encoder.encodeTokens(texts, onProgress ? { onProgress } : {});
+  if (embedded.length !== texts.length) throw new Error(`encodeTokens returned ${embedded.length} results for ${texts.length} texts`);
+  return embedded.map((e, i) => unitRows(e.embeddings, e.special, e.dim, texts[i]!, e.tokens));
+}
+
+/**
+ * A static encoder's own fast tokenization (`StaticEncoder.ids`: the token ids `encodeTokens`
+ * keeps, in order — unknown token dropped, truncated to maxLength), or undefined for any other
+ * encoder (whose rows depend on the whole text).
+ */
+function staticIds(encoder: Encoder): ((text: string) => Int32Array) | undefined {
+  if (encoder.backend !== "static") return undefined;
+  const ids = (encoder as Partial<{ ids: (text: string) => Int32Array }>).ids;
+  return typeof ids === "function" ? (text) => ids.call(encoder, text) : undefined;
+}
+
+/**
+ * Unit rows of `texts` (in order) under a static encoder, as {@link TableTokenRows} of the
+ * encoder's {@link RowTable}: each text is tokenized by `ids`. Token ids the table has no row for
+ * yet are taught by "lessons": the words of the texts that hold them, joined by spaces into texts
+ * of at most maxLength tokens, encoded by `encodeTokens` (a few percent of the texts' length:
+ * the 14.4k candidate descriptions of 200 DDTP queries, 6.2 M characters, teach 11.6k ids in 56
+ * lessons of 97k characters) — a lesson's rows are learned
+ * only when its `encodeTokens` tokens are exactly the ids `ids` gives for it. A text left with an
+ * id no lesson taught is encoded whole and keeps its own rows. Every row is the one
+ * `encodeTokens` + `unitRows` give for that text (a static row depends on the token id alone).
+ */
+async function tableRows(shared: SharedEncoder, ids: (text: string) => Int32Array, texts: readonly string[], onProgress?: (done: number, total: number) => void): Promise<TokenRows[]> {
+  const { encoder } = shared;
+  let table = rowTables.get(shared.vectorKey);
+  if (table === undefined) {
+    table = new RowTable(encoder.dim);
+    rowTables.set(shared.vectorKey, table);
+  }
+  const idsOf = texts.map((t) => ids(t));
+  const out = new Array<TokenRows | undefined>(texts.length).fill(undefined);
+  // Teach the table the ids it lacks: from each text holding one, its words (whitespace-separated)
+  // that hold one, packed into short lessons of at most maxLength tokens; every lesson's own
+  // tokenization is checked against its encodeTokens output before its rows are learned.
+  const pending = new Set<number>();
+  const lessons: string[] = [];
+  let lesson: string[] = [];
+  let lessonTokens = 0;
+  idsOf.forEach((list, i) => {
+    if (list.every((id) => table.slot(id) >= 0 || pending.has(id))) return;
+    for (const word of texts[i]!.split(/\s+/)) {
+      if (word === "") continue;
+      const wordIds = ids(word);
+      if (wordIds.every((id) => table.slot(id) >= 0 || pending.has(id))) continue;
+      for (const id of wordIds) pending.add(id);
+      if (lessonTokens + wordIds.length > encoder.maxLength && lesson.length > 0) {
+        lessons.push(lesson.join(" "));
+        lesson = [];
+        lessonTokens = 0;
+      }
+      lesson.push(word);
+      lessonTokens += wordIds.length;
+    }
+  });
+  if (lesson.length > 0) lessons.push(lesson.join(" "));
+  if (lessons.length > 0) {
+    const rows = await encodedRows(encoder, lessons, onProgress);
+    rows.forEach((r, k) => {
+      const list = ids(lessons[k]!);
+      const same = r.dim === table.dim && r.length === list.length && r.tokens.every((token, t) => encoder.tokenizer.tokenId(token) === list[t]);
+      if (same) for (let t = 0; t < r.length; t++) table.learn(list[t]!, r.tokens[t]!, r.special[t] === 1, r.data, t);
+    });
+  }
+  const rest: number[] = [];
+  idsOf.forEach((list, i) => {
+    if (out[i] !== undefined) return;
+    const slots = new Int32Array(list.length);
+    for (let t = 0; t < list.length; t++) {
+      const slot = table.slot(list[t]!);
+      if (slot < 0) {
+        rest.push(i);
+        return;
+      }
+      slots[t] = slot;
+    }
+    out[i] = new TableTokenRows(table, slots);
+  });
+  if (rest.length > 0) {
+    const rows = await encodedRows(
+      encoder,
+      rest.map((i) => texts[i]!),
+    );
+    rest.forEach((i, k) => (out[i] = rows[k]!));
+  }
+  onProgress?.(texts.length, texts.length);
+  return out as TokenRows[];
+}
+
+/**
+ * The unit token rows of one static encoder's vocabulary, learned from its `encodeTokens` output
+ * (a static token row is the same in every text): one slot per token id seen, holding the row
+ * (normalised as {@link unitRows} does), the token string and whether it is a special token.
+ * Slots only grow; `data` is replaced (copied) when it does, so a captured `data` stays valid for
+ * the slots it had.
+ */
+export class RowTable {
+  /** [capacity, dim] row-major; slots [0, count) are filled. */
+  data: Float32Array;
+  count = 0;
+  /** Per slot: the token string and 1 for a special token. */
+  readonly tokens: string[] = [];
+  special: Uint8Array;
+  /** id → slot + 1 (0: no row yet). */
+  private slots = new Int32Array(0);
+
+  constructor(readonly dim: number) {
+    this.data = new Float32Array(256 * dim);
+    this.special = new Uint8Array(256);
+  }
+
+  /** The slot of token id `id`, or −1. */
+  slot(id: number): number {
+    return id >= 0 && id < this.slots.length ? this.slots[id]! - 1 : -1;
+  }
+
+  /** Stores row `r` of `rows` ([.., dim]) as token `id`'s (unless it has one). */
+  learn(id: number, token: string, special: boolean, rows: Float32Array, r: number): void {
+    if (!(Number.isInteger(id) && id >= 0) || this.slot(id) >= 0) return;
+    if (id >= this.slots.length) {
+      const grown = new Int32Array(Math.max(id + 1, this.slots.length * 2));
+      grown.set(this.slots);
+      this.slots = grown;
+    }
+    const slot = this.count;
+    if (slot === this.special.length) {
+      const data = new Float32Array(2 * slot * this.dim);
+      data.set(this.data);
+      this.data = data;
+      const flags = new Uint8Array(2 * slot);
+      flags.set(this.special);
+      this.special = flags;
+    }
+    this.data.set(rows.subarray(r * this.dim, (r + 1) * this.dim), slot * this.dim);
+    this.tokens.push(token);
+    this.special[slot] = special ? 1 : 0;
+    this.slots[id] = slot + 1;
+    this.count++;
+  }
+}
+
+/**
+ * One text's token rows as slots of a {@link RowTable}. `data`, `special` and `tokens` are built
+ * from the table on each access (read them once); LM-EMD hands `table.data` and the slots to the
+ * solver directly.
+ */
+export class TableTokenRows implements TokenRows {
+  constructor(
+    readonly table: RowTable,
+    readonly slots: Int32Array,
+  ) {}
+
+  get length(): number {
+    return this.slots.length;
+  }
+
+  get dim(): number {
+    return this.table.dim;
+  }
+
+  get data(): Float32Array {
+    const { dim } = this.table;
+    const src = this.table.data;
+    const out = new Float32Array(this.slots.length * dim);
+    this.slots.forEach((slot, t) => out.set(src.subarray(slot * dim, (slot + 1) * dim), t * dim));
+    return out;
+  }
+
+  get special(): Uint8Array {
+    const flags = this.table.special;
+    return Uint8Array.from(this.slots, (slot) => flags[slot]!);
+  }
+
+  get tokens(): string[] {
+    const tokens = this.table.tokens;
+    return Array.from(this.slots, (slot) => tokens[slot]!);
+  }
 }
 
 /** Drops least recently used texts (over all encoders) until the memo fits its bound. */
@@ -187,9 +388,7 @@ export function pooledMatrix(
 ): Promise<PooledMatrix> {
   // Key on the settings that change vectors, including the batch size: faithful padded pooling
   // divides by the padded batch length, so the batching is part of the result.
-  const hash = createHash("sha256");
-  for (const t of texts) hash.update(`${t.length}:`).update(t);
-  const key = JSON.stringify([shared.loadKey, shared.encoder.id, options, texts.length, hash.digest("hex")]);
+  const key = JSON.stringify([shared.loadKey, shared.encoder.id, options, texts.length, textsHash(texts)]);
   const hit = pooledMemo.get(key);
   if (hit !== undefined) {
     pooledMemo.delete(key);
@@ -228,6 +427,38 @@ export async function pooledRows(
 }
 
 /**
+ * The idf table of `texts` (one side: every document, or every query, of an input) under the
+ * shared encoder: counted by `countFrequencies` on first use (`rows[i]` the token rows of text i
+ * where encoded, else undefined: it is only tokenized), then kept and handed out again for the same
+ * texts in the same order under the same vector settings. A table does not depend on which texts
+ * happened to be encoded (`countFrequencies` reads the same tokens either way), so the key is the
+ * texts alone. Do not count more texts into a returned table.
+ */
+export function idfTable(shared: SharedEncoder, texts: readonly string[], rows: readonly (TokenRows | undefined)[]): Promise<IdfTable> {
+  const key = JSON.stringify([shared.vectorKey, texts.length, textsHash(texts)]);
+  const hit = idfMemo.get(key);
+  if (hit !== undefined) {
+    idfMemo.delete(key);
+    idfMemo.set(key, hit);
+    return hit;
+  }
+  const result = countFrequencies(shared.encoder, texts, rows);
+  idfMemo.set(key, result);
+  result.catch(() => {
+    if (idfMemo.get(key) === result) idfMemo.delete(key);
+  });
+  while (idfMemo.size > IDF_MEMO_ENTRIES) idfMemo.delete(idfMemo.keys().next().value!);
+  return result;
+}
+
+/** sha256 of the texts in order, each prefixed by its length (so boundaries count). */
+function textsHash(texts: readonly string[]): string {
+  const hash = createHash("sha256");
+  for (const t of texts) hash.update(`${t.length}:`).update(t);
+  return hash.digest("hex");
+}
+
+/**
  * Empties the embedding memos and disposes every shared encoder (e.g. between suites of a bench,
  * or at the end of a test file). Rankers created before keep working: they reload on next use.
  */
@@ -235,6 +466,8 @@ export async function clearNeuralMemo(): Promise<void> {
   tokenMemo.clear();
   tokenMemoFloats = 0;
   pooledMemo.clear();
+  rowTables.clear();
+  idfMemo.clear();
   const loaded = [...encoders.values()];
   encoders.clear();
   for (const p of loaded) {
@@ -244,8 +477,8 @@ export async function clearNeuralMemo(): Promise<void> {
 }
 
 /** Sizes of the memos, for tests and diagnostics. */
-export function neuralMemoStats(): { encoders: number; tokenTexts: number; tokenFloats: number; pooledSets: number } {
+export function neuralMemoStats(): { encoders: number; tokenTexts: number; tokenFloats: number; pooledSets: number; idfTables: number } {
   let tokenTexts = 0;
   for (const m of tokenMemo.values()) tokenTexts += m.size;
-  return { encoders: encoders.size, tokenTexts, tokenFloats: tokenMemoFloats, pooledSets: pooledMemo.size };
+  return { encoders: encoders.size, tokenTexts, tokenFloats: tokenMemoFloats, pooledSets: pooledMemo.size, idfTables: idfMemo.size };
 }

@@ -37,18 +37,21 @@ export async function encodeTask(shared: SharedEncoder, input: RankingInput, can
 
 /**
  * The rows of `t` that take part: all of them with `includeSpecial`, else the content rows only
- * (a copy). May return 0 rows (a text of special tokens only).
+ * (a copy). May return 0 rows (a text of special tokens only). Reads `t.data` and `t.special` once
+ * each (a static encoder's `TableTokenRows`, ../memo.ts, builds them on access).
  */
 export function selectRows(t: TokenRows, includeSpecial: boolean): { data: Float32Array; length: number } {
   if (includeSpecial) return { data: t.data, length: t.length };
+  const special = t.special;
   let n = 0;
-  for (let r = 0; r < t.length; r++) if (t.special[r] === 0) n++;
-  if (n === t.length) return { data: t.data, length: t.length };
+  for (let r = 0; r < t.length; r++) if (special[r] === 0) n++;
+  const data = t.data;
+  if (n === t.length) return { data, length: t.length };
   const out = new Float32Array(n * t.dim);
   let o = 0;
   for (let r = 0; r < t.length; r++) {
-    if (t.special[r] !== 0) continue;
-    out.set(t.data.subarray(r * t.dim, (r + 1) * t.dim), o * t.dim);
+    if (special[r] !== 0) continue;
+    out.set(data.subarray(r * t.dim, (r + 1) * t.dim), o * t.dim);
     o++;
   }
   return { data: out, length: n };
