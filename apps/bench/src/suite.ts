@@ -78,6 +78,8 @@ export type DatasetSpec =
        * one suite (e.g. everyday and everyday-dev) get tables of their own.
        */
       name?: string;
+      /** Only `limit` queries, evenly spaced through the file (every line stays a document). Default: all. */
+      limit?: number;
     }
   | {
       dataset: "trec";
@@ -251,6 +253,7 @@ function parseDatasetSpec(raw: unknown, at: string): DatasetSpec {
         queryLang: optionalString(entry.queryLang, `${at}.queryLang`),
         docLang: optionalString(entry.docLang, `${at}.docLang`),
         ...(entry.name === undefined ? {} : { name: requiredString(entry.name, `${at}.name`) }),
+        ...(entry.limit === undefined ? {} : { limit: positiveInteger(entry.limit, `${at}.limit`) }),
       };
     case "trec":
       return {

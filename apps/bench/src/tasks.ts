@@ -90,11 +90,13 @@ export function suiteTasks(spec: DatasetSpec, baseDir: string): SuiteTask[] {
           task: "line",
           queryLang: spec.queryLang,
           docLang: spec.docLang,
-          load: () =>
-            loadParallelTask(path(spec.queries), path(spec.documents), {
+          load: async () => {
+            const loaded = await loadParallelTask(path(spec.queries), path(spec.documents), {
               ...(spec.queryLang ? { queryLang: spec.queryLang } : {}),
               ...(spec.docLang ? { docLang: spec.docLang } : {}),
-            }),
+            });
+            return spec.limit === undefined ? loaded : spacedQueries(loaded, spec.limit);
+          },
         },
       ];
     case "trec":
@@ -126,4 +128,17 @@ export function firstQueries(task: RetrievalTask, limit: number): RetrievalTask 
   const queries = [...task.queries].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).slice(0, limit);
   const qrels = new Map(queries.flatMap((q) => (task.qrels.has(q.id) ? [[q.id, task.qrels.get(q.id)!] as const] : [])));
   return { ...task, queries, qrels, warnings: [...(task.warnings ?? []), `${limit} of ${task.queries.length} queries (smallest ids)`] };
+}
+
+/**
+ * The task with `limit` of its queries, evenly spaced through the file (query ⌊i·n/limit⌋ for
+ * i < limit), and their qrels: parallel files are written in topic blocks, so a prefix would hold
+ * the first topics only. The collection is unchanged.
+ */
+export function spacedQueries(task: RetrievalTask, limit: number): RetrievalTask {
+  const n = task.queries.length;
+  if (n <= limit) return task;
+  const queries = Array.from({ length: limit }, (_, i) => task.queries[Math.floor((i * n) / limit)]!);
+  const qrels = new Map(queries.flatMap((q) => (task.qrels.has(q.id) ? [[q.id, task.qrels.get(q.id)!] as const] : [])));
+  return { ...task, queries, qrels, warnings: [...(task.warnings ?? []), `${limit} of ${n} queries, evenly spaced`] };
 }

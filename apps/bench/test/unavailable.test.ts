@@ -71,3 +71,15 @@ describe("ddtp limit", () => {
     expect(() => suite(0)).toThrow(/t\.yaml: datasets\[0\]\.limit/);
   });
 });
+
+describe("spacedQueries", () => {
+  it("keeps queries evenly spaced through the file, with their qrels", async () => {
+    const { spacedQueries } = await import("../src/tasks.js");
+    const ids = Array.from({ length: 10 }, (_, i) => `q${i}`);
+    const task = { name: "t", queries: ids.map((id) => ({ id, text: id })), documents: [], qrels: new Map(ids.map((id) => [id, new Map([["d", 1]])])) };
+    const cut = spacedQueries(task, 4);
+    expect(cut.queries.map((q) => q.id)).toEqual(["q0", "q2", "q5", "q7"]);
+    expect([...cut.qrels.keys()]).toEqual(["q0", "q2", "q5", "q7"]);
+    expect(cut.warnings).toEqual(["4 of 10 queries, evenly spaced"]);
+  });
+});
