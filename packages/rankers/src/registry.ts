@@ -9,7 +9,7 @@ import { Bm25Ranker } from "./bm25-ranker.js";
 import { LmEmdRanker } from "./neural/lm-emd-ranker.js";
 import { MaxSimRanker } from "./neural/maxsim-ranker.js";
 import { type PooledKind, PooledRanker } from "./neural/pooled-ranker.js";
-import { DEFAULT_DEPTH, DEFAULT_RERANK_FIRST_WEIGHT, RerankRanker } from "./neural/rerank-ranker.js";
+import { DEFAULT_DEPTH, DEFAULT_RERANK_FIRST_WEIGHT, LM_EMD_FIRST_WEIGHT, MAXSIM_FIRST_WEIGHT, RerankRanker } from "./neural/rerank-ranker.js";
 import type { CandidateRanker } from "./neural/common.js";
 import type { NeuralPreset } from "./neural/settings.js";
 import { DEFAULT_RRF_K, type FusionMethod } from "./fusion.js";
@@ -67,7 +67,11 @@ const isUnitInterval = (v: unknown) => isFiniteNumber(v) && v >= 0 && v <= 1;
 /** The second stage of `rerank` (also of `hybrid` with dense rerank) and how its score is combined with the first's. */
 const RERANK_PARAMS: Readonly<Record<string, ParameterSpec>> = {
   second: { ...oneOf(...SECOND_STAGES), default: '"lm-emd"' },
-  firstWeight: { accepts: "number in [0, 1]", default: `${DEFAULT_RERANK_FIRST_WEIGHT} (0 with preset "faithful")`, check: isUnitInterval },
+  firstWeight: {
+    accepts: "number in [0, 1]",
+    default: `${LM_EMD_FIRST_WEIGHT} with second stage lm-emd, ${MAXSIM_FIRST_WEIGHT} with maxsim, else ${DEFAULT_RERANK_FIRST_WEIGHT}; 0 with preset "faithful"`,
+    check: isUnitInterval,
+  },
   ...LM_EMD_PARAMS,
 };
 
@@ -201,9 +205,9 @@ const REGISTRY: ReadonlyMap<string, RankerEntry> = new Map<string, RankerEntry>(
       params: {
         ...ENCODER_PARAMS,
         lexical: { ...oneOf("auto", "bm25", "bm25-psq"), default: '"auto" (bm25-psq where a dictionary for the pair is installed, else bm25)' },
-        dense: { ...oneOf("bi-encoder", "rerank"), default: '"bi-encoder"' },
+        dense: { ...oneOf("bi-encoder", "rerank"), default: '"rerank" (the bi-encoder\'s top depth re-ranked; second stage maxsim unless second says otherwise)' },
         depth: { accepts: "whole number >= 1", default: String(DEFAULT_HYBRID_DEPTH), check: isWholeAtLeast(1) },
-        fusion: { ...oneOf("rrf", "interpolate"), default: '"rrf"' },
+        fusion: { ...oneOf("rrf", "interpolate"), default: '"interpolate"' },
         rrfK: { accepts: "number >= 0", default: String(DEFAULT_RRF_K), check: (v) => isFiniteNumber(v) && v >= 0 },
         lexicalWeight: {
           accepts: "number in [0, 1]",
@@ -213,8 +217,8 @@ const REGISTRY: ReadonlyMap<string, RankerEntry> = new Map<string, RankerEntry>(
         ...RERANK_PARAMS,
       },
       create: (p) => {
-        const dense = (p.dense as string | undefined) ?? "bi-encoder";
-        const fusion = (p.fusion as FusionMethod | undefined) ?? "rrf";
+        const dense = (p.dense as string | undefined) ?? "rerank";
+        const fusion = (p.fusion as FusionMethod | undefined) ?? "interpolate";
         if (p.rrfK !== undefined && fusion !== "rrf") throw new Error(`parameter rrfK of ranker hybrid does not apply to fusion ${fusion}`);
         if (dense !== "rerank") {
           for (const key of Object.keys(RERANK_PARAMS)) {
@@ -223,7 +227,9 @@ const REGISTRY: ReadonlyMap<string, RankerEntry> = new Map<string, RankerEntry>(
         }
         const biEncoder = createNeural("bi-encoder", defined(p, Object.keys(ENCODER_PARAMS)));
         return new HybridRanker({
-          dense: dense === "rerank" ? createRerank("hybrid", p, biEncoder, (p.depth as number | undefined) ?? DEFAULT_HYBRID_DEPTH) : biEncoder,
+          // The hybrid's re-ranking defaults to MaxSim (rerank's own default is LM-EMD): on a short
+          // query against long documents MaxSim helps where LM-EMD does not (see HybridRanker).
+          dense: dense === "rerank" ? createRerank("hybrid", { second: "maxsim", ...defined<Record<string, unknown>>(p) }, biEncoder, (p.depth as number | undefined) ?? DEFAULT_HYBRID_DEPTH) : biEncoder,
           ...(p.lexical === undefined ? {} : { lexical: p.lexical as LexicalChoice }),
           ...(p.depth === undefined ? {} : { depth: p.depth as number }),
           fusion,

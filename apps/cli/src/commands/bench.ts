@@ -48,7 +48,7 @@ export function benchCommand(): Command {
     .option("--param <key=value>", "quick form: a ranker parameter (repeatable; applies to every listed ranker that takes it)", collectParam)
     .option(
       "--encoder <model>",
-      "the encoder of the neural rankers (bert-cls, bert-max, bert-mean, bi-encoder, maxsim, lm-emd, rerank): hub id, model folder, or fixture:bert; with --suite it replaces the suite's",
+      "the encoder of the neural rankers (bert-cls, bert-max, bert-mean, bi-encoder, maxsim, lm-emd, rerank, hybrid): hub id, model folder, crossrank-static (the default) or fixture:bert; with --suite it replaces the suite's",
     )
     .option("--measures <list>", "quick form: comma-separated measures", "R@1,R@5,R@10,MRR@10")
     .option("--k <n>", "documents kept per query", positiveInt("--k"), 100)

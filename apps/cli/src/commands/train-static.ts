@@ -8,12 +8,12 @@ const dictionarySources = new Set([DICTIONARY_SOURCE, PIVOT_DICTIONARY_SOURCE]);
 
 /**
  * `crossrank train-static`: builds a static multilingual embedding model (model2vec format) from
- * DDTP and the installed dictionaries. stdout gets the model folder (an encoder spec) and a JSON
+ * DDTP, the installed dictionaries and gettext catalogues, and Node's CLDR data. stdout gets the model folder (an encoder spec) and a JSON
  * summary line; stages and the progress bar go to stderr.
  */
 export function trainStaticCommand(): Command {
   return new Command("train-static")
-    .description("train a static multilingual embedding model (model2vec format) on DDTP and the installed dictionaries; prints the model folder")
+    .description("train a static multilingual embedding model (model2vec format) on DDTP, the installed dictionaries and gettext catalogues, and Node's CLDR data; prints the model folder")
     .option("--out <dir>", "model folder to write, required (a work folder <dir>.work keeps checkpoints, log.jsonl and loss.svg)")
     .option("--config <file>", "JSON recipe (training configuration + data); default: the built-in default recipe")
     .option("--work <dir>", "work folder (default <out>.work)")

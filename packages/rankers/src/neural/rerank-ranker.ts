@@ -6,6 +6,8 @@ import type { Run } from "@crossrank/metrics";
 import { fuseScores, topKScores } from "../fusion.js";
 import type { Ranker, RankingInput, RankOptions } from "../ranker.js";
 import { type CandidateRanker, checkInput } from "./common.js";
+import { LmEmdRanker } from "./lm-emd-ranker.js";
+import { MaxSimRanker } from "./maxsim-ranker.js";
 import type { NeuralPreset } from "./settings.js";
 
 /** Options of {@link RerankRanker}. */
@@ -19,7 +21,7 @@ export interface RerankRankerOptions {
   /**
    * Weight w ∈ [0, 1] of the first stage in the final score w · n(first) + (1 − w) · n(second),
    * n = per-query min–max normalisation over the candidates. 0 keeps the second stage's raw
-   * scores. Default {@link DEFAULT_RERANK_FIRST_WEIGHT}; 0 under preset "faithful".
+   * scores. Default {@link defaultFirstWeight} of the second stage; 0 under preset "faithful".
    */
   firstWeight?: number;
   /** Only chooses firstWeight's default ("faithful": 0, the LM-EMD study's reranking). Default "default". */
@@ -29,11 +31,36 @@ export interface RerankRankerOptions {
 export const DEFAULT_DEPTH = 20;
 
 /**
- * The first stage's weight under preset "default". A first stage that found a document is
- * evidence the second stage does not see (BM25's exact term matches, a bi-encoder trained for
- * retrieval), so the final score keeps part of it; 0.5 until it is tuned on dev data.
+ * The first stage's weight under preset "default" for a second stage other than LM-EMD and
+ * MaxSim. A first stage that found a document is evidence the second stage does not see (BM25's
+ * exact term matches, a bi-encoder trained for retrieval), so the final score keeps part of it.
  */
 export const DEFAULT_RERANK_FIRST_WEIGHT = 0.5;
+
+/**
+ * The first stage's weight with an LM-EMD second stage, chosen on dev data: re-ranking the shipped
+ * model's bi-encoder top 100 on datasets/everyday-dev (400 queries a language) and DDTP dev
+ * (a) and (b) (100 a language), weights 0–0.8 (the README has the table). On everyday-dev 0.3 is
+ * best (mean R@1 0.601 → 0.761); on DDTP (a), a short title against long descriptions, every
+ * weight up to 0.8 lowers some language, and 0.7 lowers the fewest while keeping most of the rest
+ * (everyday-dev 0.687, 16 of 16 languages up; (a) 0.568 → 0.571, 5 of 14 down by 0.01–0.03;
+ * (b) 0.936 → 0.960, none down).
+ */
+export const LM_EMD_FIRST_WEIGHT = 0.7;
+
+/**
+ * The first stage's weight with a MaxSim second stage, chosen on the same dev data: 0.6 lowers no
+ * everyday-dev or DDTP (a) language (means 0.601 → 0.657 and 0.568 → 0.620) and one of 14 on (b)
+ * (0.936 → 0.947 on average).
+ */
+export const MAXSIM_FIRST_WEIGHT = 0.6;
+
+/** The default `firstWeight` for a second stage (preset "default"). */
+export function defaultFirstWeight(second: CandidateRanker): number {
+  if (second instanceof LmEmdRanker) return LM_EMD_FIRST_WEIGHT;
+  if (second instanceof MaxSimRanker) return MAXSIM_FIRST_WEIGHT;
+  return DEFAULT_RERANK_FIRST_WEIGHT;
+}
 
 /** Progress units of one call: the first stage reports into [0, 500], the second into [500, 1000]. */
 const PROGRESS_TOTAL = 1000;
@@ -65,7 +92,7 @@ export class RerankRanker implements Ranker {
     if (preset !== undefined && preset !== "default" && preset !== "faithful") {
       throw new Error(`ranker rerank: preset must be "default" or "faithful", got ${JSON.stringify(preset)}`);
     }
-    this.firstWeight = options.firstWeight ?? (preset === "faithful" ? 0 : DEFAULT_RERANK_FIRST_WEIGHT);
+    this.firstWeight = options.firstWeight ?? (preset === "faithful" ? 0 : defaultFirstWeight(options.second));
     if (typeof this.firstWeight !== "number" || !(this.firstWeight >= 0 && this.firstWeight <= 1)) {
       throw new Error(`ranker rerank: firstWeight must be a number in [0, 1], got ${String(this.firstWeight)}`);
     }

@@ -99,11 +99,11 @@ export const DEFAULT_STATIC_CONFIG: StaticTrainConfig = {
   initStd: 0.1,
   seed: 1,
   capPerGroup: 12000,
-  budgetBySource: { dict: 160000, "dict-pivot": 40000 },
+  budgetBySource: { dict: 160000, "dict-pivot": 40000, gettext: 60000, cldr: 20000 },
   maxTokens: 128,
   checkpointEvery: 2000,
   devPerGroup: 500,
-  devBySource: { dict: 200, "dict-pivot": 100 },
+  devBySource: { dict: 200, "dict-pivot": 100, gettext: 100, cldr: 100 },
 };
 
 /** A trained static model in memory. */

@@ -90,12 +90,19 @@ export const STATIC_DICTIONARY_LANGUAGES: readonly string[] = [
  * The default recipe (`crossrank train-static` without `--config`): every DDTP language, short,
  * long and short → whole description pairs; every installed dictionary among
  * {@link STATIC_DICTIONARY_LANGUAGES}, a fixed budget of dictionary pairs per epoch shared by the
- * language pairs, so that dictionaries teach general vocabulary without drowning DDTP.
+ * language pairs, so that dictionaries teach general vocabulary without drowning DDTP; every
+ * installed gettext catalogue of those languages (software strings: the most text there is for
+ * Korean, Ukrainian, Greek and Arabic) and the CLDR glossary of Node's Intl (names, calendar
+ * words, relative times, measures), each with a budget of its own. Against the same recipe
+ * without the last two, on crossrank's everyday-dev set bi-encoder R@1 rose 0.508 → 0.592 on
+ * average over 16 languages (el 0.456 → 0.695, uk 0.191 → 0.374) and DDTP dev (a) 0.538 → 0.572.
  */
 export const DEFAULT_STATIC_RECIPE: StaticRecipe = {
   ...DEFAULT_STATIC_CONFIG,
   ddtp: { kinds: ["short", "long", "short-description"] },
   dictionaries: { languages: [...STATIC_DICTIONARY_LANGUAGES] },
+  gettext: {},
+  cldr: {},
 };
 
 const RECIPE_KEYS = new Set<string>([
