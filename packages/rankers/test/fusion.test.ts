@@ -5,6 +5,8 @@ import {
   type CandidateRanker,
   createRanker,
   DEFAULT_RERANK_FIRST_WEIGHT,
+  LM_EMD_FIRST_WEIGHT,
+  MAXSIM_FIRST_WEIGHT,
   fuseRuns,
   fuseScores,
   minMaxNormalize,
@@ -214,6 +216,13 @@ describe("RerankRanker's interpolation (stub stages)", () => {
     expect(await rerank(undefined, "faithful").rank(INPUT)).toEqual(await rerank(0).rank(INPUT));
     expect(() => rerank(-0.1)).toThrow("ranker rerank: firstWeight must be a number in [0, 1], got -0.1");
     expect(() => rerank(Number.NaN)).toThrow("ranker rerank: firstWeight must be a number in [0, 1], got NaN");
+  });
+
+  it("defaults firstWeight by second stage: LM-EMD and MaxSim have weights of their own", () => {
+    expect(createRanker("rerank", { encoder: "m" }).name).toMatch(new RegExp(`second=lm-emd\\(.*\\),firstWeight=${LM_EMD_FIRST_WEIGHT}\\)$`));
+    expect(createRanker("rerank", { encoder: "m", second: "maxsim" }).name).toMatch(new RegExp(`second=maxsim\\(.*\\),firstWeight=${MAXSIM_FIRST_WEIGHT}\\)$`));
+    expect(createRanker("rerank", { encoder: "m", second: "bert-cls" }).name).toMatch(new RegExp(`,firstWeight=${DEFAULT_RERANK_FIRST_WEIGHT}\\)$`));
+    expect(LM_EMD_FIRST_WEIGHT).not.toBe(DEFAULT_RERANK_FIRST_WEIGHT);
   });
 
   it("takes firstWeight from the registry, checked", () => {

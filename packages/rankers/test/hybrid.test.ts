@@ -11,6 +11,8 @@ import {
   DEFAULT_HYBRID_LEXICAL_WEIGHT,
   fuseRuns,
   HybridRanker,
+  LM_EMD_FIRST_WEIGHT,
+  MAXSIM_FIRST_WEIGHT,
   PooledRanker,
   rankerNames,
   rankerParameterNames,
@@ -76,8 +78,8 @@ function expectFused(run: Run, expected: Map<string, Map<string, number>>, k: nu
 }
 
 describe("hybrid ranker", () => {
-  it("fuses BM25's and the bi-encoder's top depth by weighted RRF (default)", async () => {
-    const hybrid = createRanker("hybrid", { encoder: st, lexical: "bm25", depth: DEPTH });
+  it("fuses BM25's and the bi-encoder's top depth by weighted RRF (fusion rrf)", async () => {
+    const hybrid = createRanker("hybrid", { encoder: st, lexical: "bm25", dense: "bi-encoder", depth: DEPTH, fusion: "rrf" });
     expect(hybrid.name).toBe(`hybrid(lexical=bm25(k1=1.2,b=0.75),dense=bi-encoder(encoder=${st}),depth=4,fusion=rrf,rrfK=60,lexicalWeight=0.5)`);
     const run = await hybrid.rank(INPUT, { k: 10 });
     const lexical = await createRanker("bm25").rank(INPUT, { k: DEPTH });
@@ -101,8 +103,8 @@ describe("hybrid ranker", () => {
   });
 
   it("interpolates min–max normalised scores with lexicalWeight (default DEFAULT_HYBRID_LEXICAL_WEIGHT)", async () => {
-    const hybrid = createRanker("hybrid", { encoder: st, lexical: "bm25", depth: DEPTH, fusion: "interpolate" });
-    expect(hybrid.name).toBe(`hybrid(lexical=bm25(k1=1.2,b=0.75),dense=bi-encoder(encoder=${st}),depth=4,fusion=interpolate,lexicalWeight=0.3)`);
+    const hybrid = createRanker("hybrid", { encoder: st, lexical: "bm25", dense: "bi-encoder", depth: DEPTH, fusion: "interpolate" });
+    expect(hybrid.name).toBe(`hybrid(lexical=bm25(k1=1.2,b=0.75),dense=bi-encoder(encoder=${st}),depth=4,fusion=interpolate,lexicalWeight=${DEFAULT_HYBRID_LEXICAL_WEIGHT})`);
     const run = await hybrid.rank(INPUT, { k: 10 });
     const w = DEFAULT_HYBRID_LEXICAL_WEIGHT;
     const lexical = await createRanker("bm25").rank(INPUT, { k: DEPTH });
@@ -117,7 +119,7 @@ describe("hybrid ranker", () => {
     }
     expectFused(run, expected, 10);
     // lexicalWeight 1: BM25's normalised scores, 0 for the documents only the bi-encoder found.
-    const lexicalOnly = await createRanker("hybrid", { encoder: st, lexical: "bm25", depth: DEPTH, fusion: "interpolate", lexicalWeight: 1 }).rank(INPUT, { k: 10 });
+    const lexicalOnly = await createRanker("hybrid", { encoder: st, lexical: "bm25", dense: "bi-encoder", depth: DEPTH, fusion: "interpolate", lexicalWeight: 1 }).rank(INPUT, { k: 10 });
     for (const q of INPUT.queries) {
       const nl = normalised(lexical.get(q.id)!);
       for (const [id, s] of lexicalOnly.get(q.id)!) expect(s, `${q.id} ${id}`).toBe(nl.get(id) ?? 0);
@@ -127,7 +129,7 @@ describe("hybrid ranker", () => {
 
   it("with dense rerank fuses BM25 with the bi-encoder's top depth reranked by the second stage", async () => {
     const params = { encoder: st, depth: DEPTH, second: "maxsim", firstWeight: 0.25 };
-    const hybrid = createRanker("hybrid", { ...params, lexical: "bm25", dense: "rerank" });
+    const hybrid = createRanker("hybrid", { ...params, lexical: "bm25", dense: "rerank", fusion: "rrf" });
     const rerank = createRanker("rerank", { ...params, first: "bi-encoder" });
     expect(hybrid.name).toBe(`hybrid(lexical=bm25(k1=1.2,b=0.75),dense=${rerank.name},depth=4,fusion=rrf,rrfK=60,lexicalWeight=0.5)`);
     expect(rerank.name).toBe(`rerank(first=bi-encoder(encoder=${st}),depth=4,second=maxsim(encoder=${st}),firstWeight=0.25)`);
@@ -151,7 +153,9 @@ describe("hybrid ranker", () => {
 
   it('with lexical "auto" uses bm25 for a pair without a dictionary, and says so through lexicalFor', async () => {
     const auto = createRanker("hybrid", { encoder: st, depth: DEPTH }) as HybridRanker;
-    expect(auto.name).toBe(`hybrid(lexical=auto,dense=bi-encoder(encoder=${st}),depth=4,fusion=rrf,rrfK=60,lexicalWeight=0.5)`);
+    expect(auto.name).toBe(
+      `hybrid(lexical=auto,dense=rerank(first=bi-encoder(encoder=${st}),depth=4,second=maxsim(encoder=${st}),firstWeight=${MAXSIM_FIRST_WEIGHT}),depth=4,fusion=interpolate,lexicalWeight=${DEFAULT_HYBRID_LEXICAL_WEIGHT})`,
+    );
     // Debian has no Thai dictionary at all; the same language or an unknown one needs none.
     expect(await auto.lexicalFor("th", "en")).toBe("bm25");
     expect(await auto.lexicalFor("th", "de")).toBe("bm25");
@@ -179,13 +183,20 @@ describe("hybrid ranker", () => {
 describe("hybrid ranker parameters", () => {
   it("is registered, needs an encoder, and lists its parameters", () => {
     expect(rankerNames()).toContain("hybrid");
-    expect(createRanker("hybrid").name).toBe("hybrid(lexical=auto,dense=bi-encoder(encoder=crossrank-static),depth=100,fusion=rrf,rrfK=60,lexicalWeight=0.5)");
+    // Defaults: dense rerank (the bi-encoder's top depth re-ranked by MaxSim), fusion interpolate.
+    expect(createRanker("hybrid").name).toBe(
+      `hybrid(lexical=auto,dense=rerank(first=bi-encoder(encoder=crossrank-static),depth=100,second=maxsim(encoder=crossrank-static),firstWeight=${MAXSIM_FIRST_WEIGHT}),depth=100,fusion=interpolate,lexicalWeight=${DEFAULT_HYBRID_LEXICAL_WEIGHT})`,
+    );
     expect(rankerParameterNames("hybrid")).toEqual(expect.arrayContaining(["encoder", "lexical", "dense", "depth", "fusion", "rrfK", "lexicalWeight", "second", "firstWeight", "marginals"]));
-    expect(createRanker("hybrid", { encoder: "m", fusion: "rrf", rrfK: 10, lexicalWeight: 0.7, depth: 50 }).name).toBe(
+    expect(createRanker("hybrid", { encoder: "m", dense: "bi-encoder", fusion: "rrf", rrfK: 10, lexicalWeight: 0.7, depth: 50 }).name).toBe(
       "hybrid(lexical=auto,dense=bi-encoder(encoder=m),depth=50,fusion=rrf,rrfK=10,lexicalWeight=0.7)",
     );
     expect(createRanker("hybrid", { encoder: "m", dense: "rerank", lexical: "bm25-psq" }).name).toBe(
-      "hybrid(lexical=bm25-psq(k1=1.2,b=0.75),dense=rerank(first=bi-encoder(encoder=m),depth=100,second=lm-emd(encoder=m,gamma=0.1,iterations=100),firstWeight=0.5),depth=100,fusion=rrf,rrfK=60,lexicalWeight=0.5)",
+      `hybrid(lexical=bm25-psq(k1=1.2,b=0.75),dense=rerank(first=bi-encoder(encoder=m),depth=100,second=maxsim(encoder=m),firstWeight=${MAXSIM_FIRST_WEIGHT}),depth=100,fusion=interpolate,lexicalWeight=${DEFAULT_HYBRID_LEXICAL_WEIGHT})`,
+    );
+    // An LM-EMD second stage takes its parameters and its own firstWeight default.
+    expect(createRanker("hybrid", { encoder: "m", dense: "rerank", second: "lm-emd", lexical: "bm25-psq", fusion: "rrf" }).name).toBe(
+      `hybrid(lexical=bm25-psq(k1=1.2,b=0.75),dense=rerank(first=bi-encoder(encoder=m),depth=100,second=lm-emd(encoder=m,gamma=0.1,iterations=100),firstWeight=${LM_EMD_FIRST_WEIGHT}),depth=100,fusion=rrf,rrfK=60,lexicalWeight=0.5)`,
     );
   });
 
@@ -198,8 +209,9 @@ describe("hybrid ranker parameters", () => {
       [{ rrfK: -1 }, "parameter rrfK of ranker hybrid must be a number >= 0; got -1"],
       [{ lexicalWeight: 1.2 }, "parameter lexicalWeight of ranker hybrid must be a number in [0, 1]; got 1.2"],
       [{ fusion: "interpolate", rrfK: 60 }, "parameter rrfK of ranker hybrid does not apply to fusion interpolate"],
-      [{ second: "maxsim" }, "parameter second of ranker hybrid does not apply to dense bi-encoder (only to dense rerank)"],
-      [{ firstWeight: 0.5 }, "parameter firstWeight of ranker hybrid does not apply to dense bi-encoder (only to dense rerank)"],
+      [{ rrfK: 60 }, "parameter rrfK of ranker hybrid does not apply to fusion interpolate"],
+      [{ dense: "bi-encoder", second: "maxsim" }, "parameter second of ranker hybrid does not apply to dense bi-encoder (only to dense rerank)"],
+      [{ dense: "bi-encoder", firstWeight: 0.5 }, "parameter firstWeight of ranker hybrid does not apply to dense bi-encoder (only to dense rerank)"],
       [{ dense: "rerank", second: "maxsim", gamma: 0.2 }, "parameter gamma of ranker hybrid does not apply to second stage maxsim"],
       [{ dense: "rerank", firstWeight: -0.5 }, "parameter firstWeight of ranker hybrid must be a number in [0, 1]; got -0.5"],
       [{ k1: 1 }, 'unknown parameter "k1" for ranker hybrid; accepted: encoder'],

@@ -5,7 +5,17 @@ import { type Encoder, loadEncoder, type TokenEmbeddings, writeFixtureModel } fr
 import type { Run } from "@crossrank/metrics";
 import { cosineCost, linearProblem, matrix, sinkhorn } from "@crossrank/ot";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { clearNeuralMemo, createRanker, explainPair, LmEmdRanker, MaxSimRanker, neuralMemoStats, type RankingInput } from "../src/index.js";
+import {
+  clearNeuralMemo,
+  createRanker,
+  DEFAULT_RERANK_FIRST_WEIGHT,
+  explainPair,
+  LM_EMD_FIRST_WEIGHT,
+  LmEmdRanker,
+  MaxSimRanker,
+  neuralMemoStats,
+  type RankingInput,
+} from "../src/index.js";
 import { MAXSIM_ONNX_MIN_WORK } from "../src/neural/maxsim-ranker.js";
 
 // A tiny cross-lingual task from parallel sentences of the fixture model's corpus: English queries,
@@ -329,7 +339,9 @@ describe("neural rankers on the fixture model", () => {
       return new Map([...scores].map(([id, s]) => [id, hi > lo ? (s - lo) / (hi - lo) : 0]));
     };
     const byFirst = await createRanker("rerank", { encoder: bert, first: "bert-mean", depth, otBackend: "js", firstWeight: 1 }).rank(INPUT, { k: 10 });
-    const mixed = await createRanker("rerank", { encoder: bert, first: "bert-mean", depth, otBackend: "js" }).rank(INPUT, { k: 10 });
+    // A weight other than 0.5, so that swapping the stages' weights would show.
+    const w = 0.3;
+    const mixed = await createRanker("rerank", { encoder: bert, first: "bert-mean", depth, otBackend: "js", firstWeight: w }).rank(INPUT, { k: 10 });
     for (const q of INPUT.queries) {
       const candidates = first.get(q.id)!;
       expect([...byFirst.get(q.id)!.keys()], q.id).toEqual([...candidates.keys()]);
@@ -337,7 +349,7 @@ describe("neural rankers on the fixture model", () => {
       const n2 = norm(new Map([...candidates.keys()].map((id) => [id, full.get(q.id)!.get(id)!])));
       const hits = mixed.get(q.id)!;
       expect(hits.size).toBe(depth);
-      for (const [id, s] of hits) expect(s, `${q.id} ${id}`).toBeCloseTo(0.5 * n1.get(id)! + 0.5 * n2.get(id)!, 6);
+      for (const [id, s] of hits) expect(s, `${q.id} ${id}`).toBeCloseTo(w * n1.get(id)! + (1 - w) * n2.get(id)!, 6);
       const scores = [...hits.values()];
       for (let i = 1; i < scores.length; i++) expect(scores[i]!).toBeLessThanOrEqual(scores[i - 1]!);
     }
@@ -415,8 +427,12 @@ describe("neural ranker parameters", () => {
     expect(createRanker("lm-emd", { encoder: "fixture:bert", preset: "faithful" }).name).toBe("lm-emd(encoder=fixture:bert,preset=faithful,gamma=0.1,iterations=500)");
     expect(createRanker("bert-cls", { encoder: "fixture:bert", backend: "onnx" }).name).toBe("bert-cls(encoder=fixture:bert,backend=onnx)");
     expect(createRanker("maxsim", { encoder: "m", includeSpecial: false }).name).toBe("maxsim(encoder=m,includeSpecial=false)");
-    expect(createRanker("rerank", { encoder: "m" }).name).toBe("rerank(first=bm25(k1=1.2,b=0.75),depth=20,second=lm-emd(encoder=m,gamma=0.1,iterations=100),firstWeight=0.5)");
-    expect(createRanker("rerank", { encoder: "m", second: "bert-mean", depth: 5 }).name).toBe("rerank(first=bm25(k1=1.2,b=0.75),depth=5,second=bert-mean(encoder=m),firstWeight=0.5)");
+    expect(createRanker("rerank", { encoder: "m" }).name).toBe(
+      `rerank(first=bm25(k1=1.2,b=0.75),depth=20,second=lm-emd(encoder=m,gamma=0.1,iterations=100),firstWeight=${LM_EMD_FIRST_WEIGHT})`,
+    );
+    expect(createRanker("rerank", { encoder: "m", second: "bert-mean", depth: 5 }).name).toBe(
+      `rerank(first=bm25(k1=1.2,b=0.75),depth=5,second=bert-mean(encoder=m),firstWeight=${DEFAULT_RERANK_FIRST_WEIGHT})`,
+    );
     expect(createRanker("rerank", { encoder: "m", firstWeight: 0 }).name).toBe("rerank(first=bm25(k1=1.2,b=0.75),depth=20,second=lm-emd(encoder=m,gamma=0.1,iterations=100))");
     // The LM-EMD study's recipe keeps its label (firstWeight 0 by default under faithful).
     expect(createRanker("rerank", { encoder: "m", depth: 20, second: "lm-emd", preset: "faithful" }).name).toBe(
