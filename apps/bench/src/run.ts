@@ -128,6 +128,20 @@ export async function runSuite(suite: Suite, options: RunSuiteOptions): Promise<
           trained = { config: trainConfig, split, head };
         }
         progress?.job(`${task.name} ${label}`);
+        // What every cell of this (task, ranker) says, whether or not the ranker could run.
+        const identity = {
+          dataset: suiteTask.dataset,
+          task: suiteTask.task,
+          queryLang: task.queryLang ?? suiteTask.queryLang,
+          docLang: task.docLang ?? suiteTask.docLang,
+          taskName: task.name,
+          ranker: config.name,
+          params: reportedParams(config.params),
+          label,
+          documents: ranked.documents.length,
+          loadSeconds,
+          warnings: task.warnings ?? [],
+        };
         const rankStart = performance.now();
         let run: Run;
         try {
@@ -140,45 +154,18 @@ export async function runSuite(suite: Suite, options: RunSuiteOptions): Promise<
           // with what to install, rather than ending the whole suite on a fresh machine.
           if ((error as Error).name !== "MissingDictionaryError") throw error;
           const unavailable = (error as Error).message;
-          results.push({
-            dataset: suiteTask.dataset,
-            task: suiteTask.task,
-            queryLang: task.queryLang ?? suiteTask.queryLang,
-            docLang: task.docLang ?? suiteTask.docLang,
-            taskName: task.name,
-            ranker: config.name,
-            params: reportedParams(config.params),
-            label,
-            queries: 0,
-            documents: ranked.documents.length,
-            measures: {},
-            loadSeconds,
-            rankSeconds: 0,
-            queriesPerSecond: 0,
-            warnings: task.warnings ?? [],
-            unavailable,
-          });
+          results.push({ ...identity, queries: 0, measures: {}, rankSeconds: 0, queriesPerSecond: 0, unavailable });
           progress?.jobDone(`${task.name} ${label}: not run (${unavailable})`);
           continue;
         }
         const rankSeconds = (performance.now() - rankStart) / 1000;
         const evaluation = evaluate(ranked.qrels, run, suite.measures);
         const cell: CellResult = {
-          dataset: suiteTask.dataset,
-          task: suiteTask.task,
-          queryLang: task.queryLang ?? suiteTask.queryLang,
-          docLang: task.docLang ?? suiteTask.docLang,
-          taskName: task.name,
-          ranker: config.name,
-          params: reportedParams(config.params),
-          label,
+          ...identity,
           queries: ranked.queries.length,
-          documents: ranked.documents.length,
           measures: evaluation.mean,
-          loadSeconds,
           rankSeconds,
           queriesPerSecond: ranked.queries.length / Math.max(rankSeconds, 1e-9),
-          warnings: task.warnings ?? [],
           ...(trained !== undefined ? { train: trained.config, split: trained.split.summary, head: trained.head } : {}),
         };
         results.push(cell);

@@ -18,10 +18,8 @@
  */
 import { availableParallelism } from "node:os";
 import { encodeModel, GraphBuilder } from "@crossrank/onnx";
-import type * as Ort from "onnxruntime-node";
 import type { PooledMatrix } from "./memo.js";
-
-type OrtModule = typeof Ort;
+import { lazyCpuSession } from "./ort-session.js";
 
 /** Queries per session run. */
 export const QUERY_BLOCK = 64;
@@ -38,29 +36,7 @@ export function buildDenseModel(): Uint8Array {
 
 const THREADS = Number(process.env.CROSSRANK_DENSE_ONNX_THREADS ?? 0) || Math.max(1, availableParallelism());
 
-let sessionPromise: Promise<{ ort: OrtModule; session: Ort.InferenceSession }> | undefined;
-
-function denseSession(): Promise<{ ort: OrtModule; session: Ort.InferenceSession }> {
-  if (sessionPromise === undefined) {
-    const p = import("onnxruntime-node")
-      .then((m) => ((m as unknown as { default?: OrtModule }).default ?? m) as OrtModule)
-      .then(async (ort) => ({
-        ort,
-        session: await ort.InferenceSession.create(buildDenseModel(), {
-          intraOpNumThreads: THREADS,
-          interOpNumThreads: 1,
-          graphOptimizationLevel: "all",
-          executionMode: "sequential",
-          logSeverityLevel: 3,
-        }),
-      }));
-    p.catch(() => {
-      if (sessionPromise === p) sessionPromise = undefined;
-    });
-    sessionPromise = p;
-  }
-  return sessionPromise;
-}
+const denseSession = lazyCpuSession(buildDenseModel, THREADS);
 
 /**
  * Scores every query of `queries` against every document of `documents`, a block of

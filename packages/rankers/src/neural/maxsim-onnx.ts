@@ -31,9 +31,7 @@
  */
 import { availableParallelism } from "node:os";
 import { encodeModel, GraphBuilder } from "@crossrank/onnx";
-import type * as Ort from "onnxruntime-node";
-
-type OrtModule = typeof Ort;
+import { type CpuSession, lazyCpuSession } from "./ort-session.js";
 
 /** Padded document rows per packed chunk (capped so that a chunk stays ≤ {@link MAX_CHUNK_BYTES}). */
 export const CHUNK_ROWS = 4096;
@@ -57,38 +55,11 @@ export function buildMaxSimModel(): Uint8Array {
   return encodeModel(g, { opset: 18 });
 }
 
-let ortPromise: Promise<OrtModule> | undefined;
-/** onnxruntime-node, loaded once (rejects with the loader's error when the binary can't load). */
-function loadOrt(): Promise<OrtModule> {
-  ortPromise ??= import("onnxruntime-node").then((m) => ((m as unknown as { default?: OrtModule }).default ?? m) as OrtModule);
-  return ortPromise;
-}
-
 /** Intra-op threads of the session: every core (runs are sequential). */
 const THREADS = Number(process.env.CROSSRANK_MAXSIM_ONNX_THREADS ?? 0) || Math.max(1, availableParallelism());
 
-let sessionPromise: Promise<{ ort: OrtModule; session: Ort.InferenceSession }> | undefined;
-
 /** The process-wide MaxSim session, created on first use (a failure is forgotten, so a later call retries). */
-export function maxSimSession(): Promise<{ ort: OrtModule; session: Ort.InferenceSession }> {
-  if (sessionPromise === undefined) {
-    const p = loadOrt().then(async (ort) => ({
-      ort,
-      session: await ort.InferenceSession.create(buildMaxSimModel(), {
-        intraOpNumThreads: THREADS,
-        interOpNumThreads: 1,
-        graphOptimizationLevel: "all",
-        executionMode: "sequential",
-        logSeverityLevel: 3,
-      }),
-    }));
-    p.catch(() => {
-      if (sessionPromise === p) sessionPromise = undefined;
-    });
-    sessionPromise = p;
-  }
-  return sessionPromise;
-}
+export const maxSimSession: () => Promise<CpuSession> = lazyCpuSession(buildMaxSimModel, THREADS);
 
 /** Rows of one text: [length, dim] row-major unit rows. */
 export interface Rows {
