@@ -58,9 +58,9 @@ const PROGRESS_TOTAL = 1000;
  * `depth` per query; the run holds the top k of the union by fused score, in trec_eval order (ties
  * by document id, descending), with w = `lexicalWeight`:
  *
- * - "rrf" (default): w / (rrfK + rank_lexical) + (1 − w) / (rrfK + rank_dense), ranks 1-based;
- * - "interpolate": w · n(lexical) + (1 − w) · n(dense), n = min–max normalisation over that list
- *   for the query (all equal → 0);
+ * - "interpolate" (default): w · n(lexical) + (1 − w) · n(dense), n = min–max normalisation over
+ *   that list for the query (all equal → 0);
+ * - "rrf": w / (rrfK + rank_lexical) + (1 − w) / (rrfK + rank_dense), ranks 1-based;
  *
  * a document missing from a list gets 0 from it. With `lexical: "auto"` the lexical ranker is
  * chosen per call from the input's languages ({@link lexicalFor}).
