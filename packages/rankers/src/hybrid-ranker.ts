@@ -8,7 +8,7 @@ import type { Run } from "@crossrank/metrics";
 import { Bm25PsqRanker } from "./bm25-psq-ranker.js";
 import { Bm25Ranker } from "./bm25-ranker.js";
 import { checkFusionOptions, DEFAULT_RRF_K, type FusionMethod, fuseRuns } from "./fusion.js";
-import { checkInput } from "./neural/common.js";
+import { checkInput, twoPartProgress } from "./neural/common.js";
 import type { Ranker, RankingInput, RankOptions } from "./ranker.js";
 
 /** Which lexical ranker: "auto" chooses per language pair (see {@link HybridRanker.lexicalFor}). */
@@ -49,9 +49,6 @@ export const DEFAULT_HYBRID_LEXICAL_WEIGHT = 0.3;
 
 /** The lexical weight of fusion "rrf": 0.5 weighs both lists alike, Cormack et al.'s RRF (halved). */
 export const DEFAULT_RRF_LEXICAL_WEIGHT = 0.5;
-
-/** Progress units of one call: the lexical ranker reports into [0, 500], the dense one into [500, 1000]. */
-const PROGRESS_TOTAL = 1000;
 
 /**
  * Fusion of a lexical and a dense ranking. Both rankers see the same input and return their top
@@ -122,20 +119,18 @@ export class HybridRanker implements Ranker {
 
   async rank(input: RankingInput, options: RankOptions = {}): Promise<Run> {
     const k = checkInput(input, options);
-    const { onProgress } = options;
-    const half = PROGRESS_TOTAL / 2;
-    const scaled = (offset: number) =>
-      onProgress === undefined ? {} : { onProgress: (done: number, total: number) => onProgress(offset + (total > 0 ? Math.round((done / total) * half) : half), PROGRESS_TOTAL) };
+    // The lexical ranker reports into the first half of the progress, the dense one into the second.
+    const progress = twoPartProgress(options.onProgress);
     const fusion = { method: this.fusion, weight: this.lexicalWeight, rrfK: this.rrfK };
     checkFusionOptions(fusion, "ranker hybrid");
     const lexical = (await this.lexicalFor(input.queryLang, input.docLang)) === "bm25" ? this.bm25 : this.psq;
-    const lexicalRun = await lexical.rank(input, { k: this.depth, ...scaled(0) });
-    const denseRun = await this.dense.rank(input, { k: this.depth, ...scaled(half) });
+    const lexicalRun = await lexical.rank(input, { k: this.depth, ...progress.part(0) });
+    const denseRun = await this.dense.rank(input, { k: this.depth, ...progress.part(1) });
     const fused = fuseRuns(lexicalRun, denseRun, { ...fusion, k });
     // Every query of the input, in input order (a ranker may leave one out when it found nothing).
     const run: Run = new Map();
     for (const q of input.queries) run.set(q.id, fused.get(q.id) ?? new Map());
-    onProgress?.(PROGRESS_TOTAL, PROGRESS_TOTAL);
+    progress.done();
     return run;
   }
 }

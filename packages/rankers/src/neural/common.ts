@@ -119,3 +119,25 @@ export function checkScore(score: number, ranker: string, queryId: string, docId
     throw new Error(`${ranker}: score of document ${JSON.stringify(docId)} for query ${JSON.stringify(queryId)} is ${score}${hint}`);
   }
 }
+
+/** Progress units of one call of a two-part ranker (rerank, hybrid): [0, 500] for the first part, [500, 1000] for the second. */
+const TWO_PART_TOTAL = 1000;
+
+/**
+ * Progress of a ranker that runs two rankers one after the other: `part(0)` and `part(1)` are the
+ * RankOptions spreads (an `onProgress` scaled into that half, or nothing without a listener), and
+ * `done()` reports the end.
+ */
+export function twoPartProgress(onProgress: ((done: number, total: number) => void) | undefined): {
+  part: (index: 0 | 1) => Pick<RankOptions, "onProgress">;
+  done: () => void;
+} {
+  const half = TWO_PART_TOTAL / 2;
+  return {
+    part: (index) =>
+      onProgress === undefined
+        ? {}
+        : { onProgress: (done: number, total: number) => onProgress(index * half + (total > 0 ? Math.round((done / total) * half) : half), TWO_PART_TOTAL) },
+    done: () => onProgress?.(TWO_PART_TOTAL, TWO_PART_TOTAL),
+  };
+}

@@ -5,7 +5,7 @@
 import type { Run } from "@crossrank/metrics";
 import { fuseScores, topKScores } from "../fusion.js";
 import type { Ranker, RankingInput, RankOptions } from "../ranker.js";
-import { type CandidateRanker, checkInput } from "./common.js";
+import { type CandidateRanker, checkInput, twoPartProgress } from "./common.js";
 import { LmEmdRanker } from "./lm-emd-ranker.js";
 import { MaxSimRanker } from "./maxsim-ranker.js";
 import type { NeuralPreset } from "./settings.js";
@@ -62,9 +62,6 @@ export function defaultFirstWeight(second: CandidateRanker): number {
   return DEFAULT_RERANK_FIRST_WEIGHT;
 }
 
-/** Progress units of one call: the first stage reports into [0, 500], the second into [500, 1000]. */
-const PROGRESS_TOTAL = 1000;
-
 /**
  * Reranking: the first stage's top `depth` documents of each query are scored by the second stage,
  * and the run holds those candidates only (top `min(k, depth)`; a query for which the first stage
@@ -105,11 +102,9 @@ export class RerankRanker implements Ranker {
 
   async rank(input: RankingInput, options: RankOptions = {}): Promise<Run> {
     const k = checkInput(input, options);
-    const { onProgress } = options;
-    const half = PROGRESS_TOTAL / 2;
-    const scaled = (offset: number) =>
-      onProgress === undefined ? {} : { onProgress: (done: number, total: number) => onProgress(offset + (total > 0 ? Math.round((done / total) * half) : half), PROGRESS_TOTAL) };
-    const firstRun = await this.first.rank(input, { k: this.depth, ...scaled(0) });
+    // The first stage reports into the first half of the progress, the second stage into the second.
+    const progress = twoPartProgress(options.onProgress);
+    const firstRun = await this.first.rank(input, { k: this.depth, ...progress.part(0) });
     const index = new Map<string, number>();
     input.documents.forEach((d, i) => index.set(d.id, i));
     const candidates = new Map<string, Int32Array>();
@@ -126,12 +121,12 @@ export class RerankRanker implements Ranker {
     const w = this.firstWeight;
     if (w === 0) {
       // The second stage's own top k, untouched.
-      const run = await this.second.rankCandidates(input, candidates, { k: Math.min(k, this.depth), ...scaled(half) });
-      onProgress?.(PROGRESS_TOTAL, PROGRESS_TOTAL);
+      const run = await this.second.rankCandidates(input, candidates, { k: Math.min(k, this.depth), ...progress.part(1) });
+      progress.done();
       return run;
     }
     // Every candidate's second-stage score (k = depth keeps them all), then the interpolation.
-    const secondRun = await this.second.rankCandidates(input, candidates, { k: this.depth, ...scaled(half) });
+    const secondRun = await this.second.rankCandidates(input, candidates, { k: this.depth, ...progress.part(1) });
     const run: Run = new Map();
     const empty = new Map<string, number>();
     for (const q of input.queries) {
@@ -139,7 +134,7 @@ export class RerankRanker implements Ranker {
       const fused = fuseScores(firstHits, secondRun.get(q.id) ?? empty, { method: "interpolate", weight: w });
       run.set(q.id, topKScores(fused, Math.min(k, this.depth)));
     }
-    onProgress?.(PROGRESS_TOTAL, PROGRESS_TOTAL);
+    progress.done();
     return run;
   }
 }
