@@ -11,7 +11,7 @@ import { statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { XQUAD_LANGUAGES } from "@crossrank/datasets";
-import { DEFAULT_ENCODER, type Pooling } from "@crossrank/encode";
+import { DEFAULT_ENCODER, isBuiltInEncoder, type Pooling } from "@crossrank/encode";
 
 /** The three stages, in training order. */
 export const STAGES = ["warmup", "teacher", "distill"] as const;
@@ -361,7 +361,7 @@ function parseEncoderOptions(v: Validator, root: Json): EncoderSettings {
 
 /** fixture:…, absolute and ~ paths as written; "./x", "../x" or an existing folder against the config's folder; else a hub id. */
 function resolveEncoderSpec(spec: string, baseDir: string): string {
-  if (spec.startsWith("fixture:") || spec === DEFAULT_ENCODER || isAbsolute(spec) || spec === "~" || spec.startsWith("~/")) return spec;
+  if (isBuiltInEncoder(spec) || isAbsolute(spec) || spec === "~" || spec.startsWith("~/")) return spec;
   const local = resolve(baseDir, spec);
   if (/^\.\.?([\\/]|$)/.test(spec)) return local;
   try {

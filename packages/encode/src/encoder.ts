@@ -121,6 +121,11 @@ const FIXTURE_KINDS: readonly FixtureKind[] = ["bert", "sentence-transformers", 
  */
 export const DEFAULT_ENCODER = STATIC_MODEL_NAME;
 
+/** Whether `spec` names a model crossrank provides itself ("crossrank-static", "fixture:…"): never a path or a hub id. */
+export function isBuiltInEncoder(spec: string): boolean {
+  return spec === STATIC_MODEL_NAME || spec.startsWith("fixture:");
+}
+
 /**
  * Loads a model: `spec` is a hub id (downloaded into the cache by @crossrank/tokenize's
  * resolveModel unless offline), a folder, "crossrank-static" ({@link DEFAULT_ENCODER}: the static
@@ -155,7 +160,7 @@ async function loadLayers(spec: string, options: EncoderOptions, heads: HeadFile
 
 /** The head folder `spec` names (a folder holding crossrank-head.json, or that file itself), absolute; else undefined. */
 async function headFolderOf(spec: string): Promise<string | undefined> {
-  if (spec.startsWith("fixture:") || spec === "" || spec === STATIC_MODEL_NAME) return undefined;
+  if (spec === "" || isBuiltInEncoder(spec)) return undefined;
   const path = expandHome(spec);
   if (basename(path) === HEAD_CONFIG_FILE && (await isFile(path))) return dirname(resolve(path));
   return (await isFile(join(path, HEAD_CONFIG_FILE))) ? resolve(path) : undefined;
@@ -167,7 +172,7 @@ async function headFolderOf(spec: string): Promise<string | undefined> {
  * exists there, else as written (a hub id).
  */
 async function baseSpec(encoder: string, headFolder: string): Promise<string> {
-  if (encoder.startsWith("fixture:") || encoder === STATIC_MODEL_NAME || isAbsolute(encoder) || encoder === "~" || encoder.startsWith("~/")) return encoder;
+  if (isBuiltInEncoder(encoder) || isAbsolute(encoder) || encoder === "~" || encoder.startsWith("~/")) return encoder;
   const local = resolve(headFolder, encoder);
   if (/^\.\.?([\\/]|$)/.test(encoder)) return local;
   return (await stat(local).catch(() => undefined))?.isDirectory() === true ? local : encoder;

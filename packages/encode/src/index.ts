@@ -5,6 +5,7 @@ export {
   type EncoderKind,
   type EncoderOptions,
   DEFAULT_ENCODER,
+  isBuiltInEncoder,
   loadEncoder,
   type SentenceOptions,
   type TokenEmbeddings,
