@@ -9,7 +9,7 @@ import { Bm25Ranker } from "./bm25-ranker.js";
 import { LmEmdRanker } from "./neural/lm-emd-ranker.js";
 import { MaxSimRanker } from "./neural/maxsim-ranker.js";
 import { type PooledKind, PooledRanker } from "./neural/pooled-ranker.js";
-import { DEFAULT_DEPTH, DEFAULT_RERANK_FIRST_WEIGHT, LM_EMD_FIRST_WEIGHT, MAXSIM_FIRST_WEIGHT, RerankRanker } from "./neural/rerank-ranker.js";
+import { DEFAULT_DEPTH, DEFAULT_RERANK_FIRST_WEIGHT, LM_EMD_FIRST_WEIGHT, LM_EMD_LENGTH_GATE, MAXSIM_FIRST_WEIGHT, RerankRanker } from "./neural/rerank-ranker.js";
 import type { CandidateRanker } from "./neural/common.js";
 import type { NeuralPreset } from "./neural/settings.js";
 import { DEFAULT_RRF_K, type FusionMethod } from "./fusion.js";
@@ -72,6 +72,11 @@ const RERANK_PARAMS: Readonly<Record<string, ParameterSpec>> = {
     default: `${LM_EMD_FIRST_WEIGHT} with second stage lm-emd, ${MAXSIM_FIRST_WEIGHT} with maxsim, else ${DEFAULT_RERANK_FIRST_WEIGHT}; 0 with preset "faithful"`,
     check: isUnitInterval,
   },
+  lengthGate: {
+    accepts: "number >= 0 (0 turns it off)",
+    default: `${LM_EMD_LENGTH_GATE} with second stage lm-emd, else 0; 0 with preset "faithful"`,
+    check: (v) => isFiniteNumber(v) && v >= 0,
+  },
   ...LM_EMD_PARAMS,
 };
 
@@ -113,6 +118,7 @@ function createRerank(ranker: string, p: Readonly<Record<string, unknown>>, firs
     second: createNeural(second, defined(p, [...Object.keys(ENCODER_PARAMS), ...secondParams])),
     ...(depth === undefined ? {} : { depth }),
     ...(p.firstWeight === undefined ? {} : { firstWeight: p.firstWeight as number }),
+    ...(p.lengthGate === undefined ? {} : { lengthGate: p.lengthGate as number }),
     ...(p.preset === undefined ? {} : { preset: p.preset as NeuralPreset }),
   });
 }

@@ -6,6 +6,7 @@ import {
   createRanker,
   DEFAULT_RERANK_FIRST_WEIGHT,
   LM_EMD_FIRST_WEIGHT,
+  LM_EMD_LENGTH_GATE,
   MAXSIM_FIRST_WEIGHT,
   fuseRuns,
   fuseScores,
@@ -219,20 +220,85 @@ describe("RerankRanker's interpolation (stub stages)", () => {
   });
 
   it("defaults firstWeight by second stage: LM-EMD and MaxSim have weights of their own", () => {
-    expect(createRanker("rerank", { encoder: "m" }).name).toMatch(new RegExp(`second=lm-emd\\(.*\\),firstWeight=${LM_EMD_FIRST_WEIGHT}\\)$`));
+    expect(createRanker("rerank", { encoder: "m" }).name).toMatch(new RegExp(`second=lm-emd\\(.*\\),firstWeight=${LM_EMD_FIRST_WEIGHT},lengthGate=${LM_EMD_LENGTH_GATE}\\)$`));
     expect(createRanker("rerank", { encoder: "m", second: "maxsim" }).name).toMatch(new RegExp(`second=maxsim\\(.*\\),firstWeight=${MAXSIM_FIRST_WEIGHT}\\)$`));
     expect(createRanker("rerank", { encoder: "m", second: "bert-cls" }).name).toMatch(new RegExp(`,firstWeight=${DEFAULT_RERANK_FIRST_WEIGHT}\\)$`));
-    expect(LM_EMD_FIRST_WEIGHT).not.toBe(DEFAULT_RERANK_FIRST_WEIGHT);
+    expect(LM_EMD_FIRST_WEIGHT).toBe(0.5);
+    expect(MAXSIM_FIRST_WEIGHT).not.toBe(DEFAULT_RERANK_FIRST_WEIGHT);
   });
 
   it("takes firstWeight from the registry, checked", () => {
     expect(createRanker("rerank", { encoder: "m", firstWeight: 0.25 }).name).toBe(
-      "rerank(first=bm25(k1=1.2,b=0.75),depth=20,second=lm-emd(encoder=m,gamma=0.1,iterations=100),firstWeight=0.25)",
+      "rerank(first=bm25(k1=1.2,b=0.75),depth=20,second=lm-emd(encoder=m,gamma=0.1,iterations=100),firstWeight=0.25,lengthGate=0.4)",
     );
     expect(createRanker("rerank", { encoder: "m", preset: "faithful", firstWeight: 0.25 }).name).toBe(
       "rerank(first=bm25(k1=1.2,b=0.75),depth=20,second=lm-emd(encoder=m,preset=faithful,gamma=0.1,iterations=500),firstWeight=0.25)",
     );
     expect(() => createRanker("rerank", { encoder: "m", firstWeight: 1.5 })).toThrow("parameter firstWeight of ranker rerank must be a number in [0, 1]; got 1.5");
     expect(() => createRanker("rerank", { encoder: "m", firstWeight: "0.5" })).toThrow('parameter firstWeight of ranker rerank must be a number in [0, 1]; got the string "0.5"');
+  });
+});
+
+describe("RerankRanker's length gate (stub stages)", () => {
+  // Token counts by text: q1 ("one") is far shorter than its candidates, q2 ("two") is not.
+  const COUNTS: Record<string, number> = { one: 1, two: 10, three: 10, a: 10, b: 10, c: 10, d: 10, x: 10, y: 12 };
+  const scored: string[][] = [];
+  const counting: CandidateRanker = {
+    ...secondStage,
+    name: "stub-counting",
+    rankCandidates: (input, candidates, options) => {
+      scored.push([...(candidates?.keys() ?? [])]);
+      return secondStage.rankCandidates(input, candidates, options);
+    },
+    tokenCounts: (texts) => Promise.resolve(texts.map((t) => COUNTS[t]!)),
+  };
+  const gated = (lengthGate: number | undefined, firstWeight = 0.5, preset?: "faithful") =>
+    new RerankRanker({ first: firstStage, second: counting, depth: 3, firstWeight, ...(lengthGate === undefined ? {} : { lengthGate }), ...(preset === undefined ? {} : { preset }) });
+
+  it("keeps the first stage's order for a query shorter than lengthGate × its candidates' median, without scoring it", async () => {
+    scored.length = 0;
+    const run = await gated(0.4).rank(INPUT, { k: 10 });
+    // q3, whose first stage found nothing, has no candidates to compare with and is never gated.
+    expect(scored).toEqual([["q2", "q3"]]);
+    // q1: 1 token against a median of 10 → the first stage's scores, normalised (w = 1).
+    expect(entries(run.get("q1"))).toEqual([
+      ["a", 1],
+      ["b", 0.5],
+      ["c", 0],
+    ]);
+    // q2: 10 tokens against a median of 11 → interpolated as without the gate.
+    expect(entries(run.get("q2"))).toEqual(entries((await gated(0).rank(INPUT, { k: 10 })).get("q2")));
+    expect(entries(run.get("q2"))).toEqual([
+      ["y", 0.5],
+      ["x", 0],
+    ]);
+    expect(run.get("q3")!.size).toBe(0);
+    // With firstWeight 0 a gated query still keeps the first stage's order.
+    expect([...(await gated(0.4, 0).rank(INPUT, { k: 10 })).get("q1")!.keys()]).toEqual(["a", "b", "c"]);
+  });
+
+  it("gates a query at the threshold's boundary by strict comparison, and every query with a high gate", async () => {
+    scored.length = 0;
+    // q2: 10 < 0.9 × 11 = 9.9 is false; with 1, 10 < 11 is true.
+    await gated(0.9).rank(INPUT);
+    await gated(1).rank(INPUT);
+    expect(scored).toEqual([["q2", "q3"], ["q3"]]);
+  });
+
+  it("defaults to LM_EMD_LENGTH_GATE for LM-EMD only, to 0 under preset faithful, names it when not 0, and checks it", () => {
+    expect(LM_EMD_LENGTH_GATE).toBe(0.4);
+    expect(gated(undefined).lengthGate).toBe(0);
+    expect(gated(0.4).name).toBe("rerank(first=stub-first,depth=3,second=stub-counting,firstWeight=0.5,lengthGate=0.4)");
+    expect(createRanker("rerank", { encoder: "m" }).name).toMatch(/,lengthGate=0\.4\)$/);
+    expect(createRanker("rerank", { encoder: "m", preset: "faithful" }).name).not.toContain("lengthGate");
+    expect(createRanker("rerank", { encoder: "m", second: "maxsim" }).name).not.toContain("lengthGate");
+    expect(createRanker("rerank", { encoder: "m", second: "maxsim", lengthGate: 0.5 }).name).toMatch(/,lengthGate=0\.5\)$/);
+    expect(createRanker("rerank", { encoder: "m", lengthGate: 0 }).name).not.toContain("lengthGate");
+    expect(() => createRanker("rerank", { encoder: "m", lengthGate: -1 })).toThrow("parameter lengthGate of ranker rerank must be a number >= 0 (0 turns it off); got -1");
+    expect(() => gated(Number.NaN)).toThrow("ranker rerank: lengthGate must be a number >= 0, got NaN");
+    expect(() => new RerankRanker({ first: firstStage, second: secondStage, lengthGate: 0.4 })).toThrow(
+      "ranker rerank: lengthGate needs a second stage that counts tokens (lm-emd, maxsim); stub-second does not",
+    );
+    expect(() => createRanker("rerank", { encoder: "m", second: "bert-cls", lengthGate: 0.4 })).toThrow("bert-cls");
   });
 });

@@ -12,6 +12,7 @@ import {
   fuseRuns,
   HybridRanker,
   LM_EMD_FIRST_WEIGHT,
+  LM_EMD_LENGTH_GATE,
   MAXSIM_FIRST_WEIGHT,
   PooledRanker,
   rankerNames,
@@ -196,7 +197,7 @@ describe("hybrid ranker parameters", () => {
     );
     // An LM-EMD second stage takes its parameters and its own firstWeight default.
     expect(createRanker("hybrid", { encoder: "m", dense: "rerank", second: "lm-emd", lexical: "bm25-psq", fusion: "rrf" }).name).toBe(
-      `hybrid(lexical=bm25-psq(k1=1.2,b=0.75),dense=rerank(first=bi-encoder(encoder=m),depth=100,second=lm-emd(encoder=m,gamma=0.1,iterations=100),firstWeight=${LM_EMD_FIRST_WEIGHT}),depth=100,fusion=rrf,rrfK=60,lexicalWeight=0.5)`,
+      `hybrid(lexical=bm25-psq(k1=1.2,b=0.75),dense=rerank(first=bi-encoder(encoder=m),depth=100,second=lm-emd(encoder=m,gamma=0.1,iterations=100),firstWeight=${LM_EMD_FIRST_WEIGHT},lengthGate=${LM_EMD_LENGTH_GATE}),depth=100,fusion=rrf,rrfK=60,lexicalWeight=0.5)`,
     );
   });
 

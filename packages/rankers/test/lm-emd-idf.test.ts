@@ -144,7 +144,7 @@ describe("lm-emd marginals", () => {
   it("counts document frequencies over the whole collection under rerank, not over the candidates", async () => {
     const depth = 2;
     // firstWeight 0: the run holds the second stage's raw scores, to compare with lm-emd's.
-    const rerank = createRanker("rerank", { encoder: bert, first: "bert-mean", depth, otBackend: "js", marginals: "idf", firstWeight: 0 });
+    const rerank = createRanker("rerank", { encoder: bert, first: "bert-mean", depth, otBackend: "js", marginals: "idf", firstWeight: 0, lengthGate: 0 });
     expect(rerank.name).toBe(`rerank(first=bert-mean(encoder=${bert}),depth=2,second=lm-emd(encoder=${bert},gamma=0.1,iterations=100,marginals=idf,otBackend=js))`);
     await clearNeuralMemo(); // so that the non-candidates are really never encoded
     const run = await rerank.rank(INPUT, { k: 10 });

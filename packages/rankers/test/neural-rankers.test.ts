@@ -11,6 +11,7 @@ import {
   DEFAULT_RERANK_FIRST_WEIGHT,
   explainPair,
   LM_EMD_FIRST_WEIGHT,
+  LM_EMD_LENGTH_GATE,
   LmEmdRanker,
   MaxSimRanker,
   neuralMemoStats,
@@ -296,7 +297,7 @@ describe("neural rankers on the fixture model", () => {
 
   it("rerank with firstWeight 0 scores only the first stage's top `depth` documents, with the second stage's scores", async () => {
     const depth = 3;
-    const rerank = createRanker("rerank", { encoder: bert, first: "bert-mean", depth, otBackend: "js", firstWeight: 0 });
+    const rerank = createRanker("rerank", { encoder: bert, first: "bert-mean", depth, otBackend: "js", firstWeight: 0, lengthGate: 0 });
     expect(rerank.name).toBe(`rerank(first=bert-mean(encoder=${bert}),depth=3,second=lm-emd(encoder=${bert},gamma=0.1,iterations=100,otBackend=js))`);
     const run = await rerank.rank(INPUT, { k: 10 });
     const first = await createRanker("bert-mean", { encoder: bert }).rank(INPUT, { k: depth });
@@ -309,11 +310,29 @@ describe("neural rankers on the fixture model", () => {
     }
   });
 
+  it("counts tokens as encodeTokens sees them, for lengthGate (transformer and static models)", async () => {
+    const long = "Licht ist schneller als Schall. ".repeat(200);
+    const texts = [...DOC_TEXTS, long, ""];
+    const bertCounts = await new LmEmdRanker({ encoder: bert }).tokenCounts(texts);
+    const bertTokens = await encoder.encodeTokens(texts);
+    expect(bertCounts).toEqual(bertTokens.map((t) => t.tokens.length));
+    expect(bertCounts[DOC_TEXTS.length]).toBe(encoder.maxLength);
+    const staticModel = (await writeFixtureModel(join(dir, "static"), { kind: "static" })).dir;
+    const staticEncoder = await loadEncoder(staticModel);
+    try {
+      const staticCounts = await new MaxSimRanker({ encoder: staticModel }).tokenCounts(texts);
+      expect(staticCounts).toEqual((await staticEncoder.encodeTokens(texts)).map((t) => t.tokens.length));
+      expect(staticCounts[DOC_TEXTS.length]).toBeGreaterThan(encoder.maxLength);
+    } finally {
+      await staticEncoder.dispose();
+    }
+  });
+
   it("rerank with firstWeight 0 (preset faithful's default) is the old rerank: the second stage's top k on the first stage's candidates", async () => {
     const depth = 4;
     for (const preset of ["default", "faithful"] as const) {
       const params = { encoder: bert, first: "bert-max", depth, otBackend: "js", preset };
-      const rerank = createRanker("rerank", preset === "faithful" ? params : { ...params, firstWeight: 0 });
+      const rerank = createRanker("rerank", preset === "faithful" ? params : { ...params, firstWeight: 0, lengthGate: 0 });
       // What RerankRanker did before interpolation: the first stage's top depth as candidates, then
       // the second stage's rankCandidates with k = min(k, depth).
       const first = await createRanker("bert-max", { encoder: bert, preset }).rank(INPUT, { k: depth });
@@ -428,12 +447,12 @@ describe("neural ranker parameters", () => {
     expect(createRanker("bert-cls", { encoder: "fixture:bert", backend: "onnx" }).name).toBe("bert-cls(encoder=fixture:bert,backend=onnx)");
     expect(createRanker("maxsim", { encoder: "m", includeSpecial: false }).name).toBe("maxsim(encoder=m,includeSpecial=false)");
     expect(createRanker("rerank", { encoder: "m" }).name).toBe(
-      `rerank(first=bm25(k1=1.2,b=0.75),depth=20,second=lm-emd(encoder=m,gamma=0.1,iterations=100),firstWeight=${LM_EMD_FIRST_WEIGHT})`,
+      `rerank(first=bm25(k1=1.2,b=0.75),depth=20,second=lm-emd(encoder=m,gamma=0.1,iterations=100),firstWeight=${LM_EMD_FIRST_WEIGHT},lengthGate=${LM_EMD_LENGTH_GATE})`,
     );
     expect(createRanker("rerank", { encoder: "m", second: "bert-mean", depth: 5 }).name).toBe(
       `rerank(first=bm25(k1=1.2,b=0.75),depth=5,second=bert-mean(encoder=m),firstWeight=${DEFAULT_RERANK_FIRST_WEIGHT})`,
     );
-    expect(createRanker("rerank", { encoder: "m", firstWeight: 0 }).name).toBe("rerank(first=bm25(k1=1.2,b=0.75),depth=20,second=lm-emd(encoder=m,gamma=0.1,iterations=100))");
+    expect(createRanker("rerank", { encoder: "m", firstWeight: 0, lengthGate: 0 }).name).toBe("rerank(first=bm25(k1=1.2,b=0.75),depth=20,second=lm-emd(encoder=m,gamma=0.1,iterations=100))");
     // The LM-EMD study's recipe keeps its label (firstWeight 0 by default under faithful).
     expect(createRanker("rerank", { encoder: "m", depth: 20, second: "lm-emd", preset: "faithful" }).name).toBe(
       "rerank(first=bm25(k1=1.2,b=0.75),depth=20,second=lm-emd(encoder=m,preset=faithful,gamma=0.1,iterations=500))",

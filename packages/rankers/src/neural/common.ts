@@ -20,6 +20,8 @@ export interface CandidateRanker extends Ranker {
    * ranker works per text (token embeddings), so the work scales with the candidates.
    */
   rankCandidates(input: RankingInput, candidates: CandidateMap | undefined, options?: RankOptions): Promise<Run>;
+  /** Tokens per text as this ranker sees them (rankers that work on token embeddings); what `rerank`'s lengthGate compares. */
+  tokenCounts?(texts: readonly string[]): Promise<number[]>;
 }
 
 /** Whether a ranker supports candidate scoring. */

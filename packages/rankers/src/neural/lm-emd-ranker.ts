@@ -11,7 +11,7 @@ import { type CandidateMap, type CandidateRanker, checkInput, checkScore, Progre
 import type { IdfTable } from "./idf.js";
 import { idfTable, type SharedEncoder, sharedEncoder, TableTokenRows, type TokenRows, unitRows } from "./memo.js";
 import { checkEncoderSettings, documentText, encoderNameParts, type NeuralPreset, type NeuralRankerOptions } from "./settings.js";
-import { encodeTask, selectRows } from "./token-ranker.js";
+import { encodeTask, selectRows, tokenCounts } from "./token-ranker.js";
 
 /** Options of {@link LmEmdRanker} (and of {@link explainPair}). */
 export interface LmEmdOptions {
@@ -131,6 +131,10 @@ export class LmEmdRanker implements CandidateRanker {
 
   rank(input: RankingInput, options: RankOptions = {}): Promise<Run> {
     return this.rankCandidates(input, undefined, options);
+  }
+
+  tokenCounts(texts: readonly string[]): Promise<number[]> {
+    return tokenCounts(this.settings, texts);
   }
 
   async rankCandidates(input: RankingInput, candidates: CandidateMap | undefined, options: RankOptions = {}): Promise<Run> {

@@ -7,7 +7,7 @@ import type { RankingInput, RankOptions } from "../ranker.js";
 import { type CandidateMap, type CandidateRanker, checkInput, checkScore, Progress, topKEntry, yieldToEventLoop } from "./common.js";
 import { sharedEncoder } from "./memo.js";
 import { checkEncoderSettings, encoderNameParts, type NeuralRankerOptions } from "./settings.js";
-import { encodeTask, selectRows } from "./token-ranker.js";
+import { encodeTask, selectRows, tokenCounts } from "./token-ranker.js";
 
 /** Where {@link MaxSimRanker} computes its scores. */
 export type MaxSimScoring = "auto" | "onnx" | "js";
@@ -107,6 +107,10 @@ export class MaxSimRanker implements CandidateRanker {
 
   rank(input: RankingInput, options: RankOptions = {}): Promise<Run> {
     return this.rankCandidates(input, undefined, options);
+  }
+
+  tokenCounts(texts: readonly string[]): Promise<number[]> {
+    return tokenCounts(this.settings, texts);
   }
 
   async rankCandidates(input: RankingInput, candidates: CandidateMap | undefined, options: RankOptions = {}): Promise<Run> {

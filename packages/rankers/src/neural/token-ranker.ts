@@ -5,8 +5,8 @@
 import type { RankingInput } from "../ranker.js";
 import type { CandidateMap, Progress } from "./common.js";
 import { candidateUnion } from "./common.js";
-import { type SharedEncoder, type TokenRows, tokenRows } from "./memo.js";
-import { documentText } from "./settings.js";
+import { type SharedEncoder, sharedEncoder, type TokenRows, tokenRows } from "./memo.js";
+import { documentText, type EncoderSettings } from "./settings.js";
 
 /** Token rows of every query and of the candidate documents (undefined for documents no query needs). */
 export interface EncodedTask {
@@ -55,4 +55,20 @@ export function selectRows(t: TokenRows, includeSpecial: boolean): { data: Float
     o++;
   }
   return { data: out, length: n };
+}
+
+/**
+ * Tokens per text as a token ranker sees them, without encoding: the encoder's tokenizer, special
+ * tokens included and truncated to maxLength for transformer models; a static model's own `ids`
+ * (content tokens without the unknown one, at most maxLength). Counted from the ids alone, which
+ * skips the offset alignment that is most of `tokenize`'s cost.
+ */
+export async function tokenCounts(settings: EncoderSettings, texts: readonly string[]): Promise<number[]> {
+  const { encoder } = await sharedEncoder(settings);
+  const tokenizer = encoder.tokenizer;
+  const { StaticEncoder } = await import("@crossrank/encode");
+  if (encoder instanceof StaticEncoder) return texts.map((t) => encoder.ids(t).length);
+  // The special tokens a text gets around its content (CLS/SEP, <s></s>…).
+  const special = tokenizer.tokenize("").ids.length;
+  return texts.map((t) => Math.min(tokenizer.contentIds(t).length + special, encoder.maxLength));
 }
