@@ -8,8 +8,10 @@ import {
   type TranslatedTerm,
   type Weighting,
 } from "@crossrank/lexicon";
+import type { Document } from "@crossrank/datasets";
 import type { Run } from "@crossrank/metrics";
 import { createAnalyzer, type Analyzer, type AnalyzerOptions } from "./analyzer.js";
+import { type CollectionPart, collectionParts } from "./collection-parts.js";
 import { Bm25Index, checkBm25Parameters, checkK3, DEFAULT_B, DEFAULT_K1, type PsqTerm } from "./bm25.js";
 import type { Ranker, RankingInput, RankOptions } from "./ranker.js";
 import { runQueries } from "./run-queries.js";
@@ -113,18 +115,41 @@ export class Bm25PsqRanker implements Ranker {
     const targetAnalyzer = foldingAnalyzer(createAnalyzer({ ...this.analyzerOptions, lang: docLang }), targetStemmer);
     const table = await this.table(queryLang, docLang, sourceAnalyzer, targetAnalyzer, sourceStemmer, targetStemmer);
 
-    const index = Bm25Index.build(input.documents, {
-      k1: this.k1,
-      b: this.b,
-      analyzer: targetAnalyzer,
-      ...(onProgress ? { onProgress: (done: number) => onProgress(done, total) } : {}),
-    });
+    const index =
+      collectionParts(input.documents)?.bm25.get(this.partKey(docLang)) ??
+      Bm25Index.build(input.documents, {
+        k1: this.k1,
+        b: this.b,
+        analyzer: targetAnalyzer,
+        ...(onProgress ? { onProgress: (done: number) => onProgress(done, total) } : {}),
+      });
 
     return runQueries(input.queries, (query) => index.searchPsq(psqTerms(table.translate(sourceAnalyzer.analyze(query.text))), k, this.k3), {
       done: documentCount,
       total,
       ...(onProgress ? { onProgress } : {}),
     });
+  }
+
+  /**
+   * The key of this ranker's document index among a collection's prebuilt parts. The index depends
+   * on the documents' side only (k1, b, analyzer, stemming), so one serves every query language.
+   */
+  partKey(docLang: string): string {
+    return JSON.stringify(["bm25-psq", this.k1, this.b, { ...this.analyzerOptions, lang: docLang }, this.stem]);
+  }
+
+  /** The analyzer of the documents: the document language's, folded (and stemmed with `stem`) as the dictionary's translations are. */
+  async documentAnalyzer(docLang: string): Promise<Analyzer> {
+    const stemmer = this.stem ? await loadStemmer(docLang) : undefined;
+    return foldingAnalyzer(createAnalyzer({ ...this.analyzerOptions, lang: docLang }), stemmer);
+  }
+
+  /** The document index `rank` would build, as a part to keep with the collection (`attachCollectionParts`). */
+  async prebuild(documents: readonly Document[], docLang: string, onProgress?: (done: number, total: number) => void): Promise<CollectionPart> {
+    const analyzer = await this.documentAnalyzer(docLang);
+    const index = Bm25Index.build(documents, { k1: this.k1, b: this.b, analyzer, ...(onProgress ? { onProgress } : {}) });
+    return { kind: "bm25", key: this.partKey(docLang), index };
   }
 
   private table(

@@ -1,5 +1,7 @@
+import type { Document } from "@crossrank/datasets";
 import type { Run } from "@crossrank/metrics";
-import { createAnalyzer, type AnalyzerOptions } from "./analyzer.js";
+import { type Analyzer, createAnalyzer, type AnalyzerOptions } from "./analyzer.js";
+import { type CollectionPart, collectionParts } from "./collection-parts.js";
 import { Bm25Index, checkBm25Parameters, checkK3, DEFAULT_B, DEFAULT_K1 } from "./bm25.js";
 import type { Ranker, RankingInput, RankOptions } from "./ranker.js";
 import { runQueries } from "./run-queries.js";
@@ -53,17 +55,38 @@ export class Bm25Ranker implements Ranker {
     const documentCount = input.documents.length;
     const total = documentCount + input.queries.length;
 
-    const index = Bm25Index.build(input.documents, {
-      k1: this.k1,
-      b: this.b,
-      analyzer: createAnalyzer({ ...this.analyzerOptions, ...langOption(input.docLang) }),
-      ...(onProgress ? { onProgress: (done: number) => onProgress(done, total) } : {}),
-    });
+    const index =
+      collectionParts(input.documents)?.bm25.get(this.partKey(input.docLang)) ??
+      this.buildIndex(input.documents, input.docLang, onProgress ? (done: number) => onProgress(done, total) : undefined);
     const queryAnalyzer = createAnalyzer({ ...this.analyzerOptions, ...langOption(input.queryLang) });
 
     return runQueries(input.queries, (query) => index.searchTerms(queryAnalyzer.analyze(query.text), k, this.k3), {
       done: documentCount,
       total,
+      ...(onProgress ? { onProgress } : {}),
+    });
+  }
+
+  /** The key of this ranker's index among a collection's prebuilt parts: everything the index depends on (k3 is query-side). */
+  partKey(docLang: string | undefined): string {
+    return JSON.stringify(["bm25", this.k1, this.b, { ...this.analyzerOptions, ...langOption(docLang) }]);
+  }
+
+  /** The BM25 index `rank` would build, as a part to keep with the collection (`attachCollectionParts`). */
+  prebuild(documents: readonly Document[], docLang: string | undefined, onProgress?: (done: number, total: number) => void): Promise<CollectionPart> {
+    return Promise.resolve({ kind: "bm25", key: this.partKey(docLang), index: this.buildIndex(documents, docLang, onProgress) });
+  }
+
+  /** The analyzer of the documents (the one `prebuild`'s index needs back when it is loaded). */
+  documentAnalyzer(docLang: string | undefined): Promise<Analyzer> {
+    return Promise.resolve(createAnalyzer({ ...this.analyzerOptions, ...langOption(docLang) }));
+  }
+
+  private buildIndex(documents: readonly Document[], docLang: string | undefined, onProgress: ((done: number, total: number) => void) | undefined): Bm25Index {
+    return Bm25Index.build(documents, {
+      k1: this.k1,
+      b: this.b,
+      analyzer: createAnalyzer({ ...this.analyzerOptions, ...langOption(docLang) }),
       ...(onProgress ? { onProgress } : {}),
     });
   }

@@ -117,6 +117,24 @@ export function checkK3(k3: number): void {
   }
 }
 
+/**
+ * A BM25 index as plain arrays (`Bm25Index.toArrays` / `fromArrays`): what a persistent index
+ * writes to disk. `terms[t]` is term number t; the postings of t are [offsets[t], offsets[t+1]) of
+ * `docs`, `tfs` and `impacts`; `lengths[d]` is document d's length in terms.
+ */
+export interface Bm25Arrays {
+  k1: number;
+  b: number;
+  averageDocumentLength: number;
+  terms: readonly string[];
+  ids: readonly string[];
+  offsets: Int32Array;
+  docs: Int32Array;
+  tfs: Int32Array;
+  impacts: Float32Array;
+  lengths: Float32Array;
+}
+
 /** An immutable BM25 index over a document collection. */
 export class Bm25Index {
   /** Number of documents. */
@@ -282,6 +300,51 @@ export class Bm25Index {
       lengths,
       averageDocumentLength,
     });
+  }
+
+  /** The index as plain arrays (views, not copies: do not modify), for writing it to disk. */
+  toArrays(): Bm25Arrays {
+    return {
+      k1: this.k1,
+      b: this.b,
+      averageDocumentLength: this.averageDocumentLength,
+      terms: [...this.dictionary.keys()],
+      ids: this.ids,
+      offsets: this.offsets,
+      docs: this.docs,
+      tfs: this.tfs,
+      impacts: this.impacts,
+      lengths: this.lengths,
+    };
+  }
+
+  /**
+   * An index from `toArrays`' output, with the analyzer it was built with (analyzers are code, not
+   * data: the caller recreates it from the same settings). The idfs are recomputed from the
+   * postings. Checks that the arrays fit together (lengths, offsets ascending and in range, document
+   * numbers in range), so a damaged file fails here instead of giving wrong scores.
+   */
+  static fromArrays(arrays: Bm25Arrays, analyzer: Analyzer): Bm25Index {
+    const { k1, b, terms, ids, offsets, docs, tfs, impacts, lengths, averageDocumentLength } = arrays;
+    checkBm25Parameters(k1, b);
+    const n = ids.length;
+    const postings = docs.length;
+    const bad = (what: string): never => {
+      throw new Error(`BM25 arrays do not fit together: ${what}`);
+    };
+    if (offsets.length !== terms.length + 1) bad(`${offsets.length} offsets for ${terms.length} terms`);
+    if (tfs.length !== postings || impacts.length !== postings) bad(`${postings} postings but ${tfs.length} tfs and ${impacts.length} impacts`);
+    if (lengths.length !== n) bad(`${lengths.length} lengths for ${n} documents`);
+    if (!(Number.isFinite(averageDocumentLength) && averageDocumentLength >= 0)) bad(`average document length ${averageDocumentLength}`);
+    if (offsets[0] !== 0 || offsets[terms.length] !== postings) bad(`offsets run from ${offsets[0]} to ${offsets[terms.length]}, not 0 to ${postings}`);
+    for (let t = 0; t < terms.length; t++) if (offsets[t + 1]! < offsets[t]!) bad(`offsets decrease at term ${t}`);
+    for (let p = 0; p < postings; p++) if (!(docs[p]! >= 0 && docs[p]! < n) || !(tfs[p]! >= 1)) bad(`posting ${p}: document ${docs[p]}, tf ${tfs[p]}`);
+    const dictionary = new Map<string, number>();
+    terms.forEach((term, t) => dictionary.set(term, t));
+    if (dictionary.size !== terms.length) bad("a term is listed twice");
+    const idfs = new Float64Array(terms.length);
+    for (let t = 0; t < terms.length; t++) idfs[t] = bm25Idf(n, offsets[t + 1]! - offsets[t]!);
+    return new Bm25Index({ k1, b, analyzer, dictionary, ids: [...ids], offsets, docs, tfs, impacts, idfs, lengths, averageDocumentLength });
   }
 
   /** Number of distinct terms. */

@@ -7,6 +7,7 @@ export {
   queryTermWeight,
   DEFAULT_B,
   DEFAULT_K1,
+  type Bm25Arrays,
   type Bm25BuildOptions,
   type Bm25Hit,
   type Bm25Parameters,
@@ -16,9 +17,10 @@ export {
   type WeightedTerm,
 } from "./bm25.js";
 export { Bm25Ranker, type Bm25RankerOptions } from "./bm25-ranker.js";
+export { attachCollectionParts, type CollectionPart, type CollectionParts, collectionParts, documentIds, documentPositions } from "./collection-parts.js";
 export { Bm25PsqRanker, type Bm25PsqRankerOptions } from "./bm25-psq-ranker.js";
 export { createRanker, rankerNames, rankerParameterNames } from "./registry.js";
-export { clearNeuralMemo, neuralMemoStats } from "./neural/memo.js";
+export { clearNeuralMemo, neuralMemoStats, type PooledMatrix } from "./neural/memo.js";
 export type { EncoderSettings, NeuralPreset, NeuralRankerOptions } from "./neural/settings.js";
 export { type CandidateMap, type CandidateRanker, isCandidateRanker } from "./neural/common.js";
 export { PooledRanker, type PooledKind, type PooledRankerOptions } from "./neural/pooled-ranker.js";

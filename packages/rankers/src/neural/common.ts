@@ -3,6 +3,7 @@
  * checks, progress accounting and the top-k step.
  */
 import type { Run } from "@crossrank/metrics";
+import { collectionParts } from "../collection-parts.js";
 import type { Ranker, RankingInput, RankOptions } from "../ranker.js";
 import { topK } from "../top-k.js";
 
@@ -31,7 +32,7 @@ export function isCandidateRanker(r: Ranker): r is CandidateRanker {
 
 export const DEFAULT_K = 100;
 
-/** Checks `k`, unique query and document ids; returns k. */
+/** Checks `k`, unique query and document ids (a collection with prebuilt parts was checked when they were built); returns k. */
 export function checkInput(input: RankingInput, options: RankOptions): number {
   const k = options.k ?? DEFAULT_K;
   if (!Number.isInteger(k) || k < 1) throw new RangeError(`k must be a positive integer, got ${String(k)}`);
@@ -40,6 +41,7 @@ export function checkInput(input: RankingInput, options: RankOptions): number {
     if (seenQ.has(q.id)) throw new Error(`duplicate query id ${JSON.stringify(q.id)}`);
     seenQ.add(q.id);
   }
+  if (collectionParts(input.documents) !== undefined) return k;
   const seenD = new Set<string>();
   for (const d of input.documents) {
     if (seenD.has(d.id)) throw new Error(`duplicate document id ${JSON.stringify(d.id)}`);

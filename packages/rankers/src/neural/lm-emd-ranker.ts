@@ -6,6 +6,7 @@ import type { Encoder } from "@crossrank/encode";
 import type { Run } from "@crossrank/metrics";
 import type { Query } from "@crossrank/datasets";
 import type { BatchedSinkhornResult, OtBackend, SinkhornDomain, TokenBatch, TokenItem, TokenPairs } from "@crossrank/ot";
+import { documentIds } from "../collection-parts.js";
 import type { RankingInput, RankOptions } from "../ranker.js";
 import { type CandidateMap, type CandidateRanker, checkInput, checkScore, Progress, topKEntry } from "./common.js";
 import type { IdfTable } from "./idf.js";
@@ -161,7 +162,7 @@ export class LmEmdRanker implements CandidateRanker {
     });
     const queryItems = task.queries.map((t) => solverItem(t, includeSpecial, idf?.queries));
     const dim = task.queries[0]!.dim;
-    const ids = documents.map((d) => d.id);
+    const ids = documentIds(documents);
     const all = candidates === undefined ? Int32Array.from({ length: documents.length }, (_, i) => i) : undefined;
     const scores = new Float64Array(documents.length);
     const hint = this.params.domain === "kernel" ? ' (the kernel-domain iteration broke down: use domain "auto" or a larger gamma)' : "";

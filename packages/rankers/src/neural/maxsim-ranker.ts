@@ -3,6 +3,7 @@
  * most similar document token and the similarities are summed.
  */
 import type { Run } from "@crossrank/metrics";
+import { documentIds } from "../collection-parts.js";
 import type { RankingInput, RankOptions } from "../ranker.js";
 import { type CandidateMap, type CandidateRanker, checkInput, checkScore, Progress, topKEntry, yieldToEventLoop } from "./common.js";
 import { sharedEncoder } from "./memo.js";
@@ -126,7 +127,7 @@ export class MaxSimRanker implements CandidateRanker {
     task.documents = [];
     const queryRows = task.queries.map((t) => selectRows(t, this.includeSpecial));
     const dim = task.queries[0]!.dim;
-    const ids = documents.map((d) => d.id);
+    const ids = documentIds(documents);
     // Documents without rows cannot be scored: they are never candidates.
     const usable = (list: Int32Array): Int32Array => list.filter((d) => (docRows[d]?.length ?? 0) > 0);
 

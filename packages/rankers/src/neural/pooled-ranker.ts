@@ -4,10 +4,12 @@
  */
 import type { SentenceOptions } from "@crossrank/encode";
 import type { Run } from "@crossrank/metrics";
+import type { Document } from "@crossrank/datasets";
+import { type CollectionPart, collectionParts, documentIds } from "../collection-parts.js";
 import type { RankingInput, RankOptions } from "../ranker.js";
 import { type CandidateMap, type CandidateRanker, checkInput, checkScore, Progress, topKEntry, yieldToEventLoop } from "./common.js";
 import { denseScoreBlock } from "./dense.js";
-import { pooledMatrix, sharedEncoder } from "./memo.js";
+import { pooledMatrix, pooledRows, type SharedEncoder, sharedEncoder } from "./memo.js";
 import { checkEncoderSettings, documentText, encoderNameParts, type NeuralRankerOptions } from "./settings.js";
 
 /** Which pooled ranker. */
@@ -79,6 +81,21 @@ export class PooledRanker implements CandidateRanker {
     return this.rankCandidates(input, undefined, options);
   }
 
+  /** The key of this ranker's document vectors among a collection's prebuilt parts: the encoder's vector settings and the pooling. */
+  private partKey(shared: SharedEncoder): string {
+    return JSON.stringify(["vectors", shared.vectorKey, shared.encoder.id, this.sentenceOptions()]);
+  }
+
+  /**
+   * The documents' vectors, as `rank` would encode them, as a part to keep with the collection
+   * (`attachCollectionParts`): a later `rank` over that documents array encodes the queries only.
+   */
+  async prebuild(documents: readonly Document[], onProgress?: (done: number, total: number) => void): Promise<CollectionPart> {
+    const shared = await sharedEncoder(this.settings);
+    const matrix = await pooledRows(shared.encoder, documents.map(documentText), this.sentenceOptions(), onProgress);
+    return { kind: "vectors", key: this.partKey(shared), matrix };
+  }
+
   async rankCandidates(input: RankingInput, candidates: CandidateMap | undefined, options: RankOptions = {}): Promise<Run> {
     const k = checkInput(input, options);
     const { queries, documents } = input;
@@ -87,14 +104,15 @@ export class PooledRanker implements CandidateRanker {
     if (queries.length === 0) return run;
     const shared = await sharedEncoder(this.settings);
     const sentence = this.sentenceOptions();
-    const docs = await pooledMatrix(shared, documents.map(documentText), sentence, progress.encodeDocs);
+    const prebuilt = collectionParts(documents)?.vectors.get(this.partKey(shared));
+    const docs = prebuilt ?? (await pooledMatrix(shared, documents.map(documentText), sentence, progress.encodeDocs));
     const qs = await pooledMatrix(
       shared,
       queries.map((q) => q.text),
       sentence,
       progress.encodeQueries,
     );
-    const ids = documents.map((d) => d.id);
+    const ids = documentIds(documents);
     const all = Int32Array.from({ length: documents.length }, (_, i) => i);
     const scores = [0, 1, 2, 3].map(() => new Float64Array(documents.length));
     if (candidates === undefined && documents.length >= DENSE_ONNX_MIN_DOCUMENTS) {

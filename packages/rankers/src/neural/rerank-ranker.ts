@@ -3,6 +3,7 @@
  * stage (LM-EMD by default) scores only those, and the final score interpolates the two stages.
  */
 import type { Run } from "@crossrank/metrics";
+import { documentPositions } from "../collection-parts.js";
 import { fuseScores, topKScores } from "../fusion.js";
 import type { Ranker, RankingInput, RankOptions } from "../ranker.js";
 import { type CandidateRanker, candidateUnion, checkInput, twoPartProgress } from "./common.js";
@@ -138,8 +139,7 @@ export class RerankRanker implements Ranker {
     // The first stage reports into the first half of the progress, the second stage into the second.
     const progress = twoPartProgress(options.onProgress);
     const firstRun = await this.first.rank(input, { k: this.depth, ...progress.part(0) });
-    const index = new Map<string, number>();
-    input.documents.forEach((d, i) => index.set(d.id, i));
+    const index = documentPositions(input.documents);
     const candidates = new Map<string, Int32Array>();
     for (const [qid, hits] of firstRun) {
       candidates.set(

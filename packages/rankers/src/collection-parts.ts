@@ -1,0 +1,76 @@
+/**
+ * Parts of a collection built ahead of ranking: what a persistent index (`@crossrank/index`) keeps
+ * on disk and loads, so that a search does not re-analyse or re-encode the collection. They are
+ * attached to the documents array itself (by identity): a ranker given that exact array takes a
+ * part from here instead of building it, and builds it as before when none is attached. Parts are
+ * made by the rankers' own `prebuild` methods, so what a search loads is what the ranker would have
+ * built: the key of a part names every setting it depends on (analyzer, k1/b, encoder, pooling).
+ */
+import type { Document } from "@crossrank/datasets";
+import type { Bm25Index } from "./bm25.js";
+import type { PooledMatrix } from "./neural/memo.js";
+
+/** One prebuilt part, as a ranker's `prebuild` returns it. */
+export type CollectionPart = { kind: "bm25"; key: string; index: Bm25Index } | { kind: "vectors"; key: string; matrix: PooledMatrix };
+
+/** The parts attached to one documents array. */
+export interface CollectionParts {
+  /** BM25 indexes by key (see `Bm25Ranker.partKey`, `Bm25PsqRanker.partKey`). */
+  readonly bm25: Map<string, Bm25Index>;
+  /** Pooled document vectors by key (see `PooledRanker.partKey`). */
+  readonly vectors: Map<string, PooledMatrix>;
+  /** The documents' ids in order (built once instead of per search). */
+  readonly ids: readonly string[];
+  /** id → position, built on first use. */
+  positions?: Map<string, number>;
+}
+
+const ATTACHED = new WeakMap<readonly Document[], CollectionParts>();
+
+/**
+ * Attaches prebuilt parts to `documents`. The caller vouches that the documents are what the parts
+ * were built from, and that their ids are unique (rankers then skip their per-call duplicate check,
+ * which costs a pass over the collection). Attaching again adds to the parts already there.
+ */
+export function attachCollectionParts(documents: readonly Document[], parts: readonly CollectionPart[]): CollectionParts {
+  for (const part of parts) {
+    if (part.kind === "bm25") {
+      if (part.index.size !== documents.length) throw new Error(`BM25 part ${part.key} holds ${part.index.size} documents, the collection ${documents.length}`);
+    } else {
+      const { rows, dim, data } = part.matrix;
+      if (rows !== documents.length || data.length !== rows * dim) {
+        throw new Error(`vector part ${part.key} is ${rows}×${dim} (${data.length} values), the collection has ${documents.length} documents`);
+      }
+    }
+  }
+  let attached = ATTACHED.get(documents);
+  if (attached === undefined) {
+    attached = { bm25: new Map(), vectors: new Map(), ids: documents.map((d) => d.id) };
+    ATTACHED.set(documents, attached);
+  }
+  for (const part of parts) {
+    if (part.kind === "bm25") attached.bm25.set(part.key, part.index);
+    else attached.vectors.set(part.key, part.matrix);
+  }
+  return attached;
+}
+
+/** The parts attached to `documents` (this very array), if any. */
+export function collectionParts(documents: readonly Document[]): CollectionParts | undefined {
+  return ATTACHED.get(documents);
+}
+
+/** The documents' ids in order: the attached parts' copy, else a new array. */
+export function documentIds(documents: readonly Document[]): readonly string[] {
+  return ATTACHED.get(documents)?.ids ?? documents.map((d) => d.id);
+}
+
+/** id → position in `documents`: the attached parts' map (built once), else a new one. */
+export function documentPositions(documents: readonly Document[]): ReadonlyMap<string, number> {
+  const attached = ATTACHED.get(documents);
+  if (attached?.positions !== undefined) return attached.positions;
+  const positions = new Map<string, number>();
+  documents.forEach((d, i) => positions.set(d.id, i));
+  if (attached !== undefined) attached.positions = positions;
+  return positions;
+}

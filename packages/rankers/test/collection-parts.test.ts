@@ -1,0 +1,109 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Document } from "@crossrank/datasets";
+import { writeFixtureModel } from "@crossrank/encode";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  attachCollectionParts,
+  Bm25Index,
+  Bm25Ranker,
+  clearNeuralMemo,
+  collectionParts,
+  createAnalyzer,
+  createRanker,
+  documentIds,
+  documentPositions,
+  PooledRanker,
+  type RankingInput,
+} from "../src/index.js";
+
+const DOCS: Document[] = [
+  { id: "a", text: "The cat sat on the mat." },
+  { id: "b", text: "Dogs chase cats in the garden.", title: "Garden" },
+  { id: "c", text: "A quiet library full of old books." },
+  { id: "d", text: "The train to Berlin leaves at noon." },
+];
+const QUERIES = [
+  { id: "q1", text: "cat on a mat" },
+  { id: "q2", text: "train Berlin" },
+];
+
+let dir: string;
+let model: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "crossrank-parts-"));
+  model = (await writeFixtureModel(join(dir, "static"), { kind: "static" })).dir;
+});
+afterAll(async () => {
+  await clearNeuralMemo();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe("Bm25Index arrays", () => {
+  it("round-trips through toArrays / fromArrays with the same scores", () => {
+    const analyzer = createAnalyzer({ lang: "en" });
+    const index = Bm25Index.build(DOCS, { analyzer, k1: 1.1, b: 0.6 });
+    const copy = Bm25Index.fromArrays(structuredClone(index.toArrays()), analyzer);
+    for (const q of QUERIES) expect(copy.search(q.text, 10)).toEqual(index.search(q.text, 10));
+    expect(copy.k1).toBe(1.1);
+    expect(copy.vocabularySize).toBe(index.vocabularySize);
+  });
+
+  it("rejects arrays that do not fit together, saying what", () => {
+    const analyzer = createAnalyzer();
+    const arrays = Bm25Index.build(DOCS, { analyzer }).toArrays();
+    expect(() => Bm25Index.fromArrays({ ...arrays, lengths: arrays.lengths.subarray(1) }, analyzer)).toThrow("3 lengths for 4 documents");
+    const docs = arrays.docs.slice();
+    docs[2] = 99;
+    expect(() => Bm25Index.fromArrays({ ...arrays, docs }, analyzer)).toThrow("posting 2: document 99");
+    const offsets = arrays.offsets.slice();
+    offsets[1] = offsets[2]! + 1;
+    expect(() => Bm25Index.fromArrays({ ...arrays, offsets }, analyzer)).toThrow("offsets decrease at term 1");
+    expect(() => Bm25Index.fromArrays({ ...arrays, terms: [...arrays.terms.slice(1), arrays.terms[1]!] }, analyzer)).toThrow("a term is listed twice");
+  });
+});
+
+describe("collection parts", () => {
+  it("are used by the rankers instead of building, giving the runs they would have built", async () => {
+    const documents = DOCS.map((d) => ({ ...d }));
+    const input: RankingInput = { queries: QUERIES, documents, queryLang: "en", docLang: "en" };
+    const bm25 = new Bm25Ranker();
+    const bi = new PooledRanker("bi-encoder", { encoder: model });
+    const expected = { bm25: await bm25.rank(input), bi: await bi.rank(input) };
+    const parts = [await bm25.prebuild(documents, "en"), await bi.prebuild(documents)];
+    expect(collectionParts(documents)).toBeUndefined();
+    attachCollectionParts(documents, parts);
+    expect(await bm25.rank(input)).toEqual(expected.bm25);
+    expect(await bi.rank(input)).toEqual(expected.bi);
+    // The part is what is used: a BM25 part over other texts changes the scores.
+    const other = documents.map((d) => ({ id: d.id, text: "train train Berlin" }));
+    attachCollectionParts(documents, [await bm25.prebuild(other, "en")]);
+    expect([...(await bm25.rank(input)).get("q2")!.values()]).toEqual([...(await bm25.rank({ ...input, documents: other })).get("q2")!.values()]);
+    // Another analyzer setting has its own key: built as before, not taken from the part.
+    const minLength = new Bm25Ranker({ analyzer: { minLength: 2 } });
+    expect(minLength.partKey("en")).not.toBe(bm25.partKey("en"));
+    expect(await minLength.rank(input)).toEqual(await minLength.rank({ ...input, documents: DOCS }));
+  });
+
+  it("serve hybrid and re-ranking over the same array", async () => {
+    const documents = DOCS.map((d) => ({ ...d }));
+    const input: RankingInput = { queries: QUERIES, documents, queryLang: "en", docLang: "en" };
+    const hybrid = createRanker("hybrid", { encoder: model, lexical: "bm25", depth: 4 });
+    const expected = await hybrid.rank(input);
+    attachCollectionParts(documents, [await new Bm25Ranker().prebuild(documents, "en"), await new PooledRanker("bi-encoder", { encoder: model }).prebuild(documents)]);
+    expect(await hybrid.rank(input)).toEqual(expected);
+  });
+
+  it("must match the collection's size, and give ids and positions without a pass over it", async () => {
+    const documents = DOCS.map((d) => ({ ...d }));
+    const part = await new Bm25Ranker().prebuild(documents.slice(1), "en");
+    expect(() => attachCollectionParts(documents, [part])).toThrow("holds 3 documents, the collection 4");
+    expect(collectionParts(documents)).toBeUndefined();
+    expect(documentIds(documents)).toEqual(["a", "b", "c", "d"]);
+    attachCollectionParts(documents, []);
+    expect(documentIds(documents)).toBe(documentIds(documents));
+    expect(documentPositions(documents).get("c")).toBe(2);
+    expect(documentPositions(documents)).toBe(documentPositions(documents));
+  });
+});
