@@ -5,6 +5,7 @@ import { encodeBenchCommand, encodeCommand, explainCommand, fixtureModelCommand 
 import { distillCommand } from "./commands/distill.js";
 import { evalCommand } from "./commands/eval.js";
 import { explainOtCommand, otBenchCommand, sinkhornCommand } from "./commands/ot.js";
+import { indexCommand } from "./commands/index-command.js";
 import { searchCommand } from "./commands/search.js";
 import { staticModelCommand } from "./commands/static-model.js";
 import { trainStaticCommand } from "./commands/train-static.js";
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
     .showHelpAfterError("(run with --help for usage)")
     .addCommand(evalCommand())
     .addCommand(benchCommand())
+    .addCommand(indexCommand())
     .addCommand(searchCommand())
     .addCommand(sinkhornCommand())
     .addCommand(otBenchCommand())

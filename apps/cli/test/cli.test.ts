@@ -69,6 +69,32 @@ describe("crossrank search", () => {
   });
 });
 
+describe("crossrank index and search --index", () => {
+  it("indexes a file once, then searches it with the same hits as --docs", async () => {
+    const out = join(await mkdtemp(join(tmpdir(), "crossrank-cli-index-")), "idx");
+    const built = await crossrank("index", "--docs", fixture("docs.jsonl"), "--out", out);
+    expect(built.code).toBe(0);
+    expect(built.stderr).toMatch(/documents indexed in .* \(generation 1, .* MB: bm25, bm25-psq, bi-encoder\)/);
+    for (const args of [["--query", "Hauptstadt von Japan", "--query-lang", "de"], ["--query", "capital of Germany", "--ranker", "bm25"]]) {
+      const fromIndex = await crossrank("search", "--index", out, ...args, "--top", "3", "--json");
+      const fromDocs = await crossrank("search", "--docs", fixture("docs.jsonl"), "--doc-lang", "en", ...args, "--top", "3", "--json");
+      expect(fromIndex.code).toBe(0);
+      expect(JSON.parse(fromIndex.stdout)).toEqual(JSON.parse(fromDocs.stdout));
+    }
+    const updated = await crossrank("index", "--update", "--out", out, "--delete", "tokyo");
+    expect(updated.stderr).toContain("generation 2: 0 added, 0 replaced, 1 deleted, 0 encoded");
+    const after = JSON.parse((await crossrank("search", "--index", out, "--query", "Hauptstadt von Japan", "--query-lang", "de", "--json")).stdout) as { id: string }[];
+    expect(after.map((h) => h.id)).not.toContain("tokyo");
+  });
+
+  it("says what is wrong with the flags", async () => {
+    expect((await crossrank("search", "--query", "x")).stderr).toContain("give exactly one of --docs FILE and --index DIR");
+    expect((await crossrank("index", "--out", "x")).stderr).toContain("--docs is required to build an index");
+    expect((await crossrank("index", "--out", "x", "--docs", fixture("docs.jsonl"), "--delete", "a")).stderr).toContain("--delete needs --update");
+    expect((await crossrank("search", "--index", "/nonexistent/idx", "--query", "x")).stderr).toContain("not a crossrank index");
+  });
+});
+
 describe("crossrank bench", () => {
   it("runs the quick form on a JSONL task and prints JSON results", async () => {
     const { stdout, code, stderr } = await crossrank(

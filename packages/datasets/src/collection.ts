@@ -2,8 +2,10 @@
  * Document collections in the common IR exchange formats, streamed line by line (gzip allowed):
  * JSONL as written by Pyserini/Anserini (`{id, contents}`), BEIR (`{_id, title, text}`) or
  * ir_datasets exports (`{docno, text}`), and TSV as in MS MARCO (`id<TAB>text`) or with a title
- * column (`id<TAB>title<TAB>text`).
+ * column (`id<TAB>title<TAB>text`); also Debian's DDTP translation files (`Translation-<lang>`,
+ * one document per description: id = its md5, text = short + long description).
  */
+import { ddtpText, readDdtp } from "./ddtp.js";
 import { isRecord, readLines, typeName } from "./io.js";
 import type { Document } from "./types.js";
 
@@ -12,12 +14,13 @@ const TEXT_KEYS = ["text", "contents", "body"] as const;
 /** Header lines a TSV collection may start with; skipped. */
 const TSV_HEADERS = new Set(["id\ttext", "id\ttitle\ttext", "docid\ttext", "docid\ttitle\ttext", "_id\ttext", "_id\ttitle\ttext"]);
 
-/** The collection format told by the file name (before any `.gz`): `.jsonl`/`.json` or `.tsv`/`.txt`. */
-export function collectionFormat(path: string): "jsonl" | "tsv" {
+/** The collection format told by the file name (before any `.gz`): `.jsonl`/`.json`, `.tsv`/`.txt`, or DDTP's `Translation-<lang>`. */
+export function collectionFormat(path: string): "jsonl" | "tsv" | "ddtp" {
   const stem = path.replace(/\.gz$/i, "");
+  if (/(^|[/\\])Translation-[A-Za-z_]+$/.test(stem)) return "ddtp";
   if (/\.jsonl?$/i.test(stem)) return "jsonl";
   if (/\.(tsv|txt)$/i.test(stem)) return "tsv";
-  throw new Error(`${path}: cannot tell the collection format from the file name: expected .jsonl, .json, .tsv or .txt, optionally followed by .gz`);
+  throw new Error(`${path}: cannot tell the collection format from the file name: expected .jsonl, .json, .tsv, .txt or DDTP's Translation-<lang>, optionally followed by .gz`);
 }
 
 function jsonlDocument(text: string, where: string): Document {
@@ -66,6 +69,9 @@ function tsvDocument(text: string, where: string): Document {
  */
 export async function readCollection(path: string, lang?: string): Promise<Document[]> {
   const format = collectionFormat(path);
+  if (format === "ddtp") {
+    return (await readDdtp(path)).map((d) => ({ id: d.md5, text: ddtpText(d, "description"), lang: lang ?? d.lang.replace("_", "-") }));
+  }
   const documents: Document[] = [];
   const seen = new Map<string, number>();
   for await (const { line, text } of readLines(path)) {

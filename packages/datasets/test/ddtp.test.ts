@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ddtpText, parseDdtp, readDdtp, type DdtpDescription } from "../src/ddtp.js";
+import { collectionFormat, readCollection } from "../src/collection.js";
 import { ddtpLanguages, loadDdtpTask } from "../src/ddtp-task.js";
 import { fixture, tempFiles } from "./helpers.js";
 
@@ -95,6 +96,18 @@ describe("readDdtp", () => {
     const d: DdtpDescription = { md5: "f".repeat(32), lang: "en", packages: [], short: "S", long: "L1\nL2", line: 1 };
     expect([ddtpText(d, "short"), ddtpText(d, "long"), ddtpText(d, "description")]).toEqual(["S", "L1\nL2", "S\nL1\nL2"]);
     expect(ddtpText({ ...d, long: "" }, "description")).toBe("S");
+  });
+});
+
+describe("readCollection of a DDTP file", () => {
+  it("gives one document per description: id its md5, text short + long, lang from the file", async () => {
+    const path = fixture("ddtp", "Translation-de.gz");
+    expect(collectionFormat(path)).toBe("ddtp");
+    expect(collectionFormat("/x/Translation-pt_BR")).toBe("ddtp");
+    const descriptions = await readDdtp(path);
+    expect(await readCollection(path)).toEqual(descriptions.map((d) => ({ id: d.md5, text: ddtpText(d, "description"), lang: "de" })));
+    expect((await readCollection(fixture("ddtp", "Translation-pt_BR")))[0]!.lang).toBe("pt-BR");
+    expect((await readCollection(path, "x"))[0]!.lang).toBe("x");
   });
 });
 

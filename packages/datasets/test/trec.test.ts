@@ -69,7 +69,7 @@ describe("readCollection", () => {
     expect(collectionFormat("docs.json")).toBe("jsonl");
     expect(collectionFormat("docs.TSV.gz")).toBe("tsv");
     expect(() => collectionFormat("docs.csv")).toThrow(
-      "docs.csv: cannot tell the collection format from the file name: expected .jsonl, .json, .tsv or .txt, optionally followed by .gz",
+      "docs.csv: cannot tell the collection format from the file name: expected .jsonl, .json, .tsv, .txt or DDTP's Translation-<lang>, optionally followed by .gz",
     );
   });
 

@@ -2,10 +2,12 @@ import { Command } from "commander";
 import { readCollection } from "@crossrank/datasets";
 import { rankedDocuments } from "@crossrank/metrics";
 import { createRanker } from "@crossrank/rankers";
-import { collectParam, positiveInt } from "../errors.js";
+import { collectParam, positiveInt, UsageError } from "../errors.js";
+import { searchIndex } from "./index-command.js";
 
 interface SearchOptions {
-  docs: string;
+  docs?: string;
+  index?: string;
   query: string;
   ranker: string;
   param?: Record<string, unknown>;
@@ -15,11 +17,12 @@ interface SearchOptions {
   json?: boolean;
 }
 
-/** `crossrank search`: rank a document file for one query and print the top hits. */
+/** `crossrank search`: rank a document file, or a persistent index, for one query and print the top hits. */
 export function searchCommand(): Command {
   return new Command("search")
-    .description("rank the documents of a file for one query")
-    .requiredOption("--docs <file>", "documents: .jsonl ({id, text, title?}), .tsv (id<TAB>text) (.gz allowed)")
+    .description("rank the documents of a file, or of an index built by crossrank index, for one query")
+    .option("--docs <file>", "documents: .jsonl ({id, text, title?}), .tsv (id<TAB>text), DDTP Translation-<lang> (.gz allowed); analysed and encoded for this query only")
+    .option("--index <dir>", "an index built by crossrank index: nothing is re-analysed or re-encoded")
     .requiredOption("--query <text>", "the query")
     .option("--ranker <name>", "ranker name (default hybrid: BM25, or BM25-PSQ when --query-lang/--doc-lang have an installed dictionary, fused with the shipped static model's bi-encoder)", "hybrid")
     .option("--param <key=value>", "a ranker parameter (repeatable)", collectParam)
@@ -28,29 +31,42 @@ export function searchCommand(): Command {
     .option("--doc-lang <lang>", "the documents' language (BCP 47)")
     .option("--json", "print [{rank, id, score, title?, text}] as JSON")
     .action(async (options: SearchOptions) => {
-      const documents = await readCollection(options.docs);
-      const ranker = createRanker(options.ranker, options.param ?? {});
-      const run = await ranker.rank(
-        {
-          queries: [{ id: "query", text: options.query }],
-          documents,
-          ...(options.queryLang ? { queryLang: options.queryLang } : {}),
-          ...(options.docLang ? { docLang: options.docLang } : {}),
-        },
-        { k: options.top },
-      );
-      const scores = run.get("query") ?? new Map<string, number>();
-      const byId = new Map(documents.map((d) => [d.id, d]));
-      const hits = rankedDocuments(scores).map((id, i) => {
-        const doc = byId.get(id);
-        return { rank: i + 1, id, score: scores.get(id) ?? 0, ...(doc?.title ? { title: doc.title } : {}), text: doc?.text ?? "" };
-      });
+      if ((options.docs === undefined) === (options.index === undefined)) throw new UsageError("give exactly one of --docs FILE and --index DIR");
+      let hits: { rank: number; id: string; score: number; title?: string; text: string }[];
+      let label: string;
+      let size: number;
+      if (options.index !== undefined) {
+        if (options.docLang !== undefined) throw new UsageError("--doc-lang does not apply to --index (the index records its documents' language)");
+        const found = await searchIndex(options.index, options.query, { ranker: options.ranker, params: options.param ?? {}, top: options.top, ...(options.queryLang ? { queryLang: options.queryLang } : {}) });
+        ({ hits, size } = found);
+        label = options.ranker;
+      } else {
+        const documents = await readCollection(options.docs!);
+        const ranker = createRanker(options.ranker, options.param ?? {});
+        const run = await ranker.rank(
+          {
+            queries: [{ id: "query", text: options.query }],
+            documents,
+            ...(options.queryLang ? { queryLang: options.queryLang } : {}),
+            ...(options.docLang ? { docLang: options.docLang } : {}),
+          },
+          { k: options.top },
+        );
+        const scores = run.get("query") ?? new Map<string, number>();
+        const byId = new Map(documents.map((d) => [d.id, d]));
+        hits = rankedDocuments(scores).map((id, i) => {
+          const doc = byId.get(id);
+          return { rank: i + 1, id, score: scores.get(id) ?? 0, ...(doc?.title ? { title: doc.title } : {}), text: doc?.text ?? "" };
+        });
+        label = ranker.name;
+        size = documents.length;
+      }
       if (options.json) {
         console.log(JSON.stringify(hits));
         return;
       }
       if (hits.length === 0) {
-        console.error(`no document matches (${ranker.name}, ${documents.length} documents)`);
+        console.error(`no document matches (${label}, ${size} documents)`);
         return;
       }
       for (const hit of hits) {

@@ -1,0 +1,81 @@
+import { Command } from "commander";
+import { type Document, readCollection } from "@crossrank/datasets";
+import { buildIndex, DEFAULT_DOC_LANG, DEFAULT_LEXICAL, type LexicalPart, openIndex, updateIndex } from "@crossrank/index";
+import { list, UsageError } from "../errors.js";
+import { barProgress, type BarProgress } from "../progress.js";
+
+interface IndexOptions {
+  docs?: string[];
+  out: string;
+  docLang: string;
+  encoder: string;
+  lexical: string[];
+  update?: boolean;
+  delete?: string[];
+}
+
+/** `crossrank index`: build (or update) a persistent index that `search --index` and `serve` open. */
+export function indexCommand(): Command {
+  return new Command("index")
+    .description("build a persistent index of document files (BM25 postings and the bi-encoder's vectors on disk), or update one")
+    .option("--docs <files...>", "documents: .jsonl ({id, text, title?}), .tsv (id<TAB>text), DDTP Translation-<lang> (.gz allowed)")
+    .requiredOption("--out <dir>", "the index folder (created; an index there gets a new generation)")
+    .option("--doc-lang <lang>", "the documents' language (BCP 47), for the analyzers", DEFAULT_DOC_LANG)
+    .option("--encoder <spec>", 'encoder of the document vectors (crossrank-static, a model folder, a hub id; "none" for no vectors)', "crossrank-static")
+    .option("--lexical <names>", `lexical indexes, comma-separated (${DEFAULT_LEXICAL.join(", ")}; "none")`, list, [...DEFAULT_LEXICAL])
+    .option("--update", "add the --docs documents to the index in --out (replacing those with the same id) instead of rebuilding it")
+    .option("--delete <ids...>", "with --update: ids of documents to delete")
+    .action(async (options: IndexOptions) => {
+      if (options.delete && !options.update) throw new UsageError("--delete needs --update");
+      if (!options.update && (options.docs === undefined || options.docs.length === 0)) throw new UsageError("--docs is required to build an index");
+      const documents: Document[] = [];
+      for (const file of options.docs ?? []) documents.push(...(await readCollection(file)));
+      const progress = stagedProgress();
+      try {
+        if (options.update) {
+          const r = await updateIndex(options.out, { upsert: documents, delete: options.delete ?? [], onProgress: progress.update });
+          progress.stop();
+          console.error(`${options.out}: generation ${r.manifest.generation}: ${r.added} added, ${r.replaced} replaced, ${r.deleted} deleted, ${r.encoded} encoded; ${r.manifest.documents.count} documents`);
+          return;
+        }
+        const lexical = options.lexical.filter((n) => n !== "none");
+        for (const n of lexical) if (!DEFAULT_LEXICAL.includes(n as LexicalPart)) throw new UsageError(`--lexical: unknown index ${JSON.stringify(n)} (one of ${DEFAULT_LEXICAL.join(", ")}, none)`);
+        const t0 = Date.now();
+        const manifest = await buildIndex(options.out, documents, {
+          docLang: options.docLang,
+          encoder: options.encoder === "none" ? null : options.encoder,
+          lexical: lexical as LexicalPart[],
+          onProgress: progress.update,
+        });
+        progress.stop();
+        const bytes = Object.values(manifest.files).reduce((s, f) => s + f.bytes, 0);
+        console.error(`${options.out}: ${manifest.documents.count} documents indexed in ${((Date.now() - t0) / 1000).toFixed(1)} s (generation ${manifest.generation}, ${(bytes / 1e6).toFixed(1)} MB: ${manifest.parts.map((p) => p.ranker).join(", ")})`);
+      } finally {
+        progress.stop();
+      }
+    });
+}
+
+/** One progress bar per build stage, replaced when the stage changes. */
+function stagedProgress(): { update: (stage: string, done: number, total: number) => void; stop: () => void } {
+  let stage: string | undefined;
+  let bar: BarProgress | undefined;
+  return {
+    update: (next, done, total) => {
+      if (next !== stage) {
+        bar?.stop();
+        stage = next;
+        bar = barProgress(next.padEnd(10), total);
+      }
+      bar!.update(done, total);
+    },
+    stop: () => bar?.stop(),
+  };
+}
+
+/** `crossrank search --index DIR`: what `search` runs when given an index instead of --docs. */
+export async function searchIndex(dir: string, query: string, options: { ranker: string; params: Record<string, unknown>; top: number; queryLang?: string }) {
+  const index = await openIndex(dir);
+  const hits = await index.search(query, { k: options.top, ranker: options.ranker, params: options.params, ...(options.queryLang ? { queryLang: options.queryLang } : {}) });
+  return { hits, size: index.size };
+}

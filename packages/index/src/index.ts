@@ -1,0 +1,4 @@
+export { buildIndex, type BuildIndexOptions, type BuildProgress, DEFAULT_DOC_LANG, DEFAULT_LEXICAL, type LexicalPart } from "./build.js";
+export { DEFAULT_SEARCH_RANKER, openIndex, SearchIndex, type SearchHit, type SearchOptions } from "./open.js";
+export { updateIndex, type UpdateIndexOptions, type UpdateResult } from "./update.js";
+export { INDEX_FORMAT, INDEX_FORMAT_VERSION, type IndexManifest, type ManifestEncoder, type ManifestFile, type ManifestPart } from "./format.js";

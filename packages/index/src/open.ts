@@ -1,0 +1,157 @@
+/**
+ * `openIndex`: the live generation of an index folder, loaded and checked (every file against the
+ * manifest's size and sha256), with its parts attached to the documents so that every ranker of the
+ * registry searches it without re-analysing or re-encoding the collection.
+ */
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { Document, Query } from "@crossrank/datasets";
+import { rankedDocuments, type Run } from "@crossrank/metrics";
+import { attachCollectionParts, Bm25PsqRanker, Bm25Ranker, type CollectionPart, createRanker, rankerParameterNames } from "@crossrank/rankers";
+import { readStaticModelManifest, STATIC_MODEL_NAME } from "@crossrank/static-model";
+import { currentGeneration } from "./build.js";
+import { parseDocuments } from "./documents.js";
+import { generationName, INDEX_FORMAT, INDEX_FORMAT_VERSION, type IndexManifest, MANIFEST_FILE, readChecked } from "./format.js";
+import { decodePart } from "./parts.js";
+
+export const DEFAULT_SEARCH_RANKER = "hybrid";
+const DEFAULT_TOP = 10;
+
+export interface SearchOptions {
+  /** How many hits. Default 10. */
+  k?: number;
+  /** Registry ranker. Default "hybrid" (BM25 or BM25-PSQ fused with the index's bi-encoder and MaxSim re-ranking). */
+  ranker?: string;
+  /** The ranker's parameters; neural rankers get the index's encoder unless one is given. */
+  params?: Readonly<Record<string, unknown>>;
+  /** The query's language (BCP 47): BM25-PSQ's dictionary, the analyzer's locale. */
+  queryLang?: string;
+}
+
+export interface SearchHit {
+  rank: number;
+  id: string;
+  score: number;
+  title?: string;
+  text: string;
+}
+
+/** An opened index generation: its documents with their parts attached. */
+export class SearchIndex {
+  private readonly positions: Map<string, number>;
+
+  constructor(
+    /** The index folder. */
+    readonly dir: string,
+    readonly manifest: IndexManifest,
+    /** The documents in index order (do not modify: the parts are attached to this array). */
+    readonly documents: readonly Document[],
+  ) {
+    this.positions = new Map(documents.map((d, i) => [d.id, i]));
+  }
+
+  get size(): number {
+    return this.documents.length;
+  }
+
+  get generation(): number {
+    return this.manifest.generation;
+  }
+
+  /** The document with this id, if any. */
+  document(id: string): Document | undefined {
+    const i = this.positions.get(id);
+    return i === undefined ? undefined : this.documents[i];
+  }
+
+  /** The best `k` documents for one query, best first. */
+  async search(query: string, options: SearchOptions = {}): Promise<SearchHit[]> {
+    if (typeof query !== "string" || query.trim() === "") throw new Error("the query is empty");
+    const run = await this.rank([{ id: "query", text: query }], options);
+    const scores = run.get("query") ?? new Map<string, number>();
+    return rankedDocuments(scores).map((id, i) => {
+      const doc = this.document(id)!;
+      return { rank: i + 1, id, score: scores.get(id)!, ...(doc.title ? { title: doc.title } : {}), text: doc.text };
+    });
+  }
+
+  /** A run over several queries (one ranker call: batched where the ranker batches). */
+  async rank(queries: readonly Query[], options: SearchOptions & { onProgress?: (done: number, total: number) => void } = {}): Promise<Run> {
+    const k = options.k ?? DEFAULT_TOP;
+    if (!Number.isInteger(k) || k < 1) throw new RangeError(`k must be a positive integer, got ${String(k)}`);
+    const name = options.ranker ?? DEFAULT_SEARCH_RANKER;
+    const params: Record<string, unknown> = { ...(options.params ?? {}) };
+    // Neural rankers default to the encoder whose vectors the index holds (when it has any).
+    if (params.encoder === undefined && this.manifest.encoder !== null && rankerParameterNames(name).includes("encoder")) params.encoder = this.manifest.encoder.spec;
+    if (params.encoder !== undefined && params.encoder === this.manifest.encoder?.spec) await this.checkEncoder();
+    const ranker = createRanker(name, params);
+    return ranker.rank(
+      { queries, documents: this.documents, docLang: this.manifest.documents.lang, ...(options.queryLang ? { queryLang: options.queryLang } : {}) },
+      { k, ...(options.onProgress ? { onProgress: options.onProgress } : {}) },
+    );
+  }
+
+  private encoderChecked = false;
+
+  /** The built-in model must be the one whose vectors the index holds. */
+  private async checkEncoder(): Promise<void> {
+    const recorded = this.manifest.encoder;
+    if (this.encoderChecked || recorded?.spec !== STATIC_MODEL_NAME) return;
+    const installed = (await readStaticModelManifest()).files["model.safetensors"]?.sha256;
+    if (recorded.modelSha256 !== installed) {
+      throw new Error(`${this.dir}: its vectors come from another version of ${STATIC_MODEL_NAME} (model sha256 ${recorded.modelSha256?.slice(0, 12) ?? "?"}, installed ${installed?.slice(0, 12) ?? "?"}): rebuild it with crossrank index`);
+    }
+    this.encoderChecked = true;
+  }
+}
+
+/** Opens the live generation of the index in `dir` (see ./format.ts), checking every file. */
+export async function openIndex(dir: string): Promise<SearchIndex> {
+  const generation = await currentGeneration(dir).catch((err: NodeJS.ErrnoException) => {
+    throw new Error(`${dir}: not a readable crossrank index (${err.message})`);
+  });
+  if (generation === undefined) throw new Error(`${dir}: not a crossrank index (no CURRENT file); build one with crossrank index --docs FILE --out ${dir}`);
+  const genDir = join(dir, generationName(generation));
+  const manifest = await readManifest(genDir);
+  const documents = parseDocuments(await readChecked(genDir, manifest.documents.file, manifest), join(genDir, manifest.documents.file), manifest.documents.lang);
+  if (documents.length !== manifest.documents.count) throw new Error(`${join(genDir, manifest.documents.file)}: ${documents.length} documents, the manifest says ${manifest.documents.count}`);
+  const parts: CollectionPart[] = [];
+  for (const p of manifest.parts) {
+    const path = join(genDir, p.file);
+    const bytes = await readChecked(genDir, p.file, manifest);
+    let analyzer;
+    if (p.kind === "bm25") {
+      const ranker = p.ranker === "bm25" ? new Bm25Ranker(p.params) : p.ranker === "bm25-psq" ? new Bm25PsqRanker(p.params) : undefined;
+      if (ranker === undefined) throw new Error(`${path}: a BM25 part of ranker ${JSON.stringify(p.ranker)}, which this crossrank does not build`);
+      // The analyzer is code: a crossrank whose analyzer settings or defaults differ must not reuse the postings.
+      if (ranker.partKey(manifest.documents.lang) !== p.key) {
+        throw new Error(`${path}: built with other ${p.ranker} settings than this crossrank's (${p.key}); rebuild the index with crossrank index`);
+      }
+      analyzer = await ranker.documentAnalyzer(manifest.documents.lang);
+    }
+    const part = await decodePart(bytes, p.kind, p.key, documents, analyzer, path);
+    if (part.kind === "vectors" && part.matrix.rows !== documents.length) throw new Error(`${path}: ${part.matrix.rows} vectors for ${documents.length} documents`);
+    parts.push(part);
+  }
+  attachCollectionParts(documents, parts);
+  return new SearchIndex(dir, manifest, documents);
+}
+
+async function readManifest(genDir: string): Promise<IndexManifest> {
+  const path = join(genDir, MANIFEST_FILE);
+  let value: unknown;
+  try {
+    value = JSON.parse(await readFile(path, "utf8"));
+  } catch (err) {
+    throw new Error(`${path}: not a readable manifest (${(err as Error).message}); the index is damaged: rebuild it with crossrank index`);
+  }
+  const m = value as Partial<IndexManifest>;
+  if (m?.format !== INDEX_FORMAT) throw new Error(`${path}: not a crossrank index manifest (format ${JSON.stringify(m?.format)})`);
+  if (m.formatVersion !== INDEX_FORMAT_VERSION) {
+    throw new Error(`${path}: index format version ${String(m.formatVersion)}; this crossrank reads version ${INDEX_FORMAT_VERSION}: rebuild the index with this version's crossrank index`);
+  }
+  if (typeof m.documents?.count !== "number" || typeof m.documents.file !== "string" || typeof m.documents.lang !== "string" || !Array.isArray(m.parts) || typeof m.files !== "object") {
+    throw new Error(`${path}: incomplete manifest (documents, parts or files missing)`);
+  }
+  return m as IndexManifest;
+}
