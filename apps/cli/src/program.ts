@@ -7,6 +7,7 @@ import { evalCommand } from "./commands/eval.js";
 import { explainOtCommand, otBenchCommand, sinkhornCommand } from "./commands/ot.js";
 import { indexCommand } from "./commands/index-command.js";
 import { searchCommand } from "./commands/search.js";
+import { serveCommand } from "./commands/serve.js";
 import { staticModelCommand } from "./commands/static-model.js";
 import { trainStaticCommand } from "./commands/train-static.js";
 
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
     .addCommand(benchCommand())
     .addCommand(indexCommand())
     .addCommand(searchCommand())
+    .addCommand(serveCommand())
     .addCommand(sinkhornCommand())
     .addCommand(otBenchCommand())
     .addCommand(explainOtCommand())

@@ -1,8 +1,9 @@
+import { spawn } from "node:child_process";
 import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { crossrank, fixture } from "./run-cli.js";
+import { bin, crossrank, fixture } from "./run-cli.js";
 
 describe("crossrank eval", () => {
   it("prints the means over the qrels' queries as JSON", async () => {
@@ -85,6 +86,29 @@ describe("crossrank index and search --index", () => {
     expect(updated.stderr).toContain("generation 2: 0 added, 0 replaced, 1 deleted, 0 encoded");
     const after = JSON.parse((await crossrank("search", "--index", out, "--query", "Hauptstadt von Japan", "--query-lang", "de", "--json")).stdout) as { id: string }[];
     expect(after.map((h) => h.id)).not.toContain("tokyo");
+  });
+
+  it("serves the index over HTTP until SIGTERM", async () => {
+    const out = join(await mkdtemp(join(tmpdir(), "crossrank-cli-serve-")), "idx");
+    expect((await crossrank("index", "--docs", fixture("docs.jsonl"), "--out", out, "--lexical", "bm25", "--encoder", "none")).code).toBe(0);
+    const server = spawn(process.execPath, [bin, "serve", "--index", out, "--port", "0"], { stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    const address = await new Promise<string>((resolve, reject) => {
+      server.stderr.on("data", (chunk: Buffer) => {
+        stderr += chunk.toString();
+        const m = /at (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr);
+        if (m) resolve(m[1]!);
+      });
+      server.on("exit", () => reject(new Error(stderr)));
+    });
+    const health = await (await fetch(`${address}/health`)).json();
+    expect(health).toMatchObject({ status: "ok", generation: 1 });
+    const res = await fetch(`${address}/search`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query: "capital of Germany", ranker: "bm25", k: 1 }) });
+    expect(((await res.json()) as { hits: { id: string }[] }).hits[0]!.id).toBe("berlin");
+    const exit = new Promise((resolve) => server.on("exit", (code) => resolve(code)));
+    server.kill("SIGTERM");
+    expect(await exit).toBe(0);
+    expect(stderr).toContain("SIGTERM: finishing requests in flight, then exiting");
   });
 
   it("says what is wrong with the flags", async () => {

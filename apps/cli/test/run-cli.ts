@@ -4,7 +4,8 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const bin = join(here, "..", "bin", "crossrank.js");
+/** The CLI's entry point (bin/crossrank.js), for tests that run it themselves (e.g. a server). */
+export const bin = join(here, "..", "bin", "crossrank.js");
 
 /** A file under test/fixtures. */
 export const fixture = (name: string): string => join(here, "fixtures", name);

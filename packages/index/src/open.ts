@@ -7,7 +7,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Document, Query } from "@crossrank/datasets";
 import { rankedDocuments, type Run } from "@crossrank/metrics";
-import { attachCollectionParts, Bm25PsqRanker, Bm25Ranker, type CollectionPart, createRanker, rankerParameterNames } from "@crossrank/rankers";
+import { attachCollectionParts, Bm25PsqRanker, Bm25Ranker, type CollectionPart, createRanker, type Ranker, rankerParameterNames } from "@crossrank/rankers";
 import { readStaticModelManifest, STATIC_MODEL_NAME } from "@crossrank/static-model";
 import { currentGeneration } from "./build.js";
 import { parseDocuments } from "./documents.js";
@@ -80,15 +80,27 @@ export class SearchIndex {
     const k = options.k ?? DEFAULT_TOP;
     if (!Number.isInteger(k) || k < 1) throw new RangeError(`k must be a positive integer, got ${String(k)}`);
     const name = options.ranker ?? DEFAULT_SEARCH_RANKER;
-    const params: Record<string, unknown> = { ...(options.params ?? {}) };
-    // Neural rankers default to the encoder whose vectors the index holds (when it has any).
-    if (params.encoder === undefined && this.manifest.encoder !== null && rankerParameterNames(name).includes("encoder")) params.encoder = this.manifest.encoder.spec;
-    if (params.encoder !== undefined && params.encoder === this.manifest.encoder?.spec) await this.checkEncoder();
+    const params = this.rankerParams(name, options.params ?? {});
     const ranker = createRanker(name, params);
+    if (params.encoder !== undefined && params.encoder === this.manifest.encoder?.spec) await this.checkEncoder();
     return ranker.rank(
       { queries, documents: this.documents, docLang: this.manifest.documents.lang, ...(options.queryLang ? { queryLang: options.queryLang } : {}) },
       { k, ...(options.onProgress ? { onProgress: options.onProgress } : {}) },
     );
+  }
+
+  /**
+   * The registry ranker `name` (default "hybrid") with `params`, neural rankers defaulting to the
+   * encoder whose vectors the index holds. Throws on an unknown ranker or a bad parameter.
+   */
+  createRanker(name: string = DEFAULT_SEARCH_RANKER, params: Readonly<Record<string, unknown>> = {}): Ranker {
+    return createRanker(name, this.rankerParams(name, params));
+  }
+
+  private rankerParams(name: string, params: Readonly<Record<string, unknown>>): Record<string, unknown> {
+    const out: Record<string, unknown> = { ...params };
+    if (out.encoder === undefined && this.manifest.encoder !== null && rankerParameterNames(name).includes("encoder")) out.encoder = this.manifest.encoder.spec;
+    return out;
   }
 
   private encoderChecked = false;

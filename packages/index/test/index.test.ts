@@ -110,7 +110,7 @@ describe("damage is an error naming the file, never a wrong result", () => {
     for (const what of ["vectors", "documents"]) {
       const { out, path } = await damaged(what, async (p) => {
         const bytes = await readFile(p);
-        bytes[bytes.length - 3] ^= 1;
+        bytes[bytes.length - 3]! ^= 1;
         await writeFile(p, bytes);
       });
       await expect(openIndex(out)).rejects.toThrow(`${path}: corrupted: its sha256 is not the manifest's`);

@@ -1,0 +1,50 @@
+import { Command } from "commander";
+import { openIndex } from "@crossrank/index";
+import { createServer, DEFAULTS } from "@crossrank/server";
+import { positiveInt, UsageError } from "../errors.js";
+
+interface ServeOptions {
+  index: string;
+  port: number;
+  host: string;
+  token?: string;
+  maxK: number;
+  timeout: number;
+  log?: boolean;
+}
+
+/** `crossrank serve`: the HTTP JSON service over an index, until SIGINT/SIGTERM (then a graceful close). */
+export function serveCommand(): Command {
+  return new Command("serve")
+    .description("serve an index over HTTP: POST /search, POST /explain, GET /health, GET /stats (JSON)")
+    .requiredOption("--index <dir>", "an index built by crossrank index")
+    .option("--port <n>", "TCP port (0: any free port)", (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--port expects 0–65535, got "${v}"`);
+      return n;
+    }, 8080)
+    .option("--host <addr>", "address to listen on (0.0.0.0 for every interface)", "127.0.0.1")
+    .option("--token <secret>", "require Authorization: Bearer <secret> (or set CROSSRANK_TOKEN)")
+    .option("--max-k <n>", "largest k a search may ask for", positiveInt("--max-k"), DEFAULTS.maxK)
+    .option("--timeout <ms>", "answer 503 when a search takes longer", positiveInt("--timeout"), DEFAULTS.timeoutMs)
+    .option("--log", "log every request (JSON lines on stdout)")
+    .action(async (options: ServeOptions) => {
+      const index = await openIndex(options.index);
+      const token = options.token ?? process.env.CROSSRANK_TOKEN;
+      const app = createServer(index, { maxK: options.maxK, timeoutMs: options.timeout, logger: options.log ?? false, ...(token ? { token } : {}) });
+      const address = await app.listen({ port: options.port, host: options.host });
+      console.error(`crossrank serve: ${index.size} documents (generation ${index.generation}) at ${address}${token ? " (bearer token required)" : ""}`);
+      const stop = (signal: string) => {
+        console.error(`crossrank serve: ${signal}: finishing requests in flight, then exiting`);
+        app.close().then(
+          () => process.exit(0),
+          (err: unknown) => {
+            console.error(`crossrank serve: ${(err as Error).message}`);
+            process.exit(1);
+          },
+        );
+      };
+      process.once("SIGINT", () => stop("SIGINT"));
+      process.once("SIGTERM", () => stop("SIGTERM"));
+    });
+}

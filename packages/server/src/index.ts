@@ -1,0 +1,1 @@
+export { createServer, DEFAULTS, type ServerOptions } from "./server.js";
