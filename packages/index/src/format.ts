@@ -16,6 +16,7 @@ import { createHash } from "node:crypto";
 import { open, readFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { NamedTensor } from "@crossrank/encode";
+import type { ManifestFile } from "@crossrank/static-model";
 
 export const INDEX_FORMAT = "crossrank-index";
 export const INDEX_FORMAT_VERSION = 1;
@@ -23,11 +24,8 @@ export const CURRENT_FILE = "CURRENT";
 export const MANIFEST_FILE = "manifest.json";
 export const DOCUMENTS_FILE = "documents.jsonl";
 
-/** A file of a generation, as the manifest records it. */
-export interface ManifestFile {
-  bytes: number;
-  sha256: string;
-}
+/** A file of a generation, as the manifest records it: its size and sha256 (as the shipped model's manifest does). */
+export type { ManifestFile };
 
 /** One prebuilt part: the ranker that builds and uses it, and its file. */
 export interface ManifestPart {
