@@ -66,12 +66,28 @@ export class SearchIndex {
 
   /** The best `k` documents for one query, best first. */
   async search(query: string, options: SearchOptions = {}): Promise<SearchHit[]> {
-    if (typeof query !== "string" || query.trim() === "") throw new Error("the query is empty");
-    const run = await this.rank([{ id: "query", text: query }], options);
-    const scores = run.get("query") ?? new Map<string, number>();
-    return rankedDocuments(scores).map((id, i) => {
-      const doc = this.document(id)!;
-      return { rank: i + 1, id, score: scores.get(id)!, ...(doc.title ? { title: doc.title } : {}), text: doc.text };
+    return (await this.searchBatch([query], options))[0]!;
+  }
+
+  /**
+   * The best `k` documents for each of several queries, in one ranker call: what several
+   * concurrent searches cost together is less than apart (the bi-encoder scores a block of queries
+   * with one matrix product, re-ranking encodes their candidates together).
+   */
+  async searchBatch(queries: readonly string[], options: SearchOptions = {}): Promise<SearchHit[][]> {
+    queries.forEach((q, i) => {
+      if (typeof q !== "string" || q.trim() === "") throw new Error(queries.length === 1 ? "the query is empty" : `query ${i + 1} is empty`);
+    });
+    const run = await this.rank(
+      queries.map((text, i) => ({ id: String(i), text })),
+      options,
+    );
+    return queries.map((_, i) => {
+      const scores = run.get(String(i)) ?? new Map<string, number>();
+      return rankedDocuments(scores).map((id, r) => {
+        const doc = this.document(id)!;
+        return { rank: r + 1, id, score: scores.get(id)!, ...(doc.title ? { title: doc.title } : {}), text: doc.text };
+      });
     });
   }
 

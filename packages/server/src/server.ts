@@ -6,6 +6,7 @@
  *   GET  /health   → { status, generation, documents }              (no token needed)
  *   GET  /stats    → the index: documents, language, generation, encoder, parts, bytes
  *   POST /search   { query, k?, ranker?, queryLang?, params? } → { ranker, took_ms, hits: [{rank, id, score, title?, text}] }
+ *                  (concurrent searches with the same options are ranked together: ./batcher.ts)
  *   POST /explain  { query, id, gamma?, iterations?, includeSpecial? } → the LM-EMD transport plan
  *                  between the query and that document: { queryTokens, docTokens, distance, plan }
  */
@@ -14,6 +15,7 @@ import type { Encoder } from "@crossrank/encode";
 import type { SearchIndex } from "@crossrank/index";
 import { explainPair, rankerNames } from "@crossrank/rankers";
 import Fastify, { type FastifyInstance } from "fastify";
+import { DEFAULT_MAX_BATCH, SearchBatcher } from "./batcher.js";
 
 export interface ServerOptions {
   /** A bearer token every request but /health must carry (`Authorization: Bearer …`). Default none. */
@@ -28,6 +30,8 @@ export interface ServerOptions {
   timeoutMs?: number;
   /** Log requests (fastify's pino logger) to stdout. Default false. */
   logger?: boolean;
+  /** Most concurrent searches ranked in one call (see ./batcher.ts); 1 ranks each alone. Default 64. */
+  maxBatch?: number;
 }
 
 export const DEFAULTS = { maxK: 100, maxQueryLength: 2000, bodyLimit: 64 * 1024, timeoutMs: 10_000 } as const;
@@ -90,6 +94,7 @@ export function createServer(index: SearchIndex, options: ServerOptions = {}): F
   });
 
   const rankers = rankerNames();
+  const batcher = new SearchBatcher(index, options.maxBatch ?? DEFAULT_MAX_BATCH);
   app.post<{ Body: { query: string; k?: number; ranker?: string; queryLang?: string; params?: Record<string, unknown> } }>(
     "/search",
     {
@@ -118,7 +123,7 @@ export function createServer(index: SearchIndex, options: ServerOptions = {}): F
         throw new ClientError(400, (err as Error).message);
       }
       const started = performance.now();
-      const hits = await withTimeout(index.search(query, { ...(k ? { k } : {}), ...(ranker ? { ranker } : {}), ...(queryLang ? { queryLang } : {}), ...(params ? { params } : {}) }), timeoutMs, "search");
+      const hits = await withTimeout(batcher.search(query, { ...(k ? { k } : {}), ...(ranker ? { ranker } : {}), ...(queryLang ? { queryLang } : {}), ...(params ? { params } : {}) }), timeoutMs, "search");
       return { ranker: ranker ?? "hybrid", took_ms: Math.round((performance.now() - started) * 100) / 100, hits };
     },
   );

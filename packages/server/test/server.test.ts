@@ -103,13 +103,37 @@ describe("crossrank's HTTP service", () => {
   });
 
   it("answers 503 when a search outlasts the timeout", async () => {
-    const slow = createServer({ ...index, search: () => new Promise(() => {}), createRanker: index.createRanker.bind(index) } as unknown as SearchIndex, { timeoutMs: 50 });
+    const slow = createServer({ ...index, searchBatch: () => new Promise(() => {}), createRanker: index.createRanker.bind(index) } as unknown as SearchIndex, { timeoutMs: 50 });
     try {
       const res = await slow.inject({ method: "POST", url: "/search", payload: { query: "bread" } });
       expect(res.statusCode).toBe(503);
       expect(res.json().error).toBe("the search took longer than 50 ms");
     } finally {
       await slow.close();
+    }
+  });
+
+  it("ranks concurrent searches with the same options together, with the hits each would get alone", async () => {
+    const calls: number[] = [];
+    const spy = Object.assign(Object.create(index) as SearchIndex, {
+      searchBatch: (queries: readonly string[], options: object) => {
+        calls.push(queries.length);
+        return index.searchBatch(queries, options);
+      },
+    });
+    const batched = createServer(spy);
+    try {
+      const queries = ["bread", "cat", "Berlin", "warm mat", "morning", "train"];
+      const answers = await Promise.all(queries.map((query) => batched.inject({ method: "POST", url: "/search", payload: { query, ranker: "bi-encoder", k: 2 } })));
+      for (const [i, res] of answers.entries()) expect(res.json().hits).toEqual(await index.search(queries[i]!, { ranker: "bi-encoder", k: 2 }));
+      expect(calls.length).toBeLessThan(queries.length);
+      expect(calls.reduce((a, b) => a + b, 0)).toBe(queries.length);
+      // Other options go in another batch.
+      calls.length = 0;
+      await Promise.all([batched.inject({ method: "POST", url: "/search", payload: { query: "bread", ranker: "bm25" } }), batched.inject({ method: "POST", url: "/search", payload: { query: "bread", ranker: "bi-encoder" } })]);
+      expect(calls).toEqual([1, 1]);
+    } finally {
+      await batched.close();
     }
   });
 });
