@@ -2,6 +2,7 @@
  * `buildIndex`: documents → a new generation of an index folder (see ./format.ts), built aside and
  * made live by one atomic rename, under a lock file so that two writers never interleave.
  */
+import { createHash } from "node:crypto";
 import { mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Document } from "@crossrank/datasets";
@@ -24,6 +25,7 @@ import {
   syncFolder,
   writeSynced,
 } from "./format.js";
+import { LANCE_FOLDER, writeLanceVectors } from "./lance.js";
 import { encodePart } from "./parts.js";
 
 /** The lexical indexes an index can hold (registry rankers with a `prebuild`). */
@@ -31,6 +33,7 @@ export type LexicalPart = "bm25" | "bm25-psq";
 
 export const DEFAULT_LEXICAL: readonly LexicalPart[] = ["bm25", "bm25-psq"];
 export const DEFAULT_DOC_LANG = "en";
+export const ANN_MIN_DOCUMENTS = 100_000;
 const LOCK_FILE = "LOCK";
 
 /** Progress of a build: which stage, and how far it is. */
@@ -43,6 +46,12 @@ export interface BuildIndexOptions {
   encoder?: string | null;
   /** The lexical indexes to build. Default bm25 and bm25-psq (the documents' side of it: no dictionary needed). */
   lexical?: readonly LexicalPart[];
+  /**
+   * An approximate dense index over the vectors: "lancedb" (IVF_FLAT, √n partitions), "none", or
+   * "auto" (the default): lancedb from {@link ANN_MIN_DOCUMENTS} documents. Below that an exact
+   * scan is as fast (61,486 DDTP descriptions: 8–11 ms exact, 13–14 ms through LanceDB).
+   */
+  ann?: "lancedb" | "none" | "auto";
   onProgress?: BuildProgress;
 }
 
@@ -75,7 +84,11 @@ export async function buildIndex(dir: string, documents: readonly Document[], op
     parts.push({ part, ranker: "bi-encoder", params: { encoder } });
     encoderRecord = await encoderRecordOf(encoder, part);
   }
-  return writeGeneration(dir, documents, parts, { docLang, encoder: encoderRecord });
+  const ann = options.ann ?? "auto";
+  if (!["lancedb", "none", "auto"].includes(ann)) throw new Error(`ann must be "lancedb", "none" or "auto", got ${JSON.stringify(ann)}`);
+  const vectors = parts.find((p) => p.part.kind === "vectors");
+  const withAnn = vectors !== undefined && (ann === "lancedb" || (ann === "auto" && documents.length >= ANN_MIN_DOCUMENTS));
+  return writeGeneration(dir, documents, parts, { docLang, encoder: encoderRecord, ann: withAnn ? { vectors: vectors.part, progress: stageProgress(options.onProgress, "lancedb") } : undefined });
 }
 
 /** The manifest's record of the vectors' encoder (the built-in model's weights by sha256). */
@@ -101,7 +114,13 @@ export async function writeGeneration(
   dir: string,
   documents: readonly Document[],
   parts: readonly { part: CollectionPart; ranker: string; params: Record<string, unknown> }[],
-  meta: { docLang: string; encoder: ManifestEncoder | null; basedOn?: number },
+  meta: {
+    docLang: string;
+    encoder: ManifestEncoder | null;
+    basedOn?: number;
+    /** Writes a LanceDB approximate index over these vectors too. */
+    ann?: { vectors: CollectionPart; progress?: (done: number, total: number) => void } | undefined;
+  },
 ): Promise<IndexManifest> {
   await prepareFolder(dir);
   const release = await lock(dir);
@@ -120,6 +139,13 @@ export async function writeGeneration(
       const file = `part-${i}.safetensors`;
       files[file] = await writeSynced(join(tmp, file), encodePart(part));
       manifestParts.push({ kind: part.kind, key: part.key, ranker, params, file });
+    }
+    if (meta.ann !== undefined && meta.ann.vectors.kind === "vectors") {
+      meta.ann.progress?.(0, 1);
+      for (const file of await writeLanceVectors(tmp, meta.ann.vectors.matrix)) files[file] = await hashFile(join(tmp, file));
+      const source = manifestParts.find((p) => p.key === meta.ann!.vectors.key)!;
+      manifestParts.push({ kind: "ann", key: source.key, ranker: source.ranker, params: { ...source.params, store: "lancedb", index: "ivf-flat" }, file: LANCE_FOLDER });
+      meta.ann.progress?.(1, 1);
     }
     const manifest: IndexManifest = {
       format: INDEX_FORMAT,
@@ -208,4 +234,10 @@ function alive(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === "EPERM";
   }
+}
+
+/** A written file's size and sha256 (for files another library wrote, e.g. LanceDB's). */
+async function hashFile(path: string): Promise<ManifestFile> {
+  const bytes = await readFile(path);
+  return { bytes: bytes.length, sha256: createHash("sha256").update(bytes).digest("hex") };
 }

@@ -29,7 +29,8 @@ export type { ManifestFile };
 
 /** One prebuilt part: the ranker that builds and uses it, and its file. */
 export interface ManifestPart {
-  kind: "bm25" | "vectors";
+  /** bm25: postings; vectors: the documents' vectors; ann: an approximate index over them (a folder). */
+  kind: "bm25" | "vectors" | "ann";
   /** The part's key among the collection's parts (the ranker's `partKey`). */
   key: string;
   /** Registry name and parameters of the ranker whose `prebuild` made it. */

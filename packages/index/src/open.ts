@@ -12,6 +12,7 @@ import { readStaticModelManifest, STATIC_MODEL_NAME } from "@crossrank/static-mo
 import { currentGeneration } from "./build.js";
 import { parseDocuments } from "./documents.js";
 import { generationName, INDEX_FORMAT, INDEX_FORMAT_VERSION, type IndexManifest, MANIFEST_FILE, readChecked } from "./format.js";
+import { openLanceVectors } from "./lance.js";
 import { decodePart } from "./parts.js";
 
 export const DEFAULT_SEARCH_RANKER = "hybrid";
@@ -146,6 +147,17 @@ export async function openIndex(dir: string): Promise<SearchIndex> {
   const parts: CollectionPart[] = [];
   for (const p of manifest.parts) {
     const path = join(genDir, p.file);
+    if (p.kind === "ann") {
+      // A LanceDB folder: every file of it checked, then opened by LanceDB.
+      const prefix = `${p.file}/`;
+      for (const name of Object.keys(manifest.files)) if (name.startsWith(prefix)) await readChecked(genDir, name, manifest);
+      try {
+        parts.push({ kind: "ann", key: p.key, searcher: await openLanceVectors(genDir) });
+      } catch (err) {
+        throw new Error(`${path}: cannot open the LanceDB table (${(err as Error).message}); rebuild the index with crossrank index`);
+      }
+      continue;
+    }
     const bytes = await readChecked(genDir, p.file, manifest);
     let analyzer;
     if (p.kind === "bm25") {

@@ -10,6 +10,7 @@ export function encodePart(part: CollectionPart): Uint8Array {
     const { rows, dim, data } = part.matrix;
     return encodeSafetensors({ vectors: { dtype: "F32", shape: [rows, dim], data } }, { kind: "vectors", key: part.key });
   }
+  if (part.kind === "ann") throw new Error(`part ${part.key}: an approximate index is written by its store (./lance.ts), not as a safetensors part`);
   const a = part.index.toArrays();
   const terms = stringTensors(a.terms);
   return encodeSafetensors(

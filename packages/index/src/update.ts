@@ -68,6 +68,8 @@ export async function updateIndex(dir: string, options: UpdateIndexOptions): Pro
   const parts: { part: CollectionPart; ranker: string; params: Record<string, unknown> }[] = [];
   let encoded = 0;
   for (const p of index.manifest.parts) {
+    // An approximate index is rebuilt over the new vectors below.
+    if (p.kind === "ann") continue;
     if (p.kind === "bm25") {
       const ranker = p.ranker === "bm25" ? new Bm25Ranker(p.params) : new Bm25PsqRanker(p.params);
       parts.push({ part: await ranker.prebuild(documents, lang, stage(options.onProgress, p.ranker)), ranker: p.ranker, params: p.params });
@@ -95,7 +97,9 @@ export async function updateIndex(dir: string, options: UpdateIndexOptions): Pro
   if (encoder !== null && index.manifest.encoder?.modelSha256 !== encoder.modelSha256) {
     throw new Error(`${dir}: its vectors come from another version of ${encoder.spec}: rebuild it with crossrank index instead of updating`);
   }
-  const manifest = await writeGeneration(dir, documents, parts, { docLang: lang, encoder, basedOn: index.generation });
+  const annPart = index.manifest.parts.find((p) => p.kind === "ann");
+  const ann = annPart === undefined ? undefined : { vectors: parts.find((p) => p.part.kind === "vectors" && p.part.key === annPart.key)!.part, progress: stage(options.onProgress, "lancedb") };
+  const manifest = await writeGeneration(dir, documents, parts, { docLang: lang, encoder, basedOn: index.generation, ann });
   return { added: documents.length - (index.size - deletions.size), replaced, deleted: deletions.size, encoded, manifest };
 }
 

@@ -90,6 +90,32 @@ describe("buildIndex / openIndex", () => {
   });
 });
 
+describe("the approximate dense stage on LanceDB", () => {
+  it("gives the bi-encoder its candidates (all of them here: every partition is probed), through build, update and damage", async () => {
+    const out = join(dir, "lance");
+    const manifest = await buildIndex(out, DOCS, { encoder: model, lexical: ["bm25"], ann: "lancedb" });
+    const ann = manifest.parts.find((p) => p.kind === "ann")!;
+    expect(ann).toMatchObject({ ranker: "bi-encoder", file: "lancedb", params: { store: "lancedb", index: "ivf-flat" } });
+    const lanceFiles = Object.keys(manifest.files).filter((f) => f.startsWith("lancedb/"));
+    expect(lanceFiles.length).toBeGreaterThan(2);
+    const index = await openIndex(out);
+    const exact = await inMemory("bi-encoder", { encoder: model }, DOCS);
+    expect(await index.rank(QUERIES, { ranker: "bi-encoder", queryLang: "de", k: 4 })).toEqual(exact);
+    expect(await index.rank(QUERIES, { ranker: "bi-encoder", params: { exact: true }, queryLang: "de", k: 4 })).toEqual(await inMemory("bi-encoder", { encoder: model, exact: true }, DOCS));
+    const added = { id: "d7", text: "Fresh fish and bread at the Berlin market." };
+    const updated = await updateIndex(out, { upsert: [added] });
+    expect(updated.manifest.parts.map((p) => p.kind)).toEqual(["bm25", "vectors", "ann"]);
+    expect(await (await openIndex(out)).rank(QUERIES, { ranker: "bi-encoder", queryLang: "de", k: 4 })).toEqual(await inMemory("bi-encoder", { encoder: model }, [...DOCS, added]));
+    const victim = Object.keys(updated.manifest.files).filter((f) => f.startsWith("lancedb/")).sort()[0]!;
+    const path = join(out, "gen-000002", victim);
+    const bytes = await readFile(path);
+    bytes[0]! ^= 1;
+    await writeFile(path, bytes);
+    await expect(openIndex(out)).rejects.toThrow(`${path}: corrupted`);
+    await expect(buildIndex(join(dir, "lance-bad"), DOCS, { encoder: model, ann: "faiss" as "lancedb" })).rejects.toThrow('ann must be "lancedb", "none" or "auto", got "faiss"');
+  });
+});
+
 describe("damage is an error naming the file, never a wrong result", () => {
   let built = 0;
   async function damaged(name: string, damage: (path: string) => Promise<void>) {

@@ -10,8 +10,23 @@ import type { Document } from "@crossrank/datasets";
 import type { Bm25Index } from "./bm25.js";
 import type { PooledMatrix } from "./neural/memo.js";
 
-/** One prebuilt part, as a ranker's `prebuild` returns it. */
-export type CollectionPart = { kind: "bm25"; key: string; index: Bm25Index } | { kind: "vectors"; key: string; matrix: PooledMatrix };
+/**
+ * An approximate nearest-neighbour index over a collection's vectors (e.g. a LanceDB IVF table),
+ * attached under the key of the vectors it indexes. The pooled rankers take their candidates from
+ * it and score them exactly, so its approximations cost recall, never score accuracy.
+ */
+export interface VectorSearcher {
+  /** What it is, for reports (e.g. "lancedb ivf-flat, 248 partitions, 20 probes"). */
+  readonly name: string;
+  /** Per query (a row of `queries`, L2-normalised), the positions of about `k` documents of highest dot product. */
+  search(queries: PooledMatrix, k: number): Promise<Int32Array[]>;
+}
+
+/** One prebuilt part, as a ranker's `prebuild` returns it (or a store loads it). */
+export type CollectionPart =
+  | { kind: "bm25"; key: string; index: Bm25Index }
+  | { kind: "vectors"; key: string; matrix: PooledMatrix }
+  | { kind: "ann"; key: string; searcher: VectorSearcher };
 
 /** The parts attached to one documents array. */
 export interface CollectionParts {
@@ -19,6 +34,8 @@ export interface CollectionParts {
   readonly bm25: Map<string, Bm25Index>;
   /** Pooled document vectors by key (see `PooledRanker.partKey`). */
   readonly vectors: Map<string, PooledMatrix>;
+  /** Approximate indexes over those vectors, by the same key. */
+  readonly ann: Map<string, VectorSearcher>;
   /** The documents' ids in order (built once instead of per search). */
   readonly ids: readonly string[];
   /** id → position, built on first use. */
@@ -36,7 +53,7 @@ export function attachCollectionParts(documents: readonly Document[], parts: rea
   for (const part of parts) {
     if (part.kind === "bm25") {
       if (part.index.size !== documents.length) throw new Error(`BM25 part ${part.key} holds ${part.index.size} documents, the collection ${documents.length}`);
-    } else {
+    } else if (part.kind === "vectors") {
       const { rows, dim, data } = part.matrix;
       if (rows !== documents.length || data.length !== rows * dim) {
         throw new Error(`vector part ${part.key} is ${rows}×${dim} (${data.length} values), the collection has ${documents.length} documents`);
@@ -45,12 +62,13 @@ export function attachCollectionParts(documents: readonly Document[], parts: rea
   }
   let attached = ATTACHED.get(documents);
   if (attached === undefined) {
-    attached = { bm25: new Map(), vectors: new Map(), ids: documents.map((d) => d.id) };
+    attached = { bm25: new Map(), vectors: new Map(), ann: new Map(), ids: documents.map((d) => d.id) };
     ATTACHED.set(documents, attached);
   }
   for (const part of parts) {
     if (part.kind === "bm25") attached.bm25.set(part.key, part.index);
-    else attached.vectors.set(part.key, part.matrix);
+    else if (part.kind === "vectors") attached.vectors.set(part.key, part.matrix);
+    else attached.ann.set(part.key, part.searcher);
   }
   return attached;
 }

@@ -17,7 +17,7 @@ export {
   type WeightedTerm,
 } from "./bm25.js";
 export { Bm25Ranker, type Bm25RankerOptions } from "./bm25-ranker.js";
-export { attachCollectionParts, type CollectionPart, type CollectionParts, collectionParts, documentIds, documentPositions } from "./collection-parts.js";
+export { attachCollectionParts, type CollectionPart, type CollectionParts, collectionParts, documentIds, documentPositions, type VectorSearcher } from "./collection-parts.js";
 export { Bm25PsqRanker, type Bm25PsqRankerOptions } from "./bm25-psq-ranker.js";
 export { createRanker, rankerNames, rankerParameterNames } from "./registry.js";
 export { clearNeuralMemo, neuralMemoStats, type PooledMatrix } from "./neural/memo.js";

@@ -126,6 +126,11 @@ function createRerank(ranker: string, p: Readonly<Record<string, unknown>>, firs
 function pooledEntry(kind: PooledKind): RankerEntry {
   const params: Record<string, ParameterSpec> = { ...ENCODER_PARAMS };
   if (kind === "bert-max" || kind === "bert-mean") params.includeSpecial = INCLUDE_SPECIAL;
+  params.exact = {
+    accepts: "boolean",
+    default: "false: where the collection has an approximate index (a crossrank index's LanceDB table), its candidates, scored exactly",
+    check: (v) => typeof v === "boolean",
+  };
   return { params, create: (p) => createNeural(kind, p) };
 }
 

@@ -86,6 +86,27 @@ describe("collection parts", () => {
     expect(await minLength.rank(input)).toEqual(await minLength.rank({ ...input, documents: DOCS }));
   });
 
+  it("take a bi-encoder's candidates from an attached approximate index, scored exactly; exact: true scores all", async () => {
+    const documents = DOCS.map((d) => ({ ...d }));
+    const input: RankingInput = { queries: QUERIES, documents, queryLang: "en", docLang: "en" };
+    const bi = new PooledRanker("bi-encoder", { encoder: model });
+    const all = await bi.rank(input);
+    const vectors = await bi.prebuild(documents);
+    const asked: number[] = [];
+    // A stand-in for an ANN index that only ever finds documents 1 and 3.
+    const searcher = { name: "stub", search: (queries: { rows: number }, k: number) => (asked.push(k), Promise.resolve(Array.from({ length: queries.rows }, () => Int32Array.of(3, 1)))) };
+    attachCollectionParts(documents, [vectors, { kind: "ann", key: vectors.key, searcher }]);
+    const approximate = await bi.rank(input, { k: 2 });
+    expect(asked).toEqual([2]);
+    for (const q of QUERIES) {
+      expect([...approximate.get(q.id)!.keys()].sort()).toEqual(["b", "d"]);
+      for (const [id, score] of approximate.get(q.id)!) expect(score).toBe(all.get(q.id)!.get(id));
+    }
+    expect(await new PooledRanker("bi-encoder", { encoder: model, exact: true }).rank(input)).toEqual(all);
+    expect(createRanker("bi-encoder", { encoder: model, exact: true }).name).toBe(`bi-encoder(encoder=${model},exact)`);
+    expect(() => createRanker("bi-encoder", { encoder: model, exact: "yes" })).toThrow('parameter exact of ranker bi-encoder must be a boolean; got the string "yes"');
+  });
+
   it("serve hybrid and re-ranking over the same array", async () => {
     const documents = DOCS.map((d) => ({ ...d }));
     const input: RankingInput = { queries: QUERIES, documents, queryLang: "en", docLang: "en" };

@@ -29,6 +29,12 @@ export interface PooledRankerOptions extends NeuralRankerOptions {
    * both sentence-transformers and the LM-EMD study do. Ignored by bert-cls and bi-encoder.
    */
   includeSpecial?: boolean;
+  /**
+   * Score every document (true), or, where the collection has an approximate index attached for
+   * these vectors (`attachCollectionParts`, e.g. a crossrank index's LanceDB table), take the
+   * candidates from it and score them exactly (false, the default).
+   */
+  exact?: boolean;
 }
 
 /**
@@ -59,9 +65,11 @@ export class PooledRanker implements CandidateRanker {
     if (options.includeSpecial !== undefined && typeof options.includeSpecial !== "boolean") {
       throw new Error(`ranker ${kind}: includeSpecial must be a boolean, got ${JSON.stringify(options.includeSpecial)}`);
     }
+    if (options.exact !== undefined && typeof options.exact !== "boolean") throw new Error(`ranker ${kind}: exact must be a boolean, got ${JSON.stringify(options.exact)}`);
     this.settings = { ...options };
     const parts = encoderNameParts(options);
     if (options.includeSpecial === false && (kind === "bert-max" || kind === "bert-mean")) parts.push("includeSpecial=false");
+    if (options.exact === true) parts.push("exact");
     this.name = `${kind}(${parts.join(",")})`;
   }
 
@@ -104,7 +112,10 @@ export class PooledRanker implements CandidateRanker {
     if (queries.length === 0) return run;
     const shared = await sharedEncoder(this.settings);
     const sentence = this.sentenceOptions();
-    const prebuilt = collectionParts(documents)?.vectors.get(this.partKey(shared));
+    const parts = collectionParts(documents);
+    const key = this.partKey(shared);
+    const prebuilt = parts?.vectors.get(key);
+    const ann = candidates === undefined && this.settings.exact !== true ? parts?.ann.get(key) : undefined;
     const docs = prebuilt ?? (await pooledMatrix(shared, documents.map(documentText), sentence, progress.encodeDocs));
     const qs = await pooledMatrix(
       shared,
@@ -113,6 +124,11 @@ export class PooledRanker implements CandidateRanker {
       progress.encodeQueries,
     );
     const ids = documentIds(documents);
+    if (ann !== undefined) {
+      // The approximate index's candidates, scored exactly below like a re-ranker's.
+      const found = await ann.search(qs, k);
+      candidates = new Map(queries.map((q, i) => [q.id, found[i]!]));
+    }
     const all = Int32Array.from({ length: documents.length }, (_, i) => i);
     const scores = [0, 1, 2, 3].map(() => new Float64Array(documents.length));
     if (candidates === undefined && documents.length >= DENSE_ONNX_MIN_DOCUMENTS) {
