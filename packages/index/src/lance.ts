@@ -64,7 +64,7 @@ export async function openLanceVectors(dir: string, nprobes: number = DEFAULT_NP
             .distanceType("dot")
             .nprobes(nprobes)
             .limit(k)
-            .select(["row"])
+            .select(["row", "_distance"])
             .toArray();
           return Int32Array.from(found, (r: { row: number }) => r.row);
         }),

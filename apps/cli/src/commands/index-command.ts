@@ -10,6 +10,7 @@ interface IndexOptions {
   docLang: string;
   encoder: string;
   lexical: string[];
+  ann: string;
   update?: boolean;
   delete?: string[];
 }
@@ -23,6 +24,7 @@ export function indexCommand(): Command {
     .option("--doc-lang <lang>", "the documents' language (BCP 47), for the analyzers", DEFAULT_DOC_LANG)
     .option("--encoder <spec>", 'encoder of the document vectors (crossrank-static, a model folder, a hub id; "none" for no vectors)', "crossrank-static")
     .option("--lexical <names>", `lexical indexes, comma-separated (${DEFAULT_LEXICAL.join(", ")}; "none")`, list, [...DEFAULT_LEXICAL])
+    .option("--ann <store>", 'approximate dense index: lancedb, none, or auto (lancedb from 100,000 documents)', "auto")
     .option("--update", "add the --docs documents to the index in --out (replacing those with the same id) instead of rebuilding it")
     .option("--delete <ids...>", "with --update: ids of documents to delete")
     .action(async (options: IndexOptions) => {
@@ -40,8 +42,10 @@ export function indexCommand(): Command {
         }
         const lexical = options.lexical.filter((n) => n !== "none");
         for (const n of lexical) if (!DEFAULT_LEXICAL.includes(n as LexicalPart)) throw new UsageError(`--lexical: unknown index ${JSON.stringify(n)} (one of ${DEFAULT_LEXICAL.join(", ")}, none)`);
+        if (!["lancedb", "none", "auto"].includes(options.ann)) throw new UsageError(`--ann: expected lancedb, none or auto, got ${JSON.stringify(options.ann)}`);
         const t0 = Date.now();
         const manifest = await buildIndex(options.out, documents, {
+          ann: options.ann as "lancedb" | "none" | "auto",
           docLang: options.docLang,
           encoder: options.encoder === "none" ? null : options.encoder,
           lexical: lexical as LexicalPart[],
@@ -49,7 +53,7 @@ export function indexCommand(): Command {
         });
         progress.stop();
         const bytes = Object.values(manifest.files).reduce((s, f) => s + f.bytes, 0);
-        console.error(`${options.out}: ${manifest.documents.count} documents indexed in ${((Date.now() - t0) / 1000).toFixed(1)} s (generation ${manifest.generation}, ${(bytes / 1e6).toFixed(1)} MB: ${manifest.parts.map((p) => p.ranker).join(", ")})`);
+        console.error(`${options.out}: ${manifest.documents.count} documents indexed in ${((Date.now() - t0) / 1000).toFixed(1)} s (generation ${manifest.generation}, ${(bytes / 1e6).toFixed(1)} MB: ${manifest.parts.map((p) => (p.kind === "ann" ? "lancedb" : p.ranker)).join(", ")})`);
       } finally {
         progress.stop();
       }
