@@ -86,7 +86,8 @@ describe("crossrank index and search --index", () => {
     expect(updated.stderr).toContain("generation 2: 0 added, 0 replaced, 1 deleted, 0 encoded");
     const after = JSON.parse((await crossrank("search", "--index", out, "--query", "Hauptstadt von Japan", "--query-lang", "de", "--json")).stdout) as { id: string }[];
     expect(after.map((h) => h.id)).not.toContain("tokyo");
-  });
+    // Seven CLI runs, four of them loading the model and the German dictionary: slow on a loaded CI machine.
+  }, 300_000);
 
   it("serves the index over HTTP until SIGTERM", async () => {
     const out = join(await mkdtemp(join(tmpdir(), "crossrank-cli-serve-")), "idx");
@@ -109,7 +110,7 @@ describe("crossrank index and search --index", () => {
     server.kill("SIGTERM");
     expect(await exit).toBe(0);
     expect(stderr).toContain("SIGTERM: finishing requests in flight, then exiting");
-  });
+  }, 120_000);
 
   it("says what is wrong with the flags", async () => {
     expect((await crossrank("search", "--query", "x")).stderr).toContain("give exactly one of --docs FILE and --index DIR");

@@ -161,10 +161,21 @@ export async function writeSafetensors(path: string, tensors: Record<string, Nam
   }
 }
 
+/** Whether this machine stores numbers little-endian, as safetensors does (then typed arrays view the bytes as they are). */
+const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+
 function decode(dtype: SafetensorsDtype, src: Uint8Array, count: number): NamedTensor["data"] {
   // Copy into a fresh, aligned buffer: `src` may sit at any byte offset of the file.
   const buf = new ArrayBuffer(src.length);
   new Uint8Array(buf).set(src);
+  // On a little-endian machine (every platform Node ships for) the copy is the array: no
+  // per-element conversion, which took most of the 28 s of opening a million-document index.
+  if (LITTLE_ENDIAN) {
+    if (dtype === "F32") return new Float32Array(buf, 0, count);
+    if (dtype === "F64") return new Float64Array(buf, 0, count);
+    if (dtype === "I32") return new Int32Array(buf, 0, count);
+    if (dtype === "I64") return new BigInt64Array(buf, 0, count);
+  }
   const dv = new DataView(buf);
   switch (dtype) {
     case "F32": {

@@ -7,7 +7,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Document, Query } from "@crossrank/datasets";
 import { rankedDocuments, type Run } from "@crossrank/metrics";
-import { attachCollectionParts, Bm25PsqRanker, Bm25Ranker, type CollectionPart, createRanker, type Ranker, rankerParameterNames } from "@crossrank/rankers";
+import { attachCollectionParts, Bm25PsqRanker, documentPositions, Bm25Ranker, type CollectionPart, createRanker, type Ranker, rankerParameterNames } from "@crossrank/rankers";
 import { readStaticModelManifest, STATIC_MODEL_NAME } from "@crossrank/static-model";
 import { currentGeneration } from "./build.js";
 import { parseDocuments } from "./documents.js";
@@ -39,7 +39,7 @@ export interface SearchHit {
 
 /** An opened index generation: its documents with their parts attached. */
 export class SearchIndex {
-  private readonly positions: Map<string, number>;
+  private readonly positions: ReadonlyMap<string, number>;
 
   constructor(
     /** The index folder. */
@@ -48,7 +48,8 @@ export class SearchIndex {
     /** The documents in index order (do not modify: the parts are attached to this array). */
     readonly documents: readonly Document[],
   ) {
-    this.positions = new Map(documents.map((d, i) => [d.id, i]));
+    // The collection parts' map (built once, shared with the rankers).
+    this.positions = documentPositions(documents);
   }
 
   get size(): number {

@@ -50,9 +50,16 @@ export function checkInput(input: RankingInput, options: RankOptions): number {
   return k;
 }
 
+/** 0, 1, …, n − 1 (a plain loop: `Int32Array.from({ length }, f)` calls f per element, ~50× slower over a million documents). */
+export function positions(n: number): Int32Array {
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) out[i] = i;
+  return out;
+}
+
 /** The sorted union of all candidate lists (every document when `candidates` is undefined). */
 export function candidateUnion(documentCount: number, candidates: CandidateMap | undefined): Int32Array {
-  if (candidates === undefined) return Int32Array.from({ length: documentCount }, (_, i) => i);
+  if (candidates === undefined) return positions(documentCount);
   const seen = new Uint8Array(documentCount);
   for (const list of candidates.values()) {
     for (const d of list) {

@@ -8,7 +8,7 @@ import type { Query } from "@crossrank/datasets";
 import type { BatchedSinkhornResult, OtBackend, SinkhornDomain, TokenBatch, TokenItem, TokenPairs } from "@crossrank/ot";
 import { documentIds } from "../collection-parts.js";
 import type { RankingInput, RankOptions } from "../ranker.js";
-import { type CandidateMap, type CandidateRanker, checkInput, checkScore, Progress, topKEntry } from "./common.js";
+import { type CandidateMap, type CandidateRanker, checkInput, checkScore, positions, Progress, topKEntry } from "./common.js";
 import type { IdfTable } from "./idf.js";
 import { idfTable, type SharedEncoder, sharedEncoder, TableTokenRows, type TokenRows, unitRows } from "./memo.js";
 import { checkEncoderSettings, documentText, encoderNameParts, type NeuralPreset, type NeuralRankerOptions } from "./settings.js";
@@ -163,7 +163,7 @@ export class LmEmdRanker implements CandidateRanker {
     const queryItems = task.queries.map((t) => solverItem(t, includeSpecial, idf?.queries));
     const dim = task.queries[0]!.dim;
     const ids = documentIds(documents);
-    const all = candidates === undefined ? Int32Array.from({ length: documents.length }, (_, i) => i) : undefined;
+    const all = candidates === undefined ? positions(documents.length) : undefined;
     const scores = new Float64Array(documents.length);
     const hint = this.params.domain === "kernel" ? ' (the kernel-domain iteration broke down: use domain "auto" or a larger gamma)' : "";
     let qi = 0;

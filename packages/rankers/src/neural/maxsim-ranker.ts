@@ -5,7 +5,7 @@
 import type { Run } from "@crossrank/metrics";
 import { documentIds } from "../collection-parts.js";
 import type { RankingInput, RankOptions } from "../ranker.js";
-import { type CandidateMap, type CandidateRanker, checkInput, checkScore, Progress, topKEntry, yieldToEventLoop } from "./common.js";
+import { type CandidateMap, type CandidateRanker, checkInput, checkScore, positions, Progress, topKEntry, yieldToEventLoop } from "./common.js";
 import { sharedEncoder } from "./memo.js";
 import { checkEncoderSettings, encoderNameParts, type NeuralRankerOptions } from "./settings.js";
 import { encodeTask, selectRows, tokenCounts } from "./token-ranker.js";
@@ -132,7 +132,7 @@ export class MaxSimRanker implements CandidateRanker {
     const usable = (list: Int32Array): Int32Array => list.filter((d) => (docRows[d]?.length ?? 0) > 0);
 
     if (candidates === undefined) {
-      const all = usable(Int32Array.from({ length: documents.length }, (_, i) => i));
+      const all = usable(positions(documents.length));
       let docRowCount = 0;
       for (const d of all) docRowCount += docRows[d]!.length;
       let queryRowCount = 0;
@@ -145,7 +145,7 @@ export class MaxSimRanker implements CandidateRanker {
     }
 
     const scores = new Float64Array(documents.length);
-    const all = candidates === undefined ? usable(Int32Array.from({ length: documents.length }, (_, i) => i)) : undefined;
+    const all = candidates === undefined ? usable(positions(documents.length)) : undefined;
     const scratch = { buffer: new Float32Array(0) };
     for (let qi = 0; qi < queries.length; qi++) {
       const query = queries[qi]!;

@@ -7,7 +7,7 @@ import type { Run } from "@crossrank/metrics";
 import type { Document } from "@crossrank/datasets";
 import { type CollectionPart, collectionParts, documentIds } from "../collection-parts.js";
 import type { RankingInput, RankOptions } from "../ranker.js";
-import { type CandidateMap, type CandidateRanker, checkInput, checkScore, Progress, topKEntry, yieldToEventLoop } from "./common.js";
+import { type CandidateMap, type CandidateRanker, checkInput, checkScore, positions, Progress, topKEntry, yieldToEventLoop } from "./common.js";
 import { denseScoreBlock } from "./dense.js";
 import { pooledMatrix, pooledRows, type SharedEncoder, sharedEncoder } from "./memo.js";
 import { checkEncoderSettings, documentText, encoderNameParts, type NeuralRankerOptions } from "./settings.js";
@@ -129,18 +129,21 @@ export class PooledRanker implements CandidateRanker {
       const found = await ann.search(qs, k);
       candidates = new Map(queries.map((q, i) => [q.id, found[i]!]));
     }
-    const all = Int32Array.from({ length: documents.length }, (_, i) => i);
-    const scores = [0, 1, 2, 3].map(() => new Float64Array(documents.length));
-    if (candidates === undefined && documents.length >= DENSE_ONNX_MIN_DOCUMENTS) {
+    const all = candidates === undefined ? positions(documents.length) : undefined;
+    if (all !== undefined && documents.length >= DENSE_ONNX_MIN_DOCUMENTS) {
       // A whole large collection: one GEMM per block of queries on onnxruntime.
       const { denseScoreAll } = await import("./dense-onnx.js");
-      const row = scores[0]!;
+      const row = new Float64Array(documents.length);
       await denseScoreAll(qs, docs, async (first, count, block) => {
         for (let b = 0; b < count; b++) {
           const query = queries[first + b]!;
           const offset = b * documents.length;
-          for (let d = 0; d < documents.length; d++) row[d] = block[offset + d]!;
-          for (let d = 0; d < documents.length; d++) checkScore(row[d]!, this.name, query.id, ids[d]!);
+          for (let d = 0; d < documents.length; d++) {
+            const score = block[offset + d]!;
+            // (checkScore throws: called only for a score that is not finite, so the loop stays tight.)
+            if (!Number.isFinite(score)) checkScore(score, this.name, query.id, ids[d]!);
+            row[d] = score;
+          }
           run.set(query.id, topKEntry(row, ids, k, all));
         }
         progress.score(first + count);
@@ -149,9 +152,10 @@ export class PooledRanker implements CandidateRanker {
       return run;
     }
     const block = candidates === undefined ? 4 : 1;
+    const scores = Array.from({ length: block }, () => new Float64Array(documents.length));
     for (let first = 0; first < queries.length; first += block) {
       const count = Math.min(block, queries.length - first);
-      const cands = candidates === undefined ? all : (candidates.get(queries[first]!.id) ?? new Int32Array(0));
+      const cands = all ?? candidates!.get(queries[first]!.id) ?? new Int32Array(0);
       denseScoreBlock(qs, first, count, docs, cands, scores);
       for (let b = 0; b < count; b++) {
         const query = queries[first + b]!;
