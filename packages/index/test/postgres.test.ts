@@ -6,19 +6,14 @@ import { writeFixtureModel } from "@crossrank/encode";
 import { clearNeuralMemo } from "@crossrank/rankers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildIndex, openIndex, openPostgresIndex, type SearchIndex, writePostgresIndex } from "../src/index.js";
+import { DOCS as COLLECTION } from "./collection.js";
 
 // A PostgreSQL server with pgvector, e.g. `../shared/tools/pg-kit.sh start` (.ci/run starts one).
 const url = process.env.CROSSRANK_TEST_PG_URL;
 if (!url) console.log("postgres tests skipped: set CROSSRANK_TEST_PG_URL to a PostgreSQL server with pgvector (../shared/tools/pg-kit.sh start prints one)");
 
-const DOCS: Document[] = [
-  { id: "d1", text: "The cat sleeps on the warm mat by the window." },
-  { id: "d2", text: "Trains to Berlin leave every hour from the central station.", title: "Timetable" },
-  { id: "d3", text: "A library lends books, music and films for free." },
-  { id: "d4", text: "Fresh bread is baked every morning in the village bakery." },
-  { id: "d5", text: "The cat and the dog sleep; the bread is fresh." },
-  { id: "d6", text: "Cats and dogs need water, food and a quiet place to sleep." },
-];
+// The index tests' collection, and a document of stop words and repeats (ties, long postings).
+const DOCS: Document[] = [...COLLECTION, { id: "d7", text: "The cat and the dog sleep; the bread is fresh." }];
 const QUERIES = ["the cat sleeps", "fresh bread", "train to Berlin", "the the the", "books music films"];
 
 describe.skipIf(!url)("PostgreSQL + pgvector", () => {
@@ -39,7 +34,7 @@ describe.skipIf(!url)("PostgreSQL + pgvector", () => {
     await writePostgresIndex(index, url!, { schema: "crossrank_test" });
     const pgIndex = await openPostgresIndex(url!, { schema: "crossrank_test" });
     try {
-      expect(pgIndex.size).toBe(6);
+      expect(pgIndex.size).toBe(7);
       for (const q of QUERIES) {
         const expected = await index.search(q, { ranker: "bm25", k: 10 });
         const got = await pgIndex.search(q, { ranker: "bm25", k: 10 });
