@@ -91,6 +91,18 @@ export async function buildIndex(dir: string, documents: readonly Document[], op
   return writeGeneration(dir, documents, parts, { docLang, encoder: encoderRecord, ann: withAnn ? { vectors: vectors.part, progress: stageProgress(options.onProgress, "lancedb") } : undefined });
 }
 
+/**
+ * Throws unless the installed built-in model is the one whose vectors the index holds (`dir` names
+ * the index in the message); other encoders carry no record to compare.
+ */
+export async function checkModelVersion(dir: string, recorded: ManifestEncoder | null, action = "rebuild it with crossrank index"): Promise<void> {
+  if (recorded?.spec !== STATIC_MODEL_NAME) return;
+  const installed = (await readStaticModelManifest()).files["model.safetensors"]?.sha256;
+  if (recorded.modelSha256 !== installed) {
+    throw new Error(`${dir}: its vectors come from another version of ${STATIC_MODEL_NAME} (model sha256 ${recorded.modelSha256?.slice(0, 12) ?? "?"}, installed ${installed?.slice(0, 12) ?? "?"}): ${action}`);
+  }
+}
+
 /** The manifest's record of the vectors' encoder (the built-in model's weights by sha256). */
 export async function encoderRecordOf(spec: string, part: CollectionPart): Promise<ManifestEncoder> {
   // The part key holds the encoder's id (PooledRanker.partKey: ["vectors", vectorKey, id, options]).
@@ -100,7 +112,8 @@ export async function encoderRecordOf(spec: string, part: CollectionPart): Promi
   return { spec, id, modelSha256: manifest.files["model.safetensors"]!.sha256 };
 }
 
-function stageProgress(onProgress: BuildProgress | undefined, stage: string): ((done: number, total: number) => void) | undefined {
+/** A (done, total) callback reporting into `onProgress` under the name of one stage. */
+export function stageProgress(onProgress: BuildProgress | undefined, stage: string): ((done: number, total: number) => void) | undefined {
   return onProgress === undefined ? undefined : (done, total) => onProgress(stage, done, total);
 }
 

@@ -8,8 +8,7 @@ import { join } from "node:path";
 import type { Document, Query } from "@crossrank/datasets";
 import { rankedDocuments, type Run } from "@crossrank/metrics";
 import { attachCollectionParts, Bm25PsqRanker, documentPositions, Bm25Ranker, type CollectionPart, createRanker, type Ranker, rankerParameterNames } from "@crossrank/rankers";
-import { readStaticModelManifest, STATIC_MODEL_NAME } from "@crossrank/static-model";
-import { currentGeneration } from "./build.js";
+import { checkModelVersion, currentGeneration } from "./build.js";
 import { parseDocuments } from "./documents.js";
 import { generationName, INDEX_FORMAT, INDEX_FORMAT_VERSION, type IndexManifest, MANIFEST_FILE, readChecked } from "./format.js";
 import { openLanceVectors } from "./lance.js";
@@ -123,14 +122,10 @@ export class SearchIndex {
 
   private encoderChecked = false;
 
-  /** The built-in model must be the one whose vectors the index holds. */
+  /** The built-in model must be the one whose vectors the index holds (checked once). */
   private async checkEncoder(): Promise<void> {
-    const recorded = this.manifest.encoder;
-    if (this.encoderChecked || recorded?.spec !== STATIC_MODEL_NAME) return;
-    const installed = (await readStaticModelManifest()).files["model.safetensors"]?.sha256;
-    if (recorded.modelSha256 !== installed) {
-      throw new Error(`${this.dir}: its vectors come from another version of ${STATIC_MODEL_NAME} (model sha256 ${recorded.modelSha256?.slice(0, 12) ?? "?"}, installed ${installed?.slice(0, 12) ?? "?"}): rebuild it with crossrank index`);
-    }
+    if (this.encoderChecked) return;
+    await checkModelVersion(this.dir, this.manifest.encoder);
     this.encoderChecked = true;
   }
 }

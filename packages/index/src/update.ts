@@ -6,7 +6,7 @@
  */
 import type { Document } from "@crossrank/datasets";
 import { Bm25PsqRanker, Bm25Ranker, type CollectionPart, collectionParts, PooledRanker, type PooledRankerOptions } from "@crossrank/rankers";
-import { type BuildProgress, encoderRecordOf, writeGeneration } from "./build.js";
+import { type BuildProgress, checkModelVersion, encoderRecordOf, stageProgress, writeGeneration } from "./build.js";
 import type { IndexManifest } from "./format.js";
 import { openIndex } from "./open.js";
 
@@ -42,6 +42,9 @@ export async function updateIndex(dir: string, options: UpdateIndexOptions): Pro
     incoming.set(d.id, d);
   });
 
+  // Before anything is encoded: new vectors must come from the model of the stored ones.
+  await checkModelVersion(dir, index.manifest.encoder, "rebuild it with crossrank index instead of updating");
+
   // The new collection: the old order, replaced documents in place, deleted ones out, new ones at the end.
   const lang = index.manifest.documents.lang;
   const documents: Document[] = [];
@@ -72,14 +75,14 @@ export async function updateIndex(dir: string, options: UpdateIndexOptions): Pro
     if (p.kind === "ann") continue;
     if (p.kind === "bm25") {
       const ranker = p.ranker === "bm25" ? new Bm25Ranker(p.params) : new Bm25PsqRanker(p.params);
-      parts.push({ part: await ranker.prebuild(documents, lang, stage(options.onProgress, p.ranker)), ranker: p.ranker, params: p.params });
+      parts.push({ part: await ranker.prebuild(documents, lang, stageProgress(options.onProgress, p.ranker)), ranker: p.ranker, params: p.params });
       continue;
     }
     const old = collectionParts(index.documents)!.vectors.get(p.key)!;
     const fresh = documents.filter((_, i) => source[i]! < 0);
     encoded = fresh.length;
     const ranker = new PooledRanker("bi-encoder", p.params as unknown as PooledRankerOptions);
-    const computed = fresh.length === 0 ? undefined : await ranker.prebuild(fresh, stage(options.onProgress, "bi-encoder"));
+    const computed = fresh.length === 0 ? undefined : await ranker.prebuild(fresh, stageProgress(options.onProgress, "bi-encoder"));
     if (computed !== undefined && (computed.kind !== "vectors" || computed.key !== p.key)) {
       throw new Error(`${dir}: the encoder now gives vectors under another key than the index's (${p.key}): rebuild the index with crossrank index`);
     }
@@ -94,15 +97,9 @@ export async function updateIndex(dir: string, options: UpdateIndexOptions): Pro
   }
   const vectorPart = parts.find((p) => p.part.kind === "vectors");
   const encoder = index.manifest.encoder === null || vectorPart === undefined ? null : await encoderRecordOf(index.manifest.encoder.spec, vectorPart.part);
-  if (encoder !== null && index.manifest.encoder?.modelSha256 !== encoder.modelSha256) {
-    throw new Error(`${dir}: its vectors come from another version of ${encoder.spec}: rebuild it with crossrank index instead of updating`);
-  }
   const annPart = index.manifest.parts.find((p) => p.kind === "ann");
-  const ann = annPart === undefined ? undefined : { vectors: parts.find((p) => p.part.kind === "vectors" && p.part.key === annPart.key)!.part, progress: stage(options.onProgress, "lancedb") };
+  const ann = annPart === undefined ? undefined : { vectors: parts.find((p) => p.part.kind === "vectors" && p.part.key === annPart.key)!.part, progress: stageProgress(options.onProgress, "lancedb") };
   const manifest = await writeGeneration(dir, documents, parts, { docLang: lang, encoder, basedOn: index.generation, ann });
   return { added: documents.length - (index.size - deletions.size), replaced, deleted: deletions.size, encoded, manifest };
 }
 
-function stage(onProgress: BuildProgress | undefined, name: string): ((done: number, total: number) => void) | undefined {
-  return onProgress === undefined ? undefined : (done, total) => onProgress(name, done, total);
-}

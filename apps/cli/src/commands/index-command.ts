@@ -1,6 +1,6 @@
 import { Command } from "commander";
 import { type Document, readCollection } from "@crossrank/datasets";
-import { buildIndex, DEFAULT_DOC_LANG, DEFAULT_LEXICAL, type LexicalPart, openIndex, updateIndex } from "@crossrank/index";
+import { buildIndex, DEFAULT_DOC_LANG, DEFAULT_LEXICAL, type LexicalPart, updateIndex } from "@crossrank/index";
 import { list, UsageError } from "../errors.js";
 import { barProgress, type BarProgress } from "../progress.js";
 
@@ -75,11 +75,4 @@ function stagedProgress(): { update: (stage: string, done: number, total: number
     },
     stop: () => bar?.stop(),
   };
-}
-
-/** `crossrank search --index DIR`: what `search` runs when given an index instead of --docs. */
-export async function searchIndex(dir: string, query: string, options: { ranker: string; params: Record<string, unknown>; top: number; queryLang?: string }) {
-  const index = await openIndex(dir);
-  const hits = await index.search(query, { k: options.top, ranker: options.ranker, params: options.params, ...(options.queryLang ? { queryLang: options.queryLang } : {}) });
-  return { hits, size: index.size };
 }

@@ -1,9 +1,9 @@
 import { Command } from "commander";
 import { readCollection } from "@crossrank/datasets";
+import { openIndex } from "@crossrank/index";
 import { rankedDocuments } from "@crossrank/metrics";
 import { createRanker } from "@crossrank/rankers";
 import { collectParam, positiveInt, UsageError } from "../errors.js";
-import { searchIndex } from "./index-command.js";
 
 interface SearchOptions {
   docs?: string;
@@ -37,8 +37,9 @@ export function searchCommand(): Command {
       let size: number;
       if (options.index !== undefined) {
         if (options.docLang !== undefined) throw new UsageError("--doc-lang does not apply to --index (the index records its documents' language)");
-        const found = await searchIndex(options.index, options.query, { ranker: options.ranker, params: options.param ?? {}, top: options.top, ...(options.queryLang ? { queryLang: options.queryLang } : {}) });
-        ({ hits, size } = found);
+        const index = await openIndex(options.index);
+        hits = await index.search(options.query, { k: options.top, ranker: options.ranker, params: options.param ?? {}, ...(options.queryLang ? { queryLang: options.queryLang } : {}) });
+        size = index.size;
         label = options.ranker;
       } else {
         const documents = await readCollection(options.docs!);
