@@ -113,11 +113,60 @@ describe("crossrank index and search --index", () => {
   }, 120_000);
 
   it("says what is wrong with the flags", async () => {
-    expect((await crossrank("search", "--query", "x")).stderr).toContain("give exactly one of --docs FILE and --index DIR");
+    expect((await crossrank("search", "--query", "x")).stderr).toContain("give exactly one of --docs FILE, --index DIR and --store postgres://…");
+    expect((await crossrank("index", "--docs", fixture("docs.jsonl"))).stderr).toContain("give --out DIR (an index folder), --store postgres://… (PostgreSQL), or both");
+    expect((await crossrank("index", "--docs", fixture("docs.jsonl"), "--store", "mysql://x")).stderr).toContain("--store expects a postgres:// URL");
+    expect((await crossrank("index", "--update", "--store", "postgres://x")).stderr).toContain("--update needs --out DIR");
+    expect((await crossrank("serve", "--index", "a", "--store", "postgres://x")).stderr).toContain("give exactly one of --index DIR and --store postgres://…");
+    expect((await crossrank("search", "--index", "a", "--schema", "s", "--query", "x")).stderr).toContain("--schema applies to --store only");
     expect((await crossrank("index", "--out", "x")).stderr).toContain("--docs is required to build an index");
     expect((await crossrank("index", "--out", "x", "--docs", fixture("docs.jsonl"), "--delete", "a")).stderr).toContain("--delete needs --update");
     expect((await crossrank("search", "--index", "/nonexistent/idx", "--query", "x")).stderr).toContain("not a crossrank index");
   });
+});
+
+// A PostgreSQL server with pgvector, e.g. `../shared/tools/pg-kit.sh start` (.ci/run starts one).
+const pgUrl = process.env.CROSSRANK_TEST_PG_URL;
+if (!pgUrl) console.log("crossrank index --store tests skipped: set CROSSRANK_TEST_PG_URL to a PostgreSQL server with pgvector (../shared/tools/pg-kit.sh start prints one)");
+
+describe.skipIf(!pgUrl)("crossrank index --store / search --store / serve --store (PostgreSQL)", () => {
+  it("writes the index into PostgreSQL and searches and serves it with the same hits as the documents in memory", async () => {
+    const store = ["--store", pgUrl!, "--schema", "crossrank_cli_test"];
+    const written = await crossrank("index", "--docs", fixture("docs.jsonl"), ...store);
+    expect(written.code, written.stderr).toBe(0);
+    expect(written.stderr).toMatch(/written to schema crossrank_cli_test in/);
+    for (const args of [["--query", "Hauptstadt von Japan", "--query-lang", "de"], ["--query", "capital of Germany", "--ranker", "bm25"], ["--query", "Hauptstadt", "--query-lang", "de", "--ranker", "bm25-psq"]]) {
+      const fromStore = await crossrank("search", ...store, ...args, "--top", "3", "--json");
+      const fromDocs = await crossrank("search", "--docs", fixture("docs.jsonl"), "--doc-lang", "en", ...args, "--top", "3", "--json");
+      expect(fromStore.code, fromStore.stderr).toBe(0);
+      const got = JSON.parse(fromStore.stdout) as { id: string; score: number }[];
+      const expected = JSON.parse(fromDocs.stdout) as { id: string; score: number }[];
+      expect(got.map((h) => h.id), args.join(" ")).toEqual(expected.map((h) => h.id));
+      got.forEach((h, i) => expect(Math.abs(h.score - expected[i]!.score)).toBeLessThan(1e-5));
+    }
+    // The first hybrid search loads the model and the German dictionary: no 503 for that here.
+    const server = spawn(process.execPath, [bin, "serve", ...store, "--port", "0", "--timeout", "240000"], { stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    const address = await new Promise<string>((resolve, reject) => {
+      server.stderr.on("data", (chunk: Buffer) => {
+        stderr += chunk.toString();
+        const m = /at (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr);
+        if (m) resolve(m[1]!);
+      });
+      server.on("exit", () => reject(new Error(stderr)));
+    });
+    expect(stderr).toContain("(schema crossrank_cli_test)");
+    expect(((await (await fetch(`${address}/stats`)).json()) as { store: string }).store).toBe("postgres");
+    const res = await fetch(`${address}/search`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query: "Hauptstadt von Japan", queryLang: "de", k: 1 }) });
+    const body = (await res.json()) as { hits: { id: string }[] };
+    expect(res.status, JSON.stringify(body)).toBe(200);
+    expect(body.hits[0]!.id).toBe("tokyo");
+    const explained = await fetch(`${address}/explain`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query: "Hauptstadt von Japan", id: "tokyo" }) });
+    expect(explained.status).toBe(200);
+    const exit = new Promise((resolve) => server.on("exit", (code) => resolve(code)));
+    server.kill("SIGTERM");
+    expect(await exit).toBe(0);
+  }, 300_000);
 });
 
 describe("crossrank bench", () => {

@@ -36,8 +36,36 @@ export interface SearchHit {
   text: string;
 }
 
+/**
+ * What a search service needs of an index, embedded (`SearchIndex`) or in PostgreSQL
+ * (`PostgresIndex`): both search with the same rankers and give the same hits.
+ */
+export interface SearchStore {
+  /** "embedded": a folder opened in this process; "postgres": tables in a PostgreSQL schema. */
+  readonly kind: "embedded" | "postgres";
+  readonly size: number;
+  readonly generation: number;
+  readonly manifest: IndexManifest;
+  /** Where it is (a folder, or a URL without its password and a schema), for messages. */
+  readonly location: string;
+  search(query: string, options?: SearchOptions): Promise<SearchHit[]>;
+  searchBatch(queries: readonly string[], options?: SearchOptions): Promise<SearchHit[][]>;
+  /** The registry ranker `name` as this store would search with it; throws on a bad name or parameter. */
+  createRanker(name?: string, params?: Readonly<Record<string, unknown>>): Ranker;
+  getDocument(id: string): Promise<Document | undefined>;
+  close(): Promise<void>;
+}
+
+/** `params` for ranker `name` with the index's encoder as the default of rankers that take one. */
+export function rankerParamsFor(manifest: IndexManifest, name: string, params: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...params };
+  if (out.encoder === undefined && manifest.encoder !== null && rankerParameterNames(name).includes("encoder")) out.encoder = manifest.encoder.spec;
+  return out;
+}
+
 /** An opened index generation: its documents with their parts attached. */
-export class SearchIndex {
+export class SearchIndex implements SearchStore {
+  readonly kind = "embedded";
   private readonly positions: ReadonlyMap<string, number>;
 
   constructor(
@@ -46,6 +74,8 @@ export class SearchIndex {
     readonly manifest: IndexManifest,
     /** The documents in index order (do not modify: the parts are attached to this array). */
     readonly documents: readonly Document[],
+    /** What to release on `close` (the LanceDB table). */
+    private readonly resources: readonly { close(): void }[] = [],
   ) {
     // The collection parts' map (built once, shared with the rankers).
     this.positions = documentPositions(documents);
@@ -59,10 +89,24 @@ export class SearchIndex {
     return this.manifest.generation;
   }
 
+  get location(): string {
+    return this.dir;
+  }
+
   /** The document with this id, if any. */
   document(id: string): Document | undefined {
     const i = this.positions.get(id);
     return i === undefined ? undefined : this.documents[i];
+  }
+
+  getDocument(id: string): Promise<Document | undefined> {
+    return Promise.resolve(this.document(id));
+  }
+
+  /** Releases the LanceDB table, if any; the rest lives in this process's memory until dropped. */
+  close(): Promise<void> {
+    for (const r of this.resources) r.close();
+    return Promise.resolve();
   }
 
   /** The best `k` documents for one query, best first. */
@@ -115,9 +159,7 @@ export class SearchIndex {
   }
 
   private rankerParams(name: string, params: Readonly<Record<string, unknown>>): Record<string, unknown> {
-    const out: Record<string, unknown> = { ...params };
-    if (out.encoder === undefined && this.manifest.encoder !== null && rankerParameterNames(name).includes("encoder")) out.encoder = this.manifest.encoder.spec;
-    return out;
+    return rankerParamsFor(this.manifest, name, params);
   }
 
   private encoderChecked = false;
@@ -141,6 +183,7 @@ export async function openIndex(dir: string): Promise<SearchIndex> {
   const documents = parseDocuments(await readChecked(genDir, manifest.documents.file, manifest), join(genDir, manifest.documents.file), manifest.documents.lang);
   if (documents.length !== manifest.documents.count) throw new Error(`${join(genDir, manifest.documents.file)}: ${documents.length} documents, the manifest says ${manifest.documents.count}`);
   const parts: CollectionPart[] = [];
+  const resources: { close(): void }[] = [];
   for (const p of manifest.parts) {
     const path = join(genDir, p.file);
     if (p.kind === "ann") {
@@ -148,7 +191,9 @@ export async function openIndex(dir: string): Promise<SearchIndex> {
       const prefix = `${p.file}/`;
       for (const name of Object.keys(manifest.files)) if (name.startsWith(prefix)) await readChecked(genDir, name, manifest);
       try {
-        parts.push({ kind: "ann", key: p.key, searcher: await openLanceVectors(genDir) });
+        const searcher = await openLanceVectors(genDir);
+        resources.push(searcher);
+        parts.push({ kind: "ann", key: p.key, searcher });
       } catch (err) {
         throw new Error(`${path}: cannot open the LanceDB table (${(err as Error).message}); rebuild the index with crossrank index`);
       }
@@ -170,7 +215,7 @@ export async function openIndex(dir: string): Promise<SearchIndex> {
     parts.push(part);
   }
   attachCollectionParts(documents, parts);
-  return new SearchIndex(dir, manifest, documents);
+  return new SearchIndex(dir, manifest, documents, resources);
 }
 
 async function readManifest(genDir: string): Promise<IndexManifest> {

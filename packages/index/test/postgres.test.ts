@@ -1,11 +1,11 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Document } from "@crossrank/datasets";
 import { writeFixtureModel } from "@crossrank/encode";
 import { clearNeuralMemo } from "@crossrank/rankers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildIndex, openIndex, openPostgresIndex, type SearchIndex, writePostgresIndex } from "../src/index.js";
+import { buildIndex, openIndex, openPostgresIndex, type SearchHit, type SearchIndex, writePostgresIndex } from "../src/index.js";
 import { DOCS as COLLECTION } from "./collection.js";
 
 // A PostgreSQL server with pgvector, e.g. `../shared/tools/pg-kit.sh start` (.ci/run starts one).
@@ -16,11 +16,20 @@ if (!url) console.log("postgres tests skipped: set CROSSRANK_TEST_PG_URL to a Po
 const DOCS: Document[] = [...COLLECTION, { id: "d7", text: "The cat and the dog sleep; the bread is fresh." }];
 const QUERIES = ["the cat sleeps", "fresh bread", "train to Berlin", "the the the", "books music films"];
 
+/** Same documents in the same order, scores to `tolerance`. */
+function expectSameHits(got: readonly SearchHit[], expected: readonly SearchHit[], tolerance: number, what: string): void {
+  expect(got.map((h) => h.id), what).toEqual(expected.map((h) => h.id));
+  got.forEach((h, i) => expect(Math.abs(h.score - expected[i]!.score), what).toBeLessThan(tolerance));
+}
+
 describe.skipIf(!url)("PostgreSQL + pgvector", () => {
   let dir: string;
   let index: SearchIndex;
+  let dictionary: string;
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "crossrank-pg-"));
+    dictionary = join(dir, "de-en.tsv");
+    await writeFile(dictionary, "Katze\tcat\nKatze\tcats\nschläft\tsleeps\nZug\ttrain\nZug\ttrains\nnach\tto\nfrisches\tfresh\nBrot\tbread\nHund\tdog\n");
     const model = (await writeFixtureModel(join(dir, "static"), { kind: "static" })).dir;
     await buildIndex(join(dir, "idx"), DOCS, { encoder: model });
     index = await openIndex(join(dir, "idx"));
@@ -57,6 +66,45 @@ describe.skipIf(!url)("PostgreSQL + pgvector", () => {
         expect((await pgIndex.search(q, { ranker: "bi-encoder", k: 3, exact: true })).map((h) => h.id), q).toEqual(expected);
         expect((await pgIndex.search(q, { ranker: "bi-encoder", k: 3 })).map((h) => h.id), q).toEqual(expected);
       }
+    } finally {
+      await pgIndex.close();
+    }
+  });
+
+  it("answers BM25-PSQ, hybrid and rerank as the embedded index does", async () => {
+    await writePostgresIndex(index, url!, { schema: "crossrank_test" });
+    const pgIndex = await openPostgresIndex(url!, { schema: "crossrank_test" });
+    try {
+      const german = ["Katze schläft", "Zug nach Berlin", "frisches Brot", "Hund und Katze", "Katze Katze Brot"];
+      for (const q of german) {
+        const psq = { ranker: "bm25-psq", params: { dictionary }, queryLang: "de", k: 10 };
+        expectSameHits(await pgIndex.search(q, psq), await index.search(q, psq), 1e-6, `psq ${q}`);
+        const psqK3 = { ...psq, params: { dictionary, k3: 0, maxTranslations: 1 } };
+        expectSameHits(await pgIndex.search(q, psqK3), await index.search(q, psqK3), 1e-6, `psq k3 ${q}`);
+      }
+      const composite: [string, Record<string, unknown>][] = [
+        ["hybrid", { lexical: "bm25", depth: 5 }],
+        ["hybrid", { lexical: "bm25", depth: 5, dense: "bi-encoder", fusion: "rrf" }],
+        ["rerank", { first: "bm25", depth: 5, second: "lm-emd", otBackend: "js" }],
+        ["rerank", { first: "bi-encoder", depth: 4, second: "maxsim" }],
+      ];
+      for (const [ranker, params] of composite) {
+        for (const q of QUERIES) {
+          const options = { ranker, params, k: 5 };
+          expectSameHits(await pgIndex.search(q, options), await index.search(q, options), 1e-5, `${ranker} ${JSON.stringify(params)} ${q}`);
+        }
+      }
+      // A batch answers as the queries one by one.
+      const batch = await pgIndex.searchBatch(QUERIES, { ranker: "hybrid", params: { lexical: "bm25", depth: 5 }, k: 3 });
+      for (const [i, q] of QUERIES.entries()) expectSameHits(batch[i]!, await pgIndex.search(q, { ranker: "hybrid", params: { lexical: "bm25", depth: 5 }, k: 3 }), 1e-9, q);
+      expect(await pgIndex.getDocument("d2")).toEqual({ id: "d2", title: "Timetable", text: DOCS[1]!.text });
+      expect(await pgIndex.getDocument("nope")).toBeUndefined();
+      // What it cannot do, it says.
+      await expect(pgIndex.search("cat", { ranker: "lm-emd" })).rejects.toThrow("a PostgreSQL index searches with bm25, bm25-psq, bi-encoder, hybrid, rerank");
+      await expect(pgIndex.search("cat", { ranker: "rerank", params: { first: "bert-cls" } })).rejects.toThrow("the first stage is bm25, bm25-psq or bi-encoder");
+      await expect(pgIndex.search("cat", { ranker: "rerank", params: { marginals: "idf" } })).rejects.toThrow('marginals "idf" needs the whole collection');
+      await expect(pgIndex.search("cat", { ranker: "bm25", params: { k1: 2 } })).rejects.toThrow("holds bm25 postings built with other settings");
+      await expect(pgIndex.search("cat", { ranker: "bm25-psq" })).rejects.toThrow("needs the query language");
     } finally {
       await pgIndex.close();
     }

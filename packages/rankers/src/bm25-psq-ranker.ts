@@ -65,7 +65,8 @@ export class Bm25PsqRanker implements Ranker {
   readonly name: string;
   private readonly k1: number;
   private readonly b: number;
-  private readonly k3: number;
+  /** Query-term saturation (see `queryTermWeight`). */
+  readonly k3: number;
   private readonly maxTranslations: number | undefined;
   private readonly stem: boolean;
   private readonly weighting: Weighting;
@@ -110,25 +111,38 @@ export class Bm25PsqRanker implements Ranker {
     const documentCount = input.documents.length;
     const total = documentCount + input.queries.length;
 
-    const [sourceStemmer, targetStemmer] = this.stem ? await Promise.all([loadStemmer(queryLang), loadStemmer(docLang)]) : [];
-    const sourceAnalyzer = createAnalyzer({ ...this.analyzerOptions, lang: queryLang });
-    const targetAnalyzer = foldingAnalyzer(createAnalyzer({ ...this.analyzerOptions, lang: docLang }), targetStemmer);
-    const table = await this.table(queryLang, docLang, sourceAnalyzer, targetAnalyzer, sourceStemmer, targetStemmer);
-
+    const translate = await this.translator(queryLang, docLang);
     const index =
       collectionParts(input.documents)?.bm25.get(this.partKey(docLang)) ??
       Bm25Index.build(input.documents, {
         k1: this.k1,
         b: this.b,
-        analyzer: targetAnalyzer,
+        analyzer: await this.documentAnalyzer(docLang),
         ...(onProgress ? { onProgress: (done: number) => onProgress(done, total) } : {}),
       });
 
-    return runQueries(input.queries, (query) => index.searchPsq(psqTerms(table.translate(sourceAnalyzer.analyze(query.text))), k, this.k3), {
+    return runQueries(input.queries, (query) => index.searchPsq(translate(query.text), k, this.k3), {
       done: documentCount,
       total,
       ...(onProgress ? { onProgress } : {}),
     });
+  }
+
+  /**
+   * A query's PSQ terms (its analysed terms with their translations into `docLang`), as `rank`
+   * scores them with `Bm25Index.searchPsq`: for a store that computes PSQ elsewhere (SQL). Loads
+   * the dictionaries on the first call for a pair.
+   */
+  async queryTerms(text: string, queryLang: string, docLang: string): Promise<PsqTerm[]> {
+    return (await this.translator(queryLang, docLang))(text);
+  }
+
+  private async translator(queryLang: string, docLang: string): Promise<(text: string) => PsqTerm[]> {
+    const [sourceStemmer, targetStemmer] = this.stem ? await Promise.all([loadStemmer(queryLang), loadStemmer(docLang)]) : [];
+    const sourceAnalyzer = createAnalyzer({ ...this.analyzerOptions, lang: queryLang });
+    const targetAnalyzer = foldingAnalyzer(createAnalyzer({ ...this.analyzerOptions, lang: docLang }), targetStemmer);
+    const table = await this.table(queryLang, docLang, sourceAnalyzer, targetAnalyzer, sourceStemmer, targetStemmer);
+    return (text) => psqTerms(table.translate(sourceAnalyzer.analyze(text)));
   }
 
   /**

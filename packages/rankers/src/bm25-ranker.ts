@@ -2,7 +2,7 @@ import type { Document } from "@crossrank/datasets";
 import type { Run } from "@crossrank/metrics";
 import { type Analyzer, createAnalyzer, type AnalyzerOptions } from "./analyzer.js";
 import { type CollectionPart, collectionParts } from "./collection-parts.js";
-import { Bm25Index, checkBm25Parameters, checkK3, DEFAULT_B, DEFAULT_K1 } from "./bm25.js";
+import { Bm25Index, checkBm25Parameters, checkK3, DEFAULT_B, DEFAULT_K1, queryTermWeight } from "./bm25.js";
 import type { Ranker, RankingInput, RankOptions } from "./ranker.js";
 import { runQueries } from "./run-queries.js";
 
@@ -33,7 +33,8 @@ export class Bm25Ranker implements Ranker {
   readonly name: string;
   private readonly k1: number;
   private readonly b: number;
-  private readonly k3: number;
+  /** Query-term saturation (see `queryTermWeight`). */
+  readonly k3: number;
   private readonly analyzerOptions: Omit<AnalyzerOptions, "lang">;
 
   constructor(options: Bm25RankerOptions = {}) {
@@ -58,13 +59,28 @@ export class Bm25Ranker implements Ranker {
     const index =
       collectionParts(input.documents)?.bm25.get(this.partKey(input.docLang)) ??
       this.buildIndex(input.documents, input.docLang, onProgress ? (done: number) => onProgress(done, total) : undefined);
-    const queryAnalyzer = createAnalyzer({ ...this.analyzerOptions, ...langOption(input.queryLang) });
+    const queryAnalyzer = this.queryAnalyzer(input.queryLang);
 
     return runQueries(input.queries, (query) => index.searchTerms(queryAnalyzer.analyze(query.text), k, this.k3), {
       done: documentCount,
       total,
       ...(onProgress ? { onProgress } : {}),
     });
+  }
+
+  /**
+   * The query's terms with their weights, as `rank` scores them (each distinct analysed term's
+   * occurrences, saturated by k3): for a store that computes BM25 elsewhere (SQL).
+   */
+  queryWeights(text: string, queryLang: string | undefined): Map<string, number> {
+    const weights = new Map<string, number>();
+    for (const term of this.queryAnalyzer(queryLang).analyze(text)) weights.set(term, (weights.get(term) ?? 0) + 1);
+    if (this.k3 !== Infinity) for (const [term, qtf] of weights) weights.set(term, queryTermWeight(qtf, this.k3));
+    return weights;
+  }
+
+  private queryAnalyzer(queryLang: string | undefined): Analyzer {
+    return createAnalyzer({ ...this.analyzerOptions, ...langOption(queryLang) });
   }
 
   /** The key of this ranker's index among a collection's prebuilt parts: everything the index depends on (k3 is query-side). */

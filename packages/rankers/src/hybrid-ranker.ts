@@ -20,6 +20,9 @@ export interface HybridRankerOptions {
   lexical?: LexicalChoice;
   /** The dense ranker, e.g. a bi-encoder, or a `RerankRanker` over one. */
   dense: Ranker;
+  /** The lexical rankers, default `Bm25Ranker` and `Bm25PsqRanker` with their defaults (a store may give its own). */
+  bm25?: Ranker;
+  psq?: Ranker;
   /** Documents taken from each list per query, default {@link DEFAULT_HYBRID_DEPTH}. */
   depth?: number;
   /** Default "interpolate". */
@@ -70,8 +73,8 @@ export class HybridRanker implements Ranker {
   readonly rrfK: number;
   readonly lexicalWeight: number;
   private readonly dense: Ranker;
-  private readonly bm25 = new Bm25Ranker();
-  private readonly psq = new Bm25PsqRanker();
+  private readonly bm25: Ranker;
+  private readonly psq: Ranker;
 
   constructor(options: HybridRankerOptions) {
     this.lexical = options.lexical ?? "auto";
@@ -90,6 +93,8 @@ export class HybridRanker implements Ranker {
       throw new Error(`ranker hybrid: lexicalWeight must be a number in [0, 1], got ${String(this.lexicalWeight)}`);
     }
     this.dense = options.dense;
+    this.bm25 = options.bm25 ?? new Bm25Ranker();
+    this.psq = options.psq ?? new Bm25PsqRanker();
     const lexical = this.lexical === "auto" ? "auto" : (this.lexical === "bm25" ? this.bm25 : this.psq).name;
     const fusion = this.fusion === "rrf" ? `fusion=rrf,rrfK=${this.rrfK}` : "fusion=interpolate";
     this.name = `hybrid(lexical=${lexical},dense=${this.dense.name},depth=${this.depth},${fusion},lexicalWeight=${this.lexicalWeight})`;

@@ -28,7 +28,24 @@ interface ParameterSpec {
 
 interface RankerEntry {
   readonly params: Readonly<Record<string, ParameterSpec>>;
-  readonly create: (params: Readonly<Record<string, unknown>>) => Ranker;
+  readonly create: (params: Readonly<Record<string, unknown>>, stages: FirstStages) => Ranker;
+}
+
+/** The rankers a store can run itself as first stages (see {@link CreateRankerOptions}). */
+export type FirstStageName = "bm25" | "bm25-psq" | "bi-encoder";
+
+/** First stages by name, each replacing the registry's own where a composite ranker would create it. */
+export type FirstStages = Readonly<Partial<Record<FirstStageName, Ranker>>>;
+
+/** Options of {@link createRanker}. */
+export interface CreateRankerOptions {
+  /**
+   * First stages to use instead of the registry's (rerank's `first`, hybrid's lexical ranker and
+   * bi-encoder): a store that ranks its collection elsewhere (a PostgreSQL index searching in SQL)
+   * passes its own, and the composite ranker fuses and re-ranks their runs as usual. They must rank
+   * as the registry's rankers with the same parameters would.
+   */
+  firstStages?: FirstStages;
 }
 
 const isFiniteNumber = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v);
@@ -202,10 +219,12 @@ const REGISTRY: ReadonlyMap<string, RankerEntry> = new Map<string, RankerEntry>(
         depth: { accepts: "whole number >= 1", default: String(DEFAULT_DEPTH), check: isWholeAtLeast(1) },
         ...RERANK_PARAMS,
       },
-      create: (p) => {
+      create: (p, stages) => {
         const first = (p.first as string | undefined) ?? "bm25";
         // A neural first stage uses the same encoder (and loading options); others their defaults.
-        const firstRanker = (NEURAL_NAMES as readonly string[]).includes(first) ? createNeural(first, defined(p, Object.keys(ENCODER_PARAMS))) : createRanker(first);
+        const firstRanker =
+          stages[first as FirstStageName] ??
+          ((NEURAL_NAMES as readonly string[]).includes(first) ? createNeural(first, defined(p, Object.keys(ENCODER_PARAMS))) : createRanker(first));
         return createRerank("rerank", p, firstRanker, p.depth as number | undefined);
       },
     },
@@ -227,7 +246,7 @@ const REGISTRY: ReadonlyMap<string, RankerEntry> = new Map<string, RankerEntry>(
         },
         ...RERANK_PARAMS,
       },
-      create: (p) => {
+      create: (p, stages) => {
         const dense = (p.dense as string | undefined) ?? "rerank";
         const fusion = (p.fusion as FusionMethod | undefined) ?? "interpolate";
         if (p.rrfK !== undefined && fusion !== "rrf") throw new Error(`parameter rrfK of ranker hybrid does not apply to fusion ${fusion}`);
@@ -236,8 +255,10 @@ const REGISTRY: ReadonlyMap<string, RankerEntry> = new Map<string, RankerEntry>(
             if (p[key] !== undefined) throw new Error(`parameter ${key} of ranker hybrid does not apply to dense ${dense} (only to dense rerank)`);
           }
         }
-        const biEncoder = createNeural("bi-encoder", defined(p, Object.keys(ENCODER_PARAMS)));
+        const biEncoder = stages["bi-encoder"] ?? createNeural("bi-encoder", defined(p, Object.keys(ENCODER_PARAMS)));
         return new HybridRanker({
+          ...(stages.bm25 === undefined ? {} : { bm25: stages.bm25 }),
+          ...(stages["bm25-psq"] === undefined ? {} : { psq: stages["bm25-psq"] }),
           // The hybrid's re-ranking defaults to MaxSim (rerank's own default is LM-EMD): on a short
           // query against long documents MaxSim helps where LM-EMD does not (see HybridRanker).
           dense: dense === "rerank" ? createRerank("hybrid", { second: "maxsim", ...defined<Record<string, unknown>>(p) }, biEncoder, (p.depth as number | undefined) ?? DEFAULT_HYBRID_DEPTH) : biEncoder,
@@ -271,7 +292,7 @@ export function rankerNames(): string[] {
  * A ranker by registry name with the given parameters (numbers must be numbers, not strings).
  * Throws an Error with a one-line message for an unknown name, an unknown parameter or a bad value.
  */
-export function createRanker(name: string, params: Readonly<Record<string, unknown>> = {}): Ranker {
+export function createRanker(name: string, params: Readonly<Record<string, unknown>> = {}, options: CreateRankerOptions = {}): Ranker {
   const entry = REGISTRY.get(name);
   if (entry === undefined) {
     throw new Error(`unknown ranker ${JSON.stringify(name)}; known rankers: ${rankerNames().join(", ")}`);
@@ -293,8 +314,9 @@ export function createRanker(name: string, params: Readonly<Record<string, unkno
     }
   }
   // Rankers that take an encoder and are given none use the shipped static model.
-  if (Object.hasOwn(entry.params, "encoder") && params.encoder === undefined) return entry.create({ ...params, encoder: STATIC_MODEL_NAME });
-  return entry.create(params);
+  const stages = options.firstStages ?? {};
+  if (Object.hasOwn(entry.params, "encoder") && params.encoder === undefined) return entry.create({ ...params, encoder: STATIC_MODEL_NAME }, stages);
+  return entry.create(params, stages);
 }
 
 function describe(value: unknown): string {

@@ -182,6 +182,27 @@ describe("hybrid ranker", () => {
 });
 
 describe("hybrid ranker parameters", () => {
+  it("takes its first stages from createRanker's firstStages when a store gives them", async () => {
+    // A store's stages: fixed runs that name every query, with documents the registry's rankers would not pick.
+    const calls: string[] = [];
+    const stage = (name: string, docs: string[]) => ({
+      name,
+      rank: async (input: RankingInput, options: { k?: number } = {}): Promise<Run> => {
+        calls.push(`${name}@${options.k}`);
+        return new Map(input.queries.map((q) => [q.id, new Map(docs.map((d, i) => [d, 10 - i]))]));
+      },
+    });
+    const firstStages = { bm25: stage("sql-bm25", ["d4", "d5"]), "bi-encoder": stage("sql-dense", ["d5", "e3"]) };
+    const hybrid = createRanker("hybrid", { encoder: st, lexical: "bm25", dense: "bi-encoder", depth: DEPTH }, { firstStages });
+    expect(hybrid.name).toContain("lexical=sql-bm25,dense=sql-dense");
+    const run = await hybrid.rank(INPUT, { k: 3 });
+    expect(calls).toEqual([`sql-bm25@${DEPTH}`, `sql-dense@${DEPTH}`]);
+    expect([...run.get("q1")!.keys()]).toEqual(["d5", "d4", "e3"]);
+    const rerank = createRanker("rerank", { encoder: st, first: "bm25", second: "maxsim", depth: 2 }, { firstStages });
+    expect(rerank.name).toContain("first=sql-bm25");
+    expect(new Set((await rerank.rank(INPUT, { k: 5 })).get("q2")!.keys())).toEqual(new Set(["d4", "d5"]));
+  });
+
   it("is registered, needs an encoder, and lists its parameters", () => {
     expect(rankerNames()).toContain("hybrid");
     // Defaults: dense rerank (the bi-encoder's top depth re-ranked by MaxSim), fusion interpolate.

@@ -5,7 +5,7 @@
  * latency); a busy one ranks many per call, which is where the bi-encoder's matrix product and the
  * re-ranking's shared encoding pay off.
  */
-import type { SearchHit, SearchIndex, SearchOptions } from "@crossrank/index";
+import type { SearchHit, SearchOptions, SearchStore } from "@crossrank/index";
 
 interface Waiting {
   query: string;
@@ -25,7 +25,7 @@ export class SearchBatcher {
   private readonly lanes = new Map<string, Lane>();
 
   constructor(
-    private readonly index: SearchIndex,
+    private readonly index: SearchStore,
     /** Most queries in one ranker call. */
     private readonly maxBatch: number = DEFAULT_MAX_BATCH,
   ) {}

@@ -4,7 +4,8 @@
  * graceful shutdown (in-flight requests finish, new connections are refused).
  *
  *   GET  /health   → { status, generation, documents }              (no token needed)
- *   GET  /stats    → the index: documents, language, generation, encoder, parts, bytes
+ *   GET  /stats    → the index: store (embedded or postgres), documents, language, generation,
+ *                    encoder, parts, bytes (of the embedded files it was built as)
  *   POST /search   { query, k?, ranker?, queryLang?, params? } → { ranker, took_ms, hits: [{rank, id, score, title?, text}] }
  *                  (concurrent searches with the same options are ranked together: ./batcher.ts)
  *   POST /explain  { query, id, gamma?, iterations?, includeSpecial? } → the LM-EMD transport plan
@@ -12,7 +13,7 @@
  */
 import { timingSafeEqual } from "node:crypto";
 import type { Encoder } from "@crossrank/encode";
-import type { SearchIndex } from "@crossrank/index";
+import type { SearchStore } from "@crossrank/index";
 import { explainPair, rankerNames } from "@crossrank/rankers";
 import Fastify, { type FastifyInstance } from "fastify";
 import { DEFAULT_MAX_BATCH, SearchBatcher } from "./batcher.js";
@@ -47,7 +48,7 @@ class ClientError extends Error {
 }
 
 /** The fastify app serving `index` (not listening yet: call `listen`, or `inject` in tests). */
-export function createServer(index: SearchIndex, options: ServerOptions = {}): FastifyInstance {
+export function createServer(index: SearchStore, options: ServerOptions = {}): FastifyInstance {
   const maxK = options.maxK ?? DEFAULTS.maxK;
   const maxQueryLength = options.maxQueryLength ?? DEFAULTS.maxQueryLength;
   const timeoutMs = options.timeoutMs ?? DEFAULTS.timeoutMs;
@@ -83,6 +84,7 @@ export function createServer(index: SearchIndex, options: ServerOptions = {}): F
   app.get("/stats", async () => {
     const m = index.manifest;
     return {
+      store: index.kind,
       documents: m.documents.count,
       lang: m.documents.lang,
       generation: m.generation,
@@ -149,7 +151,7 @@ export function createServer(index: SearchIndex, options: ServerOptions = {}): F
     },
     async (request) => {
       const { query, id, ...ot } = request.body;
-      const doc = index.document(id);
+      const doc = await index.getDocument(id);
       if (doc === undefined) throw new ClientError(404, `no document with id ${JSON.stringify(id)}`);
       const spec = index.manifest.encoder?.spec;
       if (spec === undefined) throw new ClientError(409, "this index holds no encoder (built with --encoder none): nothing to explain with");

@@ -1,13 +1,15 @@
 import { Command } from "commander";
 import { readCollection } from "@crossrank/datasets";
-import { openIndex } from "@crossrank/index";
 import { rankedDocuments } from "@crossrank/metrics";
 import { createRanker } from "@crossrank/rankers";
 import { collectParam, positiveInt, UsageError } from "../errors.js";
+import { openStore, SCHEMA_HELP, STORE_HELP } from "../store.js";
 
 interface SearchOptions {
   docs?: string;
   index?: string;
+  store?: string;
+  schema?: string;
   query: string;
   ranker: string;
   param?: Record<string, unknown>;
@@ -23,6 +25,8 @@ export function searchCommand(): Command {
     .description("rank the documents of a file, or of an index built by crossrank index, for one query")
     .option("--docs <file>", "documents: .jsonl ({id, text, title?}), .tsv (id<TAB>text), DDTP Translation-<lang> (.gz allowed); analysed and encoded for this query only")
     .option("--index <dir>", "an index built by crossrank index: nothing is re-analysed or re-encoded")
+    .option("--store <url>", STORE_HELP)
+    .option("--schema <name>", SCHEMA_HELP)
     .requiredOption("--query <text>", "the query")
     .option("--ranker <name>", "ranker name (default hybrid: BM25, or BM25-PSQ when --query-lang/--doc-lang have an installed dictionary, fused with the shipped static model's bi-encoder)", "hybrid")
     .option("--param <key=value>", "a ranker parameter (repeatable)", collectParam)
@@ -31,17 +35,23 @@ export function searchCommand(): Command {
     .option("--doc-lang <lang>", "the documents' language (BCP 47)")
     .option("--json", "print [{rank, id, score, title?, text}] as JSON")
     .action(async (options: SearchOptions) => {
-      if ((options.docs === undefined) === (options.index === undefined)) throw new UsageError("give exactly one of --docs FILE and --index DIR");
+      const sources = [options.docs, options.index, options.store].filter((s) => s !== undefined).length;
+      if (sources !== 1) throw new UsageError("give exactly one of --docs FILE, --index DIR and --store postgres://…");
       let hits: { rank: number; id: string; score: number; title?: string; text: string }[];
       let label: string;
       let size: number;
-      if (options.index !== undefined) {
-        if (options.docLang !== undefined) throw new UsageError("--doc-lang does not apply to --index (the index records its documents' language)");
-        const index = await openIndex(options.index);
-        hits = await index.search(options.query, { k: options.top, ranker: options.ranker, params: options.param ?? {}, ...(options.queryLang ? { queryLang: options.queryLang } : {}) });
+      if (options.docs === undefined) {
+        if (options.docLang !== undefined) throw new UsageError("--doc-lang does not apply to an index (it records its documents' language)");
+        const index = await openStore(options);
+        try {
+          hits = await index.search(options.query, { k: options.top, ranker: options.ranker, params: options.param ?? {}, ...(options.queryLang ? { queryLang: options.queryLang } : {}) });
+        } finally {
+          await index.close();
+        }
         size = index.size;
         label = options.ranker;
       } else {
+        if (options.schema !== undefined) throw new UsageError("--schema applies to --store only");
         const documents = await readCollection(options.docs!);
         const ranker = createRanker(options.ranker, options.param ?? {});
         const run = await ranker.rank(

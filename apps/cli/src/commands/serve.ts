@@ -1,10 +1,12 @@
 import { Command } from "commander";
-import { openIndex } from "@crossrank/index";
 import { createServer, DEFAULTS } from "@crossrank/server";
 import { positiveInt, UsageError } from "../errors.js";
+import { openStore, SCHEMA_HELP, STORE_HELP } from "../store.js";
 
 interface ServeOptions {
-  index: string;
+  index?: string;
+  store?: string;
+  schema?: string;
   port: number;
   host: string;
   token?: string;
@@ -17,7 +19,9 @@ interface ServeOptions {
 export function serveCommand(): Command {
   return new Command("serve")
     .description("serve an index over HTTP: POST /search, POST /explain, GET /health, GET /stats (JSON)")
-    .requiredOption("--index <dir>", "an index built by crossrank index")
+    .option("--index <dir>", "an index built by crossrank index")
+    .option("--store <url>", STORE_HELP)
+    .option("--schema <name>", SCHEMA_HELP)
     .option("--port <n>", "TCP port (0: any free port)", (v) => {
       const n = Number(v);
       if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--port expects 0–65535, got "${v}"`);
@@ -29,14 +33,14 @@ export function serveCommand(): Command {
     .option("--timeout <ms>", "answer 503 when a search takes longer", positiveInt("--timeout"), DEFAULTS.timeoutMs)
     .option("--log", "log every request (JSON lines on stdout)")
     .action(async (options: ServeOptions) => {
-      const index = await openIndex(options.index);
+      const index = await openStore(options);
       const token = options.token ?? process.env.CROSSRANK_TOKEN;
       const app = createServer(index, { maxK: options.maxK, timeoutMs: options.timeout, logger: options.log ?? false, ...(token ? { token } : {}) });
       const address = await app.listen({ port: options.port, host: options.host });
-      console.error(`crossrank serve: ${index.size} documents (generation ${index.generation}) at ${address}${token ? " (bearer token required)" : ""}`);
+      console.error(`crossrank serve: ${index.location}: ${index.size} documents (generation ${index.generation}) at ${address}${token ? " (bearer token required)" : ""}`);
       const stop = (signal: string) => {
         console.error(`crossrank serve: ${signal}: finishing requests in flight, then exiting`);
-        app.close().then(
+        app.close().then(() => index.close()).then(
           () => process.exit(0),
           (err: unknown) => {
             console.error(`crossrank serve: ${(err as Error).message}`);
