@@ -1,62 +1,103 @@
-// The PostgreSQL + pgvector store against the embedded index it was written from:
+// The PostgreSQL + pgvector store side by side with the embedded index it is written from:
 //
-//   pnpm --filter @crossrank/index bench:postgres --index DIR --url postgres://… [--queries 100] [--lang de]
+//   pnpm --filter @crossrank/index bench:postgres --index DIR --url postgres://… [--queries 100]
 //
-// Writes the index in DIR (built by `crossrank index`) into PostgreSQL (schema crossrank_bench),
-// then for the first N DDTP dev (a) queries of --lang (English: the English short descriptions)
-// checks that BM25's top 10 and scores equal the embedded index's, and measures the latency of
-// BM25, the bi-encoder through HNSW and by a full scan, and HNSW's recall@10 against the scan.
+// Writes the index in DIR (built by `crossrank index`, or by `bench:scale --out DIR` for the
+// DDTP descriptions with distractors) into PostgreSQL (schema crossrank_bench), then queries both
+// with the first N DDTP dev (a) German short descriptions (de → en) and the same packages' English
+// short descriptions (en → en), as bench:scale does: per ranker, latency p50 / p95 / p99 of one
+// client (after a warm-up query) and R@1 on each store; for BM25 and BM25-PSQ whether PostgreSQL's
+// top 10 and scores equal the embedded index's; HNSW's recall@10 against PostgreSQL's full scan.
 // Data: ../shared/datasets/ddtp; when missing, says so and exits 0.
 import { parseArgs } from "node:util";
 import { loadDdtpTask } from "@crossrank/datasets";
 import { openIndex, openPostgresIndex, writePostgresIndex } from "../dist/index.js";
 
-const { values } = parseArgs({ options: { index: { type: "string" }, url: { type: "string" }, queries: { type: "string", default: "100" }, lang: { type: "string", default: "en" } } });
+const { values } = parseArgs({ options: { index: { type: "string" }, url: { type: "string" }, queries: { type: "string", default: "100" } } });
 if (!values.index || !values.url) {
-  console.error("usage: bench:postgres --index DIR --url postgres://… [--queries 100] [--lang en]");
+  console.error("usage: bench:postgres --index DIR --url postgres://… [--queries 100]");
   process.exit(2);
 }
-let task;
+const count = Number(values.queries);
+let de;
+let en;
 try {
-  task = await loadDdtpTask({ queryLang: values.lang, docLang: "en", queryField: "short", docField: "description", split: { part: "dev" } });
+  de = await loadDdtpTask({ queryLang: "de", docLang: "en", queryField: "short", docField: "description", split: { part: "dev" } });
+  en = await loadDdtpTask({ queryLang: "en", docLang: "en", queryField: "short", docField: "description", split: { part: "dev" } });
 } catch (err) {
   console.log(`postgres: skipped: DDTP data not found (${err.message})`);
   process.exit(0);
 }
+const pick = (task) => [...task.queries].sort((a, b) => (a.id < b.id ? -1 : 1)).slice(0, count);
+const querySets = [
+  ["de → en", pick(de), "de", de.qrels],
+  ["en → en", pick(en), "en", en.qrels],
+];
+const rankers = [
+  ["bm25", { ranker: "bm25" }],
+  ["bm25-psq", { ranker: "bm25-psq" }],
+  ["bi-encoder, approximate", { ranker: "bi-encoder" }],
+  ["bi-encoder, exact", { ranker: "bi-encoder", params: { exact: true } }],
+  ["hybrid first stage", { ranker: "hybrid", params: { dense: "bi-encoder" } }],
+  ["hybrid + LM-EMD re-ranking of the top 20", { ranker: "hybrid", params: { second: "lm-emd", depth: 20 } }],
+];
+
 const index = await openIndex(values.index);
 const { seconds } = await writePostgresIndex(index, values.url, { schema: "crossrank_bench" });
-console.log(`${index.size} documents written to PostgreSQL in ${seconds.toFixed(1)} s (documents, BM25 postings, vectors, HNSW m 16 / ef_construction 64)`);
+console.log(`Node ${process.version}; ${index.size.toLocaleString("en")} documents written to PostgreSQL in ${seconds.toFixed(1)} s (documents, BM25 and BM25-PSQ postings, vectors, HNSW m 16 / ef_construction 64)`);
 const pgIndex = await openPostgresIndex(values.url, { schema: "crossrank_bench" });
-const queries = [...task.queries].sort((a, b) => (a.id < b.id ? -1 : 1)).slice(0, Number(values.queries)).map((q) => q.text);
+const stores = [
+  ["embedded", index],
+  ["PostgreSQL", pgIndex],
+];
 const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-async function timed(f) {
-  await f(queries[0]);
+
+async function run(store, queries, options, qrels) {
+  await store.search(queries[0].text, options);
   const times = [];
   const out = [];
+  let hits = 0;
   for (const q of queries) {
     const s = performance.now();
-    out.push(await f(q));
+    const found = await store.search(q.text, options);
     times.push(performance.now() - s);
+    out.push(found);
+    if (found[0] && qrels.get(q.id)?.get(found[0].id)) hits++;
   }
   times.sort((a, b) => a - b);
-  return { out, text: `p50 ${pct(times, 50).toFixed(1)} ms, p95 ${pct(times, 95).toFixed(1)} ms` };
+  return { out, cells: `${pct(times, 50).toFixed(1)} / ${pct(times, 95).toFixed(1)} / ${pct(times, 99).toFixed(1)}`, r1: (hits / queries.length).toFixed(3) };
 }
-const embedded = await timed((q) => index.search(q, { ranker: "bm25", k: 10, queryLang: values.lang }));
-const sql = await timed((q) => pgIndex.search(q, { ranker: "bm25", k: 10, queryLang: values.lang }));
-let sameTop = 0;
-let maxDiff = 0;
-sql.out.forEach((hits, i) => {
-  const want = embedded.out[i];
-  if (hits.map((h) => h.id).join() === want.map((h) => h.id).join()) sameTop++;
-  hits.forEach((h, r) => want[r] && (maxDiff = Math.max(maxDiff, Math.abs(h.score - want[r].score))));
-});
-console.log(`bm25 embedded: ${embedded.text}; PostgreSQL: ${sql.text}; same top 10 in ${sameTop}/${queries.length} queries, largest score difference ${maxDiff.toExponential(1)}`);
-const hnsw = await timed((q) => pgIndex.search(q, { ranker: "bi-encoder", k: 10 }));
-const scan = await timed((q) => pgIndex.search(q, { ranker: "bi-encoder", k: 10, exact: true }));
+
+/** How many queries have the same top 10 on both stores, and the largest score difference. */
+function agreement(a, b) {
+  let same = 0;
+  let maxDiff = 0;
+  a.forEach((hits, i) => {
+    if (hits.map((h) => h.id).join() === b[i].map((h) => h.id).join()) same++;
+    hits.forEach((h, r) => b[i][r] && (maxDiff = Math.max(maxDiff, Math.abs(h.score - b[i][r].score))));
+  });
+  return `${same}/${a.length}, ${maxDiff.toExponential(1)}`;
+}
+
+console.log("queries | ranker | embedded p50 / p95 / p99 ms | PostgreSQL p50 / p95 / p99 ms | R@1 embedded | R@1 PostgreSQL | same top 10, largest score difference");
+for (const [label, queries, lang, qrels] of querySets) {
+  for (const [name, spec] of rankers) {
+    if (name === "bm25-psq" && lang === "en") continue;
+    const options = { k: 10, queryLang: lang, ...spec };
+    const results = [];
+    for (const [, store] of stores) results.push(await run(store, queries, options, qrels));
+    const same = name.startsWith("bm25") || name.endsWith("exact") ? agreement(results[1].out, results[0].out) : "";
+    console.log(`${label} | ${name} | ${results[0].cells} | ${results[1].cells} | ${results[0].r1} | ${results[1].r1} | ${same}`);
+  }
+}
+// HNSW against PostgreSQL's own full scan (both score with pgvector).
+const queries = querySets[0][1];
 let found = 0;
-hnsw.out.forEach((hits, i) => {
-  const exact = new Set(scan.out[i].map((h) => h.id));
-  found += hits.filter((h) => exact.has(h.id)).length;
-});
-console.log(`bi-encoder HNSW (ef_search 40): ${hnsw.text}; full scan: ${scan.text}; HNSW recall@10 against the scan ${(found / (10 * queries.length)).toFixed(3)}`);
+for (const q of queries) {
+  const approx = await pgIndex.search(q.text, { ranker: "bi-encoder", k: 10 });
+  const exact = new Set((await pgIndex.search(q.text, { ranker: "bi-encoder", k: 10, params: { exact: true } })).map((h) => h.id));
+  found += approx.filter((h) => exact.has(h.id)).length;
+}
+console.log(`HNSW (ef_search 40) recall@10 against the full scan, de → en: ${(found / (10 * queries.length)).toFixed(3)}`);
 await pgIndex.close();
+await index.close();

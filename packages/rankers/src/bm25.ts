@@ -429,32 +429,140 @@ export class Bm25Index {
       }
     }
     if (k === 0 || terms.length === 0) return [];
-    const { accumulator, touched, dictionary, offsets, docs, tfs, lengths, k1, b, averageDocumentLength } = this;
+    const { accumulator, touched, docs, tfs, lengths, k1, b, averageDocumentLength, ids } = this;
     const scratch = (this.psqScratch ??= { tf: new Float64Array(this.size), docs: new Int32Array(this.size) });
     const termTf = scratch.tf;
     const termDocs = scratch.docs;
+    // MaxScore order (Turtle & Flood 1995): the terms that can add the most first, so that the
+    // frequent translations, whose postings are long and whose bound is small, come last and may
+    // only need to be looked up for the documents still in the running.
+    const prepared = this.preparePsq(terms, k3).sort((x, y) => y.bound - x.bound);
+    // rest[i]: the most the terms from i on can add (rest[n] exactly 0, so no rounding drops a document at the end).
+    const rest = new Float64Array(prepared.length + 1);
+    for (let i = prepared.length - 1; i >= 0; i--) rest[i] = rest[i + 1]! + prepared[i]!.bound;
+    // Translation probabilities summing to more than 1 can make df(q) > N and idf negative: a
+    // term that lowers scores breaks the bounds' logic, so such a query is scored exhaustively.
+    const prunable = prepared.every((p) => p.bound >= 0);
     let touchedCount = 0;
-    for (const { translations, count } of terms) {
-      let df = 0;
+    let i = 0;
+    let threshold = -Infinity;
+    for (; i < prepared.length; i++) {
+      const { terms: ts, weights, w } = prepared[i]!;
       let n = 0;
-      for (const { term, weight } of translations) {
-        const t = dictionary.get(term);
-        if (t === undefined || weight === 0) continue;
-        n = addWeightedTf(termTf, termDocs, n, docs, tfs, offsets[t]!, offsets[t + 1]!, weight);
-        df += weight * (offsets[t + 1]! - offsets[t]!);
-      }
-      if (n === 0) continue;
-      const w = queryTermWeight(count ?? 1, k3) * bm25Idf(this.size, df);
+      for (let j = 0; j < ts.length; j++) n = addWeightedTf(termTf, termDocs, n, docs, tfs, this.offsets[ts[j]!]!, this.offsets[ts[j]! + 1]!, weights[j]!);
       touchedCount = addSaturated(accumulator, touched, touchedCount, termTf, termDocs, n, lengths, k1, b, averageDocumentLength, w);
+      if (prunable && i + 1 < prepared.length && touchedCount >= k) {
+        // The k-th best score so far only grows; a document no term has touched yet can reach at
+        // most `rest`: below it, no new document can enter the top k.
+        const best = topK(accumulator, ids, k, touched, touchedCount);
+        threshold = accumulator[best[k - 1]!]!;
+        if (rest[i + 1]! < threshold) {
+          i++;
+          break;
+        }
+      }
     }
-    const best = topK(accumulator, this.ids, k, touched, touchedCount);
+    let candidates = touched;
+    let candidateCount = touchedCount;
+    if (i < prepared.length) {
+      // The documents that can still reach the threshold, in document order for the lookups.
+      candidates = touched.slice(0, touchedCount);
+      candidateCount = keepReachableInPlace(candidates, touchedCount, accumulator, rest[i]!, threshold);
+      candidates = candidates.subarray(0, candidateCount).sort();
+      for (; i < prepared.length; i++) {
+        const { terms: ts, weights, w } = prepared[i]!;
+        this.addToCandidates(candidates, candidateCount, ts, weights, w);
+        const best = topK(accumulator, ids, k, candidates, candidateCount);
+        threshold = accumulator[best[best.length - 1]!]!;
+        candidateCount = keepReachableInPlace(candidates, candidateCount, accumulator, rest[i + 1]!, threshold);
+      }
+    }
+    const best = topK(accumulator, ids, k, candidates, candidateCount);
     const hits: Bm25Hit[] = new Array<Bm25Hit>(best.length);
     for (let r = 0; r < best.length; r++) {
       const d = best[r]!;
-      hits[r] = { id: this.ids[d]!, score: accumulator[d]! };
+      hits[r] = { id: ids[d]!, score: accumulator[d]! };
     }
-    for (let i = 0; i < touchedCount; i++) accumulator[touched[i]!] = 0;
+    for (let t = 0; t < touchedCount; t++) accumulator[touched[t]!] = 0;
     return hits;
+  }
+
+  /**
+   * Each query term with translations in the index: their term numbers and probabilities, the
+   * term's weight w(q)·idf(df(q)), and a bound on what it adds to any document's score,
+   * w·T·(k1+1)/(T + k1·(1 − b + b·minDl/avgdl)) with T = Σ p(e)·max_d tf(e,d) (the score grows
+   * with tf and falls with dl), raised by a relative 1e-9 against rounding.
+   */
+  private preparePsq(terms: readonly PsqTerm[], k3: number): { terms: Int32Array; weights: Float64Array; w: number; bound: number }[] {
+    const { dictionary, offsets, k1, b, averageDocumentLength } = this;
+    const minRelativeLength = averageDocumentLength > 0 ? this.minimumLength() / averageDocumentLength : 0;
+    const prepared: { terms: Int32Array; weights: Float64Array; w: number; bound: number }[] = [];
+    for (const { translations, count } of terms) {
+      const found: number[] = [];
+      const weights: number[] = [];
+      let df = 0;
+      let maxTf = 0;
+      for (const { term, weight } of translations) {
+        const t = dictionary.get(term);
+        if (t === undefined || weight === 0) continue;
+        found.push(t);
+        weights.push(weight);
+        df += weight * (offsets[t + 1]! - offsets[t]!);
+        maxTf += weight * this.maximumTf(t);
+      }
+      if (found.length === 0) continue;
+      const w = queryTermWeight(count ?? 1, k3) * bm25Idf(this.size, df);
+      const bound = ((w * maxTf * (k1 + 1)) / (maxTf + k1 * (1 - b + b * minRelativeLength))) * (1 + 1e-9);
+      prepared.push({ terms: Int32Array.from(found), weights: Float64Array.from(weights), w, bound });
+    }
+    return prepared;
+  }
+
+  /**
+   * Adds one PSQ term's saturated contribution to the `count` candidates (ascending document
+   * numbers): tf(q, d) found per translation by galloping search in its postings, which are sorted
+   * by document, so the cost follows the candidates rather than the postings.
+   */
+  private addToCandidates(candidates: Int32Array, count: number, terms: Int32Array, weights: Float64Array, w: number): void {
+    const { accumulator, offsets, docs, tfs, lengths, k1, b, averageDocumentLength } = this;
+    const cursors = Int32Array.from(terms, (t) => offsets[t]!);
+    for (let c = 0; c < count; c++) {
+      const d = candidates[c]!;
+      let tf = 0;
+      for (let j = 0; j < terms.length; j++) {
+        const end = offsets[terms[j]! + 1]!;
+        const at = gallop(docs, cursors[j]!, end, d);
+        cursors[j] = at;
+        if (at < end && docs[at] === d) tf += weights[j]! * tfs[at]!;
+      }
+      if (tf === 0) continue;
+      const relativeLength = averageDocumentLength > 0 ? lengths[d]! / averageDocumentLength : 0;
+      accumulator[d] = accumulator[d]! + (w * tf * (k1 + 1)) / (tf + k1 * (1 - b + b * relativeLength));
+    }
+  }
+
+  private maxTfs: Int32Array | undefined;
+  private minLength: number | undefined;
+
+  /** The largest tf of term number t in any document (computed on first use, then kept). */
+  private maximumTf(t: number): number {
+    const maxTfs = (this.maxTfs ??= new Int32Array(this.offsets.length - 1));
+    if (maxTfs[t] === 0) {
+      let max = 0;
+      for (let p = this.offsets[t]!; p < this.offsets[t + 1]!; p++) if (this.tfs[p]! > max) max = this.tfs[p]!;
+      maxTfs[t] = max;
+    }
+    return maxTfs[t]!;
+  }
+
+  /** The shortest document's length (computed on first use). */
+  private minimumLength(): number {
+    if (this.minLength === undefined) {
+      let min = Infinity;
+      for (const length of this.lengths) if (length < min) min = length;
+      this.minLength = min === Infinity ? 0 : min;
+    }
+    return this.minLength;
   }
 
   /** Number of documents containing `term` (an analyzed term), 0 if unknown. */
@@ -554,6 +662,41 @@ function addSparse(
     accumulator[d] = before + w * impacts[p]!;
   }
   return count;
+}
+
+/**
+ * Keeps, in place and in order, the first `count` documents whose score can still reach
+ * `threshold` (score + `rest` ≥ threshold); returns how many are kept.
+ */
+function keepReachableInPlace(documents: Int32Array, count: number, scores: Float64Array, rest: number, threshold: number): number {
+  let kept = 0;
+  for (let c = 0; c < count; c++) {
+    const d = documents[c]!;
+    if (scores[d]! + rest >= threshold) documents[kept++] = d;
+  }
+  return kept;
+}
+
+/**
+ * The first position in [from, to) of the ascending `docs` holding a value ≥ `target` (`to` if
+ * none): doubling steps from `from`, then a binary search, so a walk over ascending targets costs
+ * O(log gap) per step (galloping, as in Bentley & Yao 1976).
+ */
+function gallop(docs: Int32Array, from: number, to: number, target: number): number {
+  if (from >= to || docs[from]! >= target) return from;
+  let lo = from; // docs[lo] < target
+  let step = 1;
+  while (lo + step < to && docs[lo + step]! < target) {
+    lo += step;
+    step *= 2;
+  }
+  let hi = Math.min(lo + step, to); // docs[hi] ≥ target, or hi = to
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >>> 1;
+    if (docs[mid]! < target) lo = mid;
+    else hi = mid;
+  }
+  return hi;
 }
 
 /**

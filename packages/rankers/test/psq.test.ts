@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { mulberry32 } from "@crossrank/ot";
 import { describe, expect, it } from "vitest";
 import { Bm25Index, Bm25PsqRanker, bm25Idf, createRanker, rankerNames, type RankingInput } from "../src/index.js";
 
@@ -55,6 +56,60 @@ describe("Bm25Index.searchPsq", () => {
     const saturated = index.searchPsq([{ translations: [{ term: "car", weight: 1 }], count: 2 }], 10, 0);
     expect(twice[0]!.score).toBeCloseTo(2 * once[0]!.score, 12);
     expect(saturated[0]!.score).toBeCloseTo(once[0]!.score, 12);
+  });
+
+  it("gives the exhaustive scores' top k while skipping frequent translations (MaxScore pruning)", () => {
+    // A Zipf-like collection: a few very frequent words (long postings, small bounds, the ones the
+    // pruning skips) and many rare ones; queries mixing both, k from 1 to 50; each term's
+    // translation probabilities sum to at most 1, as a dictionary's do.
+    const random = mulberry32(11);
+    const vocabulary = Array.from({ length: 400 }, (_, i) => `w${i}`);
+    const word = () => vocabulary[Math.min(vocabulary.length - 1, Math.floor(1 / (random() * 0.995 + 0.005)) - 1)]!;
+    const docs = Array.from({ length: 3000 }, (_, i) => ({ id: `d${String(i).padStart(4, "0")}`, text: Array.from({ length: 3 + Math.floor(random() * 30) }, word).join(" ") }));
+    const big = Bm25Index.build(docs);
+    const k1 = 1.2;
+    const b = 0.75;
+    const lengths = docs.map((d) => d.text.split(" ").length);
+    const avgdl = lengths.reduce((s, l) => s + l, 0) / lengths.length;
+    const tfOf = docs.map((d) => {
+      const m = new Map<string, number>();
+      for (const w of d.text.split(" ")) m.set(w, (m.get(w) ?? 0) + 1);
+      return m;
+    });
+    const dfs = new Map<string, number>();
+    for (const m of tfOf) for (const w of m.keys()) dfs.set(w, (dfs.get(w) ?? 0) + 1);
+    const dfOf = (w: string) => dfs.get(w) ?? 0;
+    let pruned = 0;
+    for (let q = 0; q < 60; q++) {
+      const terms = Array.from({ length: 1 + Math.floor(random() * 5) }, () => {
+        const n = 1 + Math.floor(random() * 4);
+        return {
+          translations: Array.from({ length: n }, () => ({ term: q % 3 === 0 ? word() : vocabulary[Math.floor(random() * 60)]!, weight: random() / n })),
+          count: 1 + Math.floor(random() * 2),
+        };
+      });
+      const k = [1, 3, 10, 50][q % 4]!;
+      // The exhaustive scores, written from the formula in the doc comment.
+      const scores = docs.map((_, d) => {
+        let score = 0;
+        for (const { translations, count } of terms) {
+          const df = translations.reduce((s, t) => s + t.weight * dfOf(t.term), 0);
+          const tf = translations.reduce((s, t) => s + t.weight * (tfOf[d]!.get(t.term) ?? 0), 0);
+          if (tf > 0) score += count * bm25Idf(docs.length, df) * ((tf * (k1 + 1)) / (tf + k1 * (1 - b + (b * lengths[d]!) / avgdl)));
+        }
+        return score;
+      });
+      const expected = scores
+        .map((s, d) => ({ id: docs[d]!.id, s }))
+        .filter((x) => x.s > 0)
+        .sort((x, y) => y.s - x.s || (x.id < y.id ? 1 : -1))
+        .slice(0, k);
+      const hits = big.searchPsq(terms, k);
+      expect(hits.map((h) => h.id), `query ${q}`).toEqual(expected.map((x) => x.id));
+      hits.forEach((h, i) => expect(h.score).toBeCloseTo(expected[i]!.s, 9));
+      if (hits.length === k && terms.length > 1) pruned++;
+    }
+    expect(pruned).toBeGreaterThan(10);
   });
 
   it("rejects bad probabilities, counts and k; returns nothing for unknown terms", () => {
