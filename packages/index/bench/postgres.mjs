@@ -1,6 +1,6 @@
 // The PostgreSQL + pgvector store side by side with the embedded index it is written from:
 //
-//   pnpm --filter @crossrank/index bench:postgres --index DIR --url postgres://… [--queries 100]
+//   pnpm --filter @crossrank/index bench:postgres --index DIR --url postgres://… [--queries 100] [--reuse]
 //
 // Writes the index in DIR (built by `crossrank index`, or by `bench:scale --out DIR` for the
 // DDTP descriptions with distractors) into PostgreSQL (schema crossrank_bench), then queries both
@@ -8,12 +8,13 @@
 // short descriptions (en → en), as bench:scale does: per ranker, latency p50 / p95 / p99 of one
 // client (after a warm-up query) and R@1 on each store; for BM25 and BM25-PSQ whether PostgreSQL's
 // top 10 and scores equal the embedded index's; HNSW's recall@10 against PostgreSQL's full scan.
+// --reuse searches the tables a previous run wrote (same documents) instead of writing them again.
 // Data: ../shared/datasets/ddtp; when missing, says so and exits 0.
 import { parseArgs } from "node:util";
 import { loadDdtpTask } from "@crossrank/datasets";
 import { openIndex, openPostgresIndex, writePostgresIndex } from "../dist/index.js";
 
-const { values } = parseArgs({ options: { index: { type: "string" }, url: { type: "string" }, queries: { type: "string", default: "100" } } });
+const { values } = parseArgs({ options: { index: { type: "string" }, url: { type: "string" }, queries: { type: "string", default: "100" }, reuse: { type: "boolean", default: false } } });
 if (!values.index || !values.url) {
   console.error("usage: bench:postgres --index DIR --url postgres://… [--queries 100]");
   process.exit(2);
@@ -43,9 +44,14 @@ const rankers = [
 ];
 
 const index = await openIndex(values.index);
-const { seconds } = await writePostgresIndex(index, values.url, { schema: "crossrank_bench" });
-console.log(`Node ${process.version}; ${index.size.toLocaleString("en")} documents written to PostgreSQL in ${seconds.toFixed(1)} s (documents, BM25 and BM25-PSQ postings, vectors, HNSW m 16 / ef_construction 64)`);
+if (values.reuse) {
+  console.log(`Node ${process.version}; ${index.size.toLocaleString("en")} documents, searching the tables of a previous run`);
+} else {
+  const { seconds } = await writePostgresIndex(index, values.url, { schema: "crossrank_bench" });
+  console.log(`Node ${process.version}; ${index.size.toLocaleString("en")} documents written to PostgreSQL in ${seconds.toFixed(1)} s (documents, BM25 and BM25-PSQ postings, vectors, HNSW m 16 / ef_construction 64)`);
+}
 const pgIndex = await openPostgresIndex(values.url, { schema: "crossrank_bench" });
+if (pgIndex.size !== index.size) throw new Error(`--reuse: PostgreSQL holds ${pgIndex.size} documents, the index ${index.size}: run without --reuse`);
 const stores = [
   ["embedded", index],
   ["PostgreSQL", pgIndex],

@@ -45,6 +45,8 @@ export const DEFAULT_SCHEMA = "crossrank";
 /** The layout of the tables (see above); an index written by another layout says so on open. */
 export const POSTGRES_LAYOUT_VERSION = 2;
 const BATCH = 2000;
+/** work_mem of a lexical query (see `lexicalQuery`). */
+const LEXICAL_WORK_MEM = "128MB";
 const DEFAULT_TOP = 10;
 
 export interface PostgresOptions {
@@ -166,6 +168,9 @@ export async function writePostgresIndex(index: SearchIndex, url: string, option
           Array.from({ length: n }, (_, j) => vectorText(data, (i + j) * dim, dim)),
         ]);
       }
+      // pgvector builds HNSW fast while the graph fits in maintenance_work_mem (64 MB by default,
+      // a few ten thousand 256-wide vectors) and much slower after: give this session room for it.
+      await client.query(`SET maintenance_work_mem = '${hnswBuildMemoryMb(rows, dim)}MB'`);
       await client.query(`CREATE INDEX ON ${building}.vectors USING hnsw (embedding vector_ip_ops) WITH (m = 16, ef_construction = 64)`);
     }
     await client.query(`INSERT INTO ${building}.meta VALUES ('index', $1)`, [JSON.stringify(meta)]);
@@ -182,6 +187,16 @@ export async function writePostgresIndex(index: SearchIndex, url: string, option
     await client.end();
   }
   return { seconds: (performance.now() - started) / 1000 };
+}
+
+/**
+ * Memory for building the HNSW graph: the vectors (4 bytes a value) and their neighbour lists
+ * (m = 16: up to 32 neighbours on the ground layer, about 8 bytes each), with half again for
+ * the upper layers and overhead; at least 64 MB, at most 8 GB.
+ */
+function hnswBuildMemoryMb(rows: number, dim: number): number {
+  const bytes = rows * (dim * 4 + 32 * 8) * 1.5;
+  return Math.min(8192, Math.max(64, Math.ceil(bytes / 2 ** 20)));
 }
 
 /** A first stage whose run was computed ahead (in SQL): it returns each query's stored hits, top k. */
@@ -352,21 +367,45 @@ export class PostgresIndex implements SearchStore {
     if (key !== stored.key) throw new Error(`${this.location}: holds ${name} postings built with other settings (${stored.key}) than asked (${key})`);
   }
 
-  /** BM25: Σ w · idf · impact over the query's terms; ties in trec_eval's order (id descending). */
+  /**
+   * One lexical query in a transaction with room to aggregate: a frequent term's postings are
+   * hundreds of thousands of rows, which the default work_mem (4 MB) spills to disk.
+   */
+  private async lexicalQuery(sql: string, params: unknown[]): Promise<Row[]> {
+    const client = await this.pool.connect();
+    try {
+      await client.query("BEGIN");
+      await client.query(`SET LOCAL work_mem = '${LEXICAL_WORK_MEM}'`);
+      const { rows } = await client.query(sql, params);
+      await client.query("COMMIT");
+      return rows as Row[];
+    } catch (err) {
+      await client.query("ROLLBACK").catch(() => {});
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  /**
+   * BM25: Σ w · idf · impact over the query's terms; ties in trec_eval's order (id descending):
+   * the best k scores (with ties) first, then their documents.
+   */
   private async bm25(weights: ReadonlyMap<string, number>, k: number): Promise<SearchHit[]> {
     if (weights.size === 0) return [];
     const s = this.schema;
-    const { rows } = await this.pool.query(
+    const rows = await this.lexicalQuery(
       `WITH q(term, w) AS (SELECT * FROM unnest($1::text[], $2::float8[])),
             scored AS (
               SELECT p.doc, sum((q.w * ln(1 + ($3::float8 - t.df + 0.5) / (t.df + 0.5))) * p.impact::float8) AS score
               FROM q JOIN ${s}.postings t ON t.part = 'bm25' AND t.term = q.term, unnest(t.docs, t.impacts) AS p(doc, impact)
-              GROUP BY p.doc)
-       SELECT d.id, d.title, d.text, scored.score FROM scored JOIN ${s}.documents d ON d.pos = scored.doc
-       ORDER BY scored.score DESC, d.id COLLATE "C" DESC LIMIT $4`,
+              GROUP BY p.doc),
+            best AS (SELECT doc, score FROM scored ORDER BY score DESC FETCH FIRST $4 ROWS WITH TIES)
+       SELECT d.id, d.title, d.text, best.score FROM best JOIN ${s}.documents d ON d.pos = best.doc
+       ORDER BY best.score DESC, d.id COLLATE "C" DESC LIMIT $4`,
       [[...weights.keys()], [...weights.values()], this.size, k],
     );
-    return hits(rows as Row[]);
+    return hits(rows);
   }
 
   /**
@@ -390,19 +429,20 @@ export class PostgresIndex implements SearchStore {
     });
     if (q.length === 0) return [];
     const s = this.schema;
-    const { rows } = await this.pool.query(
+    const rows = await this.lexicalQuery(
       `WITH tr(q, term, p, w) AS (SELECT * FROM unnest($1::int4[], $2::text[], $3::float8[], $4::float8[])),
             found AS (SELECT tr.q, tr.p, tr.w, t.df, t.docs, t.tfs, t.lengths FROM tr JOIN ${s}.postings t ON t.part = 'bm25-psq' AND t.term = tr.term),
             qw AS (SELECT q, max(w) * ln(1 + ($5::float8 - sum(p * df) + 0.5) / (sum(p * df) + 0.5)) AS w FROM found GROUP BY q),
             qtf AS (SELECT f.q, x.doc, sum(f.p * x.tf) AS tf, max(x.len)::float8 AS len FROM found f, unnest(f.docs, f.tfs, f.lengths) AS x(doc, tf, len) GROUP BY f.q, x.doc),
             scored AS (
               SELECT qtf.doc, sum((qw.w * qtf.tf * ($6::float8 + 1)) / (qtf.tf + $6::float8 * (1 - $7::float8 + $7::float8 * (qtf.len / $8::float8)))) AS score
-              FROM qtf JOIN qw USING (q) GROUP BY qtf.doc)
-       SELECT d.id, d.title, d.text, scored.score FROM scored JOIN ${s}.documents d ON d.pos = scored.doc
-       ORDER BY scored.score DESC, d.id COLLATE "C" DESC LIMIT $9`,
+              FROM qtf JOIN qw USING (q) GROUP BY qtf.doc),
+            best AS (SELECT doc, score FROM scored ORDER BY score DESC FETCH FIRST $9 ROWS WITH TIES)
+       SELECT d.id, d.title, d.text, best.score FROM best JOIN ${s}.documents d ON d.pos = best.doc
+       ORDER BY best.score DESC, d.id COLLATE "C" DESC LIMIT $9`,
       [q, term, p, w, this.size, part.k1, part.b, part.averageDocumentLength, k],
     );
-    return hits(rows as Row[]);
+    return hits(rows);
   }
 
   private encoder: Promise<{ encode(texts: readonly string[]): Promise<{ dim: number; data: Float32Array }> }> | undefined;
