@@ -45,6 +45,17 @@ export const DEFAULT_SCHEMA = "crossrank";
 /** The layout of the tables (see above); an index written by another layout says so on open. */
 export const POSTGRES_LAYOUT_VERSION = 2;
 const BATCH = 2000;
+/**
+ * Lexical scores equal to 1e-9 rank as ties (by id, descending, as trec_eval): the embedded index
+ * sums a document's terms in one order and SQL's sum() in another, so two documents the embedded
+ * index scores exactly alike can differ here in the last bits, and would otherwise swap places.
+ */
+const TIE_SCALE = 1e9;
+/**
+ * Candidates HNSW keeps while searching (pgvector's hnsw.ef_search, default 40): over 200k DDTP
+ * descriptions, 100 raised recall@10 against the full scan from 0.880 (at 40) to 0.946.
+ */
+const HNSW_EF_SEARCH = 100;
 /** work_mem of a lexical query (see `lexicalQuery`). */
 const LEXICAL_WORK_MEM = "128MB";
 const DEFAULT_TOP = 10;
@@ -400,9 +411,9 @@ export class PostgresIndex implements SearchStore {
               SELECT p.doc, sum((q.w * ln(1 + ($3::float8 - t.df + 0.5) / (t.df + 0.5))) * p.impact::float8) AS score
               FROM q JOIN ${s}.postings t ON t.part = 'bm25' AND t.term = q.term, unnest(t.docs, t.impacts) AS p(doc, impact)
               GROUP BY p.doc),
-            best AS (SELECT doc, score FROM scored ORDER BY score DESC FETCH FIRST $4 ROWS WITH TIES)
+            best AS (SELECT doc, score, round(score * ${TIE_SCALE}) AS tie FROM scored ORDER BY tie DESC FETCH FIRST $4 ROWS WITH TIES)
        SELECT d.id, d.title, d.text, best.score FROM best JOIN ${s}.documents d ON d.pos = best.doc
-       ORDER BY best.score DESC, d.id COLLATE "C" DESC LIMIT $4`,
+       ORDER BY best.tie DESC, d.id COLLATE "C" DESC LIMIT $4`,
       [[...weights.keys()], [...weights.values()], this.size, k],
     );
     return hits(rows);
@@ -437,9 +448,9 @@ export class PostgresIndex implements SearchStore {
             scored AS (
               SELECT qtf.doc, sum((qw.w * qtf.tf * ($6::float8 + 1)) / (qtf.tf + $6::float8 * (1 - $7::float8 + $7::float8 * (qtf.len / $8::float8)))) AS score
               FROM qtf JOIN qw USING (q) GROUP BY qtf.doc),
-            best AS (SELECT doc, score FROM scored ORDER BY score DESC FETCH FIRST $9 ROWS WITH TIES)
+            best AS (SELECT doc, score, round(score * ${TIE_SCALE}) AS tie FROM scored ORDER BY tie DESC FETCH FIRST $9 ROWS WITH TIES)
        SELECT d.id, d.title, d.text, best.score FROM best JOIN ${s}.documents d ON d.pos = best.doc
-       ORDER BY best.score DESC, d.id COLLATE "C" DESC LIMIT $9`,
+       ORDER BY best.tie DESC, d.id COLLATE "C" DESC LIMIT $9`,
       [q, term, p, w, this.size, part.k1, part.b, part.averageDocumentLength, k],
     );
     return hits(rows);
@@ -456,9 +467,9 @@ export class PostgresIndex implements SearchStore {
     const client = await this.pool.connect();
     try {
       await client.query("BEGIN");
-      // A full scan when asked for exact results; else the HNSW index (ef_search at least k).
+      // A full scan when asked for exact results; else the HNSW index (ef_search HNSW_EF_SEARCH, at least k).
       if (exact) await client.query("SET LOCAL enable_indexscan = off");
-      else await client.query(`SET LOCAL hnsw.ef_search = ${Math.max(40, k)}`);
+      else await client.query(`SET LOCAL hnsw.ef_search = ${Math.max(HNSW_EF_SEARCH, k)}`);
       const s = this.schema;
       const out: SearchHit[][] = [];
       for (let i = 0; i < queries.length; i++) {
