@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdtemp, readFile } from "node:fs/promises";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -110,6 +110,20 @@ describe("crossrank index and search --index", () => {
     server.kill("SIGTERM");
     expect(await exit).toBe(0);
     expect(stderr).toContain("SIGTERM: finishing requests in flight, then exiting");
+  }, 120_000);
+
+  it("streams several --docs files into one index; an id in two of them is an error with both positions", async () => {
+    const folder = await mkdtemp(join(tmpdir(), "crossrank-cli-stream-"));
+    const second = join(folder, "more.tsv");
+    await writeFile(second, "extra\tThe Danube flows through Vienna.\nparis\tParis again.\n");
+    const lines = (await readFile(fixture("docs.jsonl"), "utf8")).trim().split("\n").length;
+    const failed = await crossrank("index", "--docs", fixture("docs.jsonl"), second, "--out", join(folder, "idx"), "--lexical", "bm25", "--encoder", "none");
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toContain(`documents 2 and ${lines + 2} have the same id "paris"`);
+    await writeFile(second, "extra\tThe Danube flows through Vienna.\n");
+    const built = await crossrank("index", "--docs", fixture("docs.jsonl"), second, "--out", join(folder, "idx"), "--lexical", "bm25", "--encoder", "none");
+    expect(built.stderr).toContain(`${lines + 1} documents indexed`);
+    expect((await crossrank("index", "--docs", join(folder, "nope.jsonl"), "--out", join(folder, "idx2"))).stderr).toContain("nope.jsonl");
   }, 120_000);
 
   it("says what is wrong with the flags", async () => {

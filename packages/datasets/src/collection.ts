@@ -55,24 +55,39 @@ function tsvDocument(text: string, where: string): Document {
   if ((fields.length !== 2 && fields.length !== 3) || fields[0] === "") {
     throw new Error(`${where}: expected "id<TAB>text" or "id<TAB>title<TAB>text", got ${fields.length} tab-separated field(s)`);
   }
-  if (fields.length === 2) return { id: fields[0]!, text: fields[1]! };
-  const doc: Document = { id: fields[0]!, text: fields[2]! };
+  const id = ownString(fields[0]!);
+  if (fields.length === 2) return { id, text: fields[1]! };
+  const doc: Document = { id, text: fields[2]! };
   if (fields[1] !== "") doc.title = fields[1]!;
   return doc;
 }
 
 /**
- * Reads a collection (format from the file name, see `collectionFormat`), streamed. JSONL: id from
- * `id`, `docno` or `_id` (string or integer), text from `text`, `contents` or `body`, optional
- * `title` (dropped when empty). TSV: 2 or 3 columns; a header line such as `id<TAB>text` is skipped.
- * Blank lines are skipped. Errors: `path:line: …`, including a repeated id (naming both lines).
+ * A copy of `s` that keeps no larger string alive. V8 keeps a slice of 13 or more characters as a
+ * view into its parent: a TSV id split off its line would keep the whole line (text included)
+ * for as long as the id is kept, e.g. by a duplicate check over a collection streamed past. (JSON
+ * values are fresh strings already.) Concatenating and slicing again makes V8 copy the characters.
  */
-export async function readCollection(path: string, lang?: string): Promise<Document[]> {
+function ownString(s: string): string {
+  return s.length < 13 ? s : ` ${s}`.slice(1);
+}
+
+/**
+ * Streams a collection's documents (format from the file name, see `collectionFormat`), one line
+ * at a time: only the ids seen are kept (for the duplicate check), so collections larger than
+ * memory can be indexed. JSONL: id from `id`, `docno` or `_id` (string or integer), text from
+ * `text`, `contents` or `body`, optional `title` (dropped when empty). TSV: 2 or 3 columns; a
+ * header line such as `id<TAB>text` is skipped. Blank lines are skipped. Errors: `path:line: …`,
+ * including a repeated id (naming both lines), thrown when the reading reaches that line. A DDTP
+ * Translation file is parsed whole first (its stanzas sharing an md5 are merged into one
+ * description): one file is one Debian archive's descriptions, tens of MB.
+ */
+export async function* streamCollection(path: string, lang?: string): AsyncGenerator<Document> {
   const format = collectionFormat(path);
   if (format === "ddtp") {
-    return (await readDdtp(path)).map((d) => ({ id: d.md5, text: ddtpText(d, "description"), lang: lang ?? d.lang.replace("_", "-") }));
+    for (const d of await readDdtp(path)) yield { id: d.md5, text: ddtpText(d, "description"), lang: lang ?? d.lang.replace("_", "-") };
+    return;
   }
-  const documents: Document[] = [];
   const seen = new Map<string, number>();
   for await (const { line, text } of readLines(path)) {
     if (text.trim() === "") continue;
@@ -83,7 +98,13 @@ export async function readCollection(path: string, lang?: string): Promise<Docum
     if (first !== undefined) throw new Error(`${where}: duplicate document id ${JSON.stringify(doc.id)} (first at line ${first})`);
     seen.set(doc.id, line);
     if (lang !== undefined) doc.lang = lang;
-    documents.push(doc);
+    yield doc;
   }
+}
+
+/** Reads a whole collection into memory: `streamCollection`'s documents (and errors) as an array. */
+export async function readCollection(path: string, lang?: string): Promise<Document[]> {
+  const documents: Document[] = [];
+  for await (const doc of streamCollection(path, lang)) documents.push(doc);
   return documents;
 }

@@ -24,7 +24,7 @@ export { splitSentences, type SentenceSpan } from "./sentences.js";
 export { loadParallelTask, readParallelPairs, type ParallelPair, type ParallelTaskOptions } from "./parallel.js";
 export { loadTrecTask, type TrecTaskOptions } from "./trec.js";
 export { readTopics, type TrecTopic } from "./topics.js";
-export { readCollection, collectionFormat } from "./collection.js";
+export { readCollection, streamCollection, collectionFormat } from "./collection.js";
 export { readDdtp, parseDdtp, ddtpText, type DdtpDescription, type ReadDdtpOptions } from "./ddtp.js";
 export { loadDdtpTask, ddtpLanguages, type DdtpTaskOptions } from "./ddtp-task.js";
 export { DEFAULT_DEV_FRACTION, hashKey, keySplitFilter, splitOf, type KeySplit } from "./split.js";

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { readCollection, collectionFormat } from "../src/collection.js";
+import { readCollection, collectionFormat, streamCollection } from "../src/collection.js";
 import { readTopics } from "../src/topics.js";
 import { loadTrecTask } from "../src/trec.js";
+import type { Document } from "../src/types.js";
 import { fixture, tempFiles } from "./helpers.js";
 
 const trec = (name: string) => fixture("trec", name);
@@ -92,6 +93,35 @@ describe("readCollection", () => {
       const path = tmp.write(`${what.replace(/\W+/g, "-")}/${name}`, text);
       await expect(readCollection(path)).rejects.toThrow(message);
     });
+  });
+});
+
+describe("streamCollection", () => {
+  const tmp = tempFiles();
+  async function collect(path: string, lang?: string): Promise<Document[]> {
+    const documents: Document[] = [];
+    for await (const d of streamCollection(path, lang)) documents.push(d);
+    return documents;
+  }
+
+  it("streams the documents readCollection reads: JSONL, TSV, DDTP", async () => {
+    for (const path of [trec("collection.jsonl"), trec("collection.tsv"), fixture("ddtp", "Translation-de.gz")]) expect(await collect(path, "en")).toEqual(await readCollection(path, "en"));
+  });
+
+  it("yields the documents before a bad line, then fails with file:line", async () => {
+    const cases: [string, string, RegExp][] = [
+      ["c.tsv.gz", "a\tx\nb\ty\nc\n", /c\.tsv\.gz:3: expected "id<TAB>text" or "id<TAB>title<TAB>text", got 1 tab-separated field\(s\)/],
+      ["c.jsonl", '{"id": "a", "text": "x"}\n{"id": "b", "text": "y"}\n{"id": "a", "text": "z"}\n', /c\.jsonl:3: duplicate document id "a" \(first at line 1\)/],
+      ["d.jsonl", '{"id": "a", "text": "x"}\n{"id": "b", "text": "y"}\n{"id": "c"', /d\.jsonl:3: invalid JSON/],
+    ];
+    for (const [name, text, message] of cases) {
+      const ids: string[] = [];
+      const read = async () => {
+        for await (const d of streamCollection(tmp.write(`stream/${name}`, text))) ids.push(d.id);
+      };
+      await expect(read()).rejects.toThrow(message);
+      expect(ids).toEqual(["a", "b"]);
+    }
   });
 });
 

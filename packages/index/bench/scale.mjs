@@ -38,18 +38,18 @@ const querySets = [
   ["en → en", pick(en), "en"],
 ];
 
-function distractors(n) {
-  const pool = [];
-  for (const d of base) for (const s of splitSentences(d.text, "en")) if (s.end - s.start >= 20) pool.push(d.text.slice(s.start, s.end));
+// The distractors are made as the build takes them (a generator), so that, as with
+// `crossrank index --docs`, the collection's texts are never all in memory at once.
+const pool = [];
+for (const d of base) for (const s of splitSentences(d.text, "en")) if (s.end - s.start >= 20) pool.push(d.text.slice(s.start, s.end));
+function* distractors(n) {
   const rng = mulberry32(1);
-  const out = new Array(n);
   for (let i = 0; i < n; i++) {
     const k = 2 + Math.floor(rng() * 5);
     const parts = [];
     for (let j = 0; j < k; j++) parts.push(pool[Math.floor(rng() * pool.length)]);
-    out[i] = { id: `x${i}`, text: parts.join(" "), lang: "en" };
+    yield { id: `x${i}`, text: parts.join(" "), lang: "en" };
   }
-  return { documents: out, sentences: pool.length };
 }
 
 const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
@@ -62,8 +62,8 @@ const rankers = [
   ["hybrid + LM-EMD re-ranking of the top 20", { ranker: "hybrid", params: { second: "lm-emd", depth: 20 } }],
 ];
 
-async function measure(label, documents, dir) {
-  console.log(`\n== ${label}: ${documents.length.toLocaleString("en")} documents`);
+async function measure(label, documents, size, dir) {
+  console.log(`\n== ${label}: ${size.toLocaleString("en")} documents`);
   const t0 = performance.now();
   const manifest = await buildIndex(dir, documents);
   const built = (performance.now() - t0) / 1000;
@@ -99,8 +99,11 @@ async function measure(label, documents, dir) {
 
 const temporary = await mkdtemp(join(tmpdir(), "crossrank-bench-scale-"));
 console.log(`Node ${process.version}; ${count} queries per set; distractors seed 1`);
-if (!values["skip-small"]) await measure("DDTP English descriptions", base, join(temporary, "small"));
-const { documents: extra, sentences } = distractors(total - base.length);
-console.log(`\n${extra.length.toLocaleString("en")} distractors from ${sentences.toLocaleString("en")} DDTP sentences`);
-await measure("with distractors", [...base, ...extra], values.out ?? join(temporary, "large"));
+if (!values["skip-small"]) await measure("DDTP English descriptions", base, base.length, join(temporary, "small"));
+console.log(`\n${(total - base.length).toLocaleString("en")} distractors from ${pool.length.toLocaleString("en")} DDTP sentences`);
+function* collection() {
+  yield* base;
+  yield* distractors(total - base.length);
+}
+await measure("with distractors", collection(), total, values.out ?? join(temporary, "large"));
 await rm(temporary, { recursive: true, force: true });

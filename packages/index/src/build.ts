@@ -6,9 +6,9 @@ import { createHash } from "node:crypto";
 import { mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Document } from "@crossrank/datasets";
-import { Bm25PsqRanker, Bm25Ranker, type CollectionPart, PooledRanker } from "@crossrank/rankers";
+import { Bm25PsqRanker, Bm25Ranker, type CollectionPart, type CollectionPartBuilder, PooledRanker } from "@crossrank/rankers";
 import { readStaticModelManifest, STATIC_MODEL_NAME } from "@crossrank/static-model";
-import { writeDocuments } from "./documents.js";
+import { DocumentsWriter } from "./documents.js";
 import {
   CURRENT_FILE,
   DOCUMENTS_FILE,
@@ -36,8 +36,14 @@ export const DEFAULT_DOC_LANG = "en";
 export const ANN_MIN_DOCUMENTS = 100_000;
 const LOCK_FILE = "LOCK";
 
-/** Progress of a build: which stage, and how far it is. */
-export type BuildProgress = (stage: string, done: number, total: number) => void;
+/** Documents per step of a build: written, analysed and encoded together, then let go. */
+export const BUILD_CHUNK = 4096;
+
+/**
+ * Progress of a build: which stage, and how far it is. `total` is undefined while unknown (documents
+ * streamed from files: they are counted as they come).
+ */
+export type BuildProgress = (stage: string, done: number, total: number | undefined) => void;
 
 export interface BuildIndexOptions {
   /** The documents' language (BCP 47): the analyzers' locale. Default "en". */
@@ -55,40 +61,93 @@ export interface BuildIndexOptions {
   onProgress?: BuildProgress;
 }
 
+/** A prebuilt part with the registry ranker (and its parameters) whose `prebuild` makes it. */
+export interface BuiltPart {
+  part: CollectionPart;
+  ranker: string;
+  params: Record<string, unknown>;
+}
+
 /**
  * Indexes `documents` into `dir` (created if missing; an existing index there is replaced by a new
  * generation, and readers that opened the old one keep it). Document ids must be unique and texts
  * strings (`readCollection` already says file:line). Returns the new generation's manifest.
+ *
+ * `documents` may be an array or a stream (e.g. `streamCollection`'s): either way they are taken in
+ * one pass, {@link BUILD_CHUNK} at a time, each chunk written to the documents file, analysed by the
+ * lexical indexes and encoded before the next is read. Only the index itself (postings, ids,
+ * vectors) is kept, never the texts, so a streamed collection needs no memory for its texts; an
+ * array and a stream of the same documents give the same files.
  */
-export async function buildIndex(dir: string, documents: readonly Document[], options: BuildIndexOptions = {}): Promise<IndexManifest> {
+export async function buildIndex(dir: string, documents: Iterable<Document> | AsyncIterable<Document>, options: BuildIndexOptions = {}): Promise<IndexManifest> {
   const docLang = options.docLang ?? DEFAULT_DOC_LANG;
   const lexical = options.lexical ?? DEFAULT_LEXICAL;
   const encoder = options.encoder === undefined ? STATIC_MODEL_NAME : options.encoder;
+  for (const name of lexical) if (!DEFAULT_LEXICAL.includes(name)) throw new Error(`unknown lexical index ${JSON.stringify(name)} (one of ${DEFAULT_LEXICAL.join(", ")})`);
+  const ann = options.ann ?? "auto";
+  if (!["lancedb", "none", "auto"].includes(ann)) throw new Error(`ann must be "lancedb", "none" or "auto", got ${JSON.stringify(ann)}`);
+
+  // Loaded before the index folder is touched, so a bad encoder or a missing stemmer changes nothing.
+  const builders: { builder: CollectionPartBuilder; ranker: string; params: Record<string, unknown> }[] = [];
+  for (const name of lexical) builders.push({ builder: await (name === "bm25" ? new Bm25Ranker() : new Bm25PsqRanker()).partBuilder(docLang), ranker: name, params: {} });
+  if (encoder !== null) builders.push({ builder: await new PooledRanker("bi-encoder", { encoder }).partBuilder(), ranker: "bi-encoder", params: { encoder } });
+  const total = Array.isArray(documents) ? (documents as readonly Document[]).length : undefined;
+  const progress = stageProgress(options.onProgress, "documents");
+
+  return writeGeneration(dir, { docLang }, async (folder, writePart) => {
+    const writer = await DocumentsWriter.create(join(folder, DOCUMENTS_FILE));
+    let count = 0;
+    try {
+      progress?.(0, total);
+      for await (const chunk of checkedChunks(documents)) {
+        await writer.add(chunk);
+        for (const { builder } of builders) await builder.add(chunk);
+        count += chunk.length;
+        progress?.(count, total);
+      }
+    } catch (err) {
+      await writer.abandon();
+      throw err;
+    }
+    const file = await writer.finish();
+    // One part at a time, each written before the next is finished: only the vectors (for
+    // LanceDB) stay in memory after their file is written.
+    let vectors: CollectionPart | undefined;
+    for (const { builder, ranker, params } of builders) {
+      const part = await builder.finish();
+      await writePart({ part, ranker, params });
+      if (part.kind === "vectors") vectors = part;
+    }
+    if (vectors === undefined || encoder === null) return { documents: { count, file }, encoder: null };
+    const withAnn = ann === "lancedb" || (ann === "auto" && count >= ANN_MIN_DOCUMENTS);
+    return {
+      documents: { count, file },
+      encoder: await encoderRecordOf(encoder, vectors),
+      ann: withAnn ? { vectors, progress: stageProgress(options.onProgress, "lancedb") } : undefined,
+    };
+  });
+}
+
+/**
+ * `documents` in chunks of {@link BUILD_CHUNK}, each document checked ({id, text} with a non-empty
+ * string id) and its id against every earlier one (the error names both positions, 1-based).
+ */
+async function* checkedChunks(documents: Iterable<Document> | AsyncIterable<Document>): AsyncGenerator<Document[]> {
   const seen = new Map<string, number>();
-  documents.forEach((d, i) => {
+  let chunk: Document[] = [];
+  for await (const d of documents) {
+    const i = seen.size;
     if (typeof d?.id !== "string" || d.id === "" || typeof d.text !== "string") throw new Error(`document ${i + 1}: expected {id, text, title?} with a non-empty string id`);
     const first = seen.get(d.id);
     if (first !== undefined) throw new Error(`documents ${first + 1} and ${i + 1} have the same id ${JSON.stringify(d.id)}`);
     seen.set(d.id, i);
-  });
-  for (const name of lexical) if (!DEFAULT_LEXICAL.includes(name)) throw new Error(`unknown lexical index ${JSON.stringify(name)} (one of ${DEFAULT_LEXICAL.join(", ")})`);
-
-  const parts: { part: CollectionPart; ranker: string; params: Record<string, unknown> }[] = [];
-  for (const name of lexical) {
-    const ranker = name === "bm25" ? new Bm25Ranker() : new Bm25PsqRanker();
-    parts.push({ part: await ranker.prebuild(documents, docLang, stageProgress(options.onProgress, name)), ranker: name, params: {} });
+    chunk.push(d);
+    if (chunk.length === BUILD_CHUNK) {
+      yield chunk;
+      chunk = [];
+    }
   }
-  let encoderRecord: ManifestEncoder | null = null;
-  if (encoder !== null) {
-    const part = await new PooledRanker("bi-encoder", { encoder }).prebuild(documents, stageProgress(options.onProgress, "bi-encoder"));
-    parts.push({ part, ranker: "bi-encoder", params: { encoder } });
-    encoderRecord = await encoderRecordOf(encoder, part);
-  }
-  const ann = options.ann ?? "auto";
-  if (!["lancedb", "none", "auto"].includes(ann)) throw new Error(`ann must be "lancedb", "none" or "auto", got ${JSON.stringify(ann)}`);
-  const vectors = parts.find((p) => p.part.kind === "vectors");
-  const withAnn = vectors !== undefined && (ann === "lancedb" || (ann === "auto" && documents.length >= ANN_MIN_DOCUMENTS));
-  return writeGeneration(dir, documents, parts, { docLang, encoder: encoderRecord, ann: withAnn ? { vectors: vectors.part, progress: stageProgress(options.onProgress, "lancedb") } : undefined });
+  if (chunk.length > 0) yield chunk;
 }
 
 /**
@@ -113,27 +172,31 @@ export async function encoderRecordOf(spec: string, part: CollectionPart): Promi
 }
 
 /** A (done, total) callback reporting into `onProgress` under the name of one stage. */
-export function stageProgress(onProgress: BuildProgress | undefined, stage: string): ((done: number, total: number) => void) | undefined {
+export function stageProgress(onProgress: BuildProgress | undefined, stage: string): ((done: number, total: number | undefined) => void) | undefined {
   return onProgress === undefined ? undefined : (done, total) => onProgress(stage, done, total);
 }
 
+/** What a new generation holds besides its manifest, its documents file and its parts (written by `fill` into its folder). */
+export interface GenerationContent {
+  documents: { count: number; file: ManifestFile };
+  encoder: ManifestEncoder | null;
+  /** Writes a LanceDB approximate index over these vectors too (a part written before). */
+  ann?: { vectors: CollectionPart; progress?: ((done: number, total: number | undefined) => void) | undefined } | undefined;
+}
+
 /**
- * Writes a complete generation next to the live one and makes it live: files into a temporary
- * folder (synced), the folder renamed to the next `gen-NNNNNN`, then CURRENT replaced atomically;
- * older generations and leftovers of killed runs are removed after. Holds `dir/LOCK` throughout.
- * `basedOn`: the generation the new one was derived from (an update), which must still be live.
+ * Writes a complete generation next to the live one and makes it live: `fill` writes the documents
+ * file into a temporary folder and hands each part to `writePart` (written there as
+ * `part-<n>.safetensors` in that order, so the caller need not keep it), then returns the rest; all
+ * is synced, the folder renamed to the next `gen-NNNNNN`, then CURRENT replaced atomically; older
+ * generations and leftovers of killed runs are removed after. A failure before the rename removes
+ * the temporary folder. Holds `dir/LOCK` throughout. `basedOn`: the generation the new one was
+ * derived from (an update), which must still be live.
  */
 export async function writeGeneration(
   dir: string,
-  documents: readonly Document[],
-  parts: readonly { part: CollectionPart; ranker: string; params: Record<string, unknown> }[],
-  meta: {
-    docLang: string;
-    encoder: ManifestEncoder | null;
-    basedOn?: number;
-    /** Writes a LanceDB approximate index over these vectors too. */
-    ann?: { vectors: CollectionPart; progress?: (done: number, total: number) => void } | undefined;
-  },
+  meta: { docLang: string; basedOn?: number },
+  fill: (folder: string, writePart: (part: BuiltPart) => Promise<void>) => Promise<GenerationContent>,
 ): Promise<IndexManifest> {
   await prepareFolder(dir);
   const release = await lock(dir);
@@ -145,33 +208,41 @@ export async function writeGeneration(
     const generation = (current ?? 0) + 1;
     const tmp = join(dir, `tmp-${process.pid}-${Date.now()}`);
     await mkdir(tmp);
-    const files: Record<string, ManifestFile> = {};
-    files[DOCUMENTS_FILE] = await writeDocuments(join(tmp, DOCUMENTS_FILE), documents);
-    const manifestParts: ManifestPart[] = [];
-    for (const [i, { part, ranker, params }] of parts.entries()) {
-      const file = `part-${i}.safetensors`;
-      files[file] = await writeSynced(join(tmp, file), encodePart(part));
-      manifestParts.push({ kind: part.kind, key: part.key, ranker, params, file });
+    let manifest: IndexManifest;
+    try {
+      const partFiles: Record<string, ManifestFile> = {};
+      const manifestParts: ManifestPart[] = [];
+      const content = await fill(tmp, async ({ part, ranker, params }) => {
+        const file = `part-${manifestParts.length}.safetensors`;
+        partFiles[file] = await writeSynced(join(tmp, file), encodePart(part));
+        manifestParts.push({ kind: part.kind, key: part.key, ranker, params, file });
+      });
+      // The documents file first, as the manifest has always listed it.
+      const files: Record<string, ManifestFile> = { [DOCUMENTS_FILE]: content.documents.file, ...partFiles };
+      const ann = content.ann;
+      if (ann !== undefined && ann.vectors.kind === "vectors") {
+        ann.progress?.(0, 1);
+        for (const file of await writeLanceVectors(tmp, ann.vectors.matrix)) files[file] = await hashFile(join(tmp, file));
+        const source = manifestParts.find((p) => p.key === ann.vectors.key)!;
+        manifestParts.push({ kind: "ann", key: source.key, ranker: source.ranker, params: { ...source.params, store: "lancedb", index: "ivf-flat" }, file: LANCE_FOLDER });
+        ann.progress?.(1, 1);
+      }
+      manifest = {
+        format: INDEX_FORMAT,
+        formatVersion: INDEX_FORMAT_VERSION,
+        generation,
+        created: new Date().toISOString(),
+        documents: { count: content.documents.count, lang: meta.docLang, file: DOCUMENTS_FILE },
+        encoder: content.encoder,
+        parts: manifestParts,
+        files,
+      };
+      await writeSynced(join(tmp, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
+      await syncFolder(tmp);
+    } catch (err) {
+      await rm(tmp, { recursive: true, force: true });
+      throw err;
     }
-    if (meta.ann !== undefined && meta.ann.vectors.kind === "vectors") {
-      meta.ann.progress?.(0, 1);
-      for (const file of await writeLanceVectors(tmp, meta.ann.vectors.matrix)) files[file] = await hashFile(join(tmp, file));
-      const source = manifestParts.find((p) => p.key === meta.ann!.vectors.key)!;
-      manifestParts.push({ kind: "ann", key: source.key, ranker: source.ranker, params: { ...source.params, store: "lancedb", index: "ivf-flat" }, file: LANCE_FOLDER });
-      meta.ann.progress?.(1, 1);
-    }
-    const manifest: IndexManifest = {
-      format: INDEX_FORMAT,
-      formatVersion: INDEX_FORMAT_VERSION,
-      generation,
-      created: new Date().toISOString(),
-      documents: { count: documents.length, lang: meta.docLang, file: DOCUMENTS_FILE },
-      encoder: meta.encoder,
-      parts: manifestParts,
-      files,
-    };
-    await writeSynced(join(tmp, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
-    await syncFolder(tmp);
     const name = generationName(generation);
     await rename(tmp, join(dir, name));
     await syncFolder(dir);

@@ -1,30 +1,62 @@
 /** The documents file of a generation: one JSON object {id, text, title?} per line, in index order. */
 import { createHash } from "node:crypto";
-import { open } from "node:fs/promises";
+import { type FileHandle, open } from "node:fs/promises";
 import type { Document } from "@crossrank/datasets";
 import type { ManifestFile } from "./format.js";
 
 const CHUNK = 8192;
 
-/** Writes `documents` to `path` (streamed in chunks, synced); returns its size and sha256. */
-export async function writeDocuments(path: string, documents: readonly Document[]): Promise<ManifestFile> {
-  const handle = await open(path, "w");
-  const hash = createHash("sha256");
-  let bytes = 0;
-  try {
+/**
+ * Writes a documents file as the documents come (`add` in index order, then `finish` once), so a
+ * collection streamed from its files is never held whole; the sha256 is computed on the way.
+ */
+export class DocumentsWriter {
+  private readonly hash = createHash("sha256");
+  private bytes = 0;
+
+  private constructor(private readonly handle: FileHandle) {}
+
+  static async create(path: string): Promise<DocumentsWriter> {
+    return new DocumentsWriter(await open(path, "w"));
+  }
+
+  async add(documents: readonly Document[]): Promise<void> {
     for (let i = 0; i < documents.length; i += CHUNK) {
       let chunk = "";
       for (const d of documents.slice(i, i + CHUNK)) chunk += `${JSON.stringify(d.title ? { id: d.id, title: d.title, text: d.text } : { id: d.id, text: d.text })}\n`;
       const buffer = Buffer.from(chunk, "utf8");
-      hash.update(buffer);
-      bytes += buffer.length;
-      await handle.write(buffer);
+      this.hash.update(buffer);
+      this.bytes += buffer.length;
+      await this.handle.write(buffer);
     }
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
-  return { bytes, sha256: hash.digest("hex") };
+
+  /** Syncs and closes the file; returns its size and sha256. */
+  async finish(): Promise<ManifestFile> {
+    try {
+      await this.handle.sync();
+    } finally {
+      await this.handle.close();
+    }
+    return { bytes: this.bytes, sha256: this.hash.digest("hex") };
+  }
+
+  /** Closes the file after a failure (what was written is the caller's to remove). */
+  async abandon(): Promise<void> {
+    await this.handle.close();
+  }
+}
+
+/** Writes `documents` to `path` (synced); returns its size and sha256. */
+export async function writeDocuments(path: string, documents: readonly Document[]): Promise<ManifestFile> {
+  const writer = await DocumentsWriter.create(path);
+  try {
+    await writer.add(documents);
+  } catch (err) {
+    await writer.abandon();
+    throw err;
+  }
+  return writer.finish();
 }
 
 /** Parses a documents file's bytes (already checked against the manifest); `path` names it in errors. */

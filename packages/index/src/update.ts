@@ -4,10 +4,12 @@
  * encoded; the lexical indexes are rebuilt from the stored texts (analysis only). Readers that
  * opened the previous generation keep it; `openIndex` after the update sees the new one: never a mix.
  */
+import { join } from "node:path";
 import type { Document } from "@crossrank/datasets";
 import { Bm25PsqRanker, Bm25Ranker, type CollectionPart, collectionParts, PooledRanker, type PooledRankerOptions } from "@crossrank/rankers";
-import { type BuildProgress, checkModelVersion, encoderRecordOf, stageProgress, writeGeneration } from "./build.js";
-import type { IndexManifest } from "./format.js";
+import { type BuildProgress, type BuiltPart, checkModelVersion, encoderRecordOf, stageProgress, writeGeneration } from "./build.js";
+import { writeDocuments } from "./documents.js";
+import { DOCUMENTS_FILE, type IndexManifest } from "./format.js";
 import { openIndex } from "./open.js";
 
 export interface UpdateIndexOptions {
@@ -68,7 +70,7 @@ export async function updateIndex(dir: string, options: UpdateIndexOptions): Pro
     source.push(-1);
   }
 
-  const parts: { part: CollectionPart; ranker: string; params: Record<string, unknown> }[] = [];
+  const parts: BuiltPart[] = [];
   let encoded = 0;
   for (const p of index.manifest.parts) {
     // An approximate index is rebuilt over the new vectors below.
@@ -99,7 +101,11 @@ export async function updateIndex(dir: string, options: UpdateIndexOptions): Pro
   const encoder = index.manifest.encoder === null || vectorPart === undefined ? null : await encoderRecordOf(index.manifest.encoder.spec, vectorPart.part);
   const annPart = index.manifest.parts.find((p) => p.kind === "ann");
   const ann = annPart === undefined ? undefined : { vectors: parts.find((p) => p.part.kind === "vectors" && p.part.key === annPart.key)!.part, progress: stageProgress(options.onProgress, "lancedb") };
-  const manifest = await writeGeneration(dir, documents, parts, { docLang: lang, encoder, basedOn: index.generation, ann });
+  const manifest = await writeGeneration(dir, { docLang: lang, basedOn: index.generation }, async (folder, writePart) => {
+    const file = await writeDocuments(join(folder, DOCUMENTS_FILE), documents);
+    for (const part of parts) await writePart(part);
+    return { documents: { count: documents.length, file }, encoder, ann };
+  });
   return { added: documents.length - (index.size - deletions.size), replaced, deleted: deletions.size, encoded, manifest };
 }
 

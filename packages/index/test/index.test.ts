@@ -1,12 +1,15 @@
 import { fork } from "node:child_process";
+import { createHash } from "node:crypto";
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Document } from "@crossrank/datasets";
+import { type Document, streamCollection } from "@crossrank/datasets";
 import { writeFixtureModel } from "@crossrank/encode";
-import { clearNeuralMemo, createRanker } from "@crossrank/rankers";
+import { Bm25PsqRanker, Bm25Ranker, clearNeuralMemo, createRanker, PooledRanker } from "@crossrank/rankers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BUILD_CHUNK } from "../src/build.js";
 import { buildIndex, INDEX_FORMAT_VERSION, openIndex, updateIndex } from "../src/index.js";
+import { encodePart } from "../src/parts.js";
 import { DOCS } from "./collection.js";
 
 const QUERIES = [
@@ -80,6 +83,65 @@ describe("buildIndex / openIndex", () => {
     await expect(buildIndex(other, DOCS, { encoder: null })).rejects.toThrow(`${other}: exists and is not a crossrank index (no CURRENT file)`);
     await expect(buildIndex(join(dir, "lex"), DOCS, { encoder: null, lexical: ["bm26" as "bm25"] })).rejects.toThrow('unknown lexical index "bm26"');
     await expect(openIndex(join(dir, "nothing"))).rejects.toThrow("not a crossrank index (no CURRENT file)");
+  });
+});
+
+describe("a streamed build (documents from an async iterable)", () => {
+  /** Every file of the live generation by name, with its sha256; the manifest without its time of creation. */
+  async function contents(out: string) {
+    const generation = join(out, "gen-000001");
+    const { created: _, ...manifest } = JSON.parse(await readFile(join(generation, "manifest.json"), "utf8"));
+    const files: Record<string, string> = {};
+    for (const name of Object.keys(manifest.files)) files[name] = createHash("sha256").update(await readFile(join(generation, name))).digest("hex");
+    return { manifest, files };
+  }
+
+  async function* stream(documents: readonly Document[]) {
+    for (const d of documents) yield d;
+  }
+
+  it("writes the same files as the array of the same documents, over several chunks, and the parts prebuild makes", async () => {
+    const words = ["cat", "train", "bread", "river", "map", "book", "music", "station", "window", "market", "Berlin", "fresh"];
+    const documents: Document[] = Array.from({ length: 2 * BUILD_CHUNK + 123 }, (_, i) => ({
+      id: `s${i}`,
+      text: Array.from({ length: 3 + (i % 11) }, (_, j) => words[(i * 7 + j * 5) % words.length]).join(" "),
+      ...(i % 5 === 0 ? { title: `Title ${i % 13}` } : {}),
+    }));
+    // No LanceDB index: it names its files by random UUIDs and seeds its k-means randomly, so even
+    // two builds from one array differ there.
+    const options = { encoder: model, ann: "none" as const };
+    const fromArray = join(dir, "stream-array");
+    const fromStream = join(dir, "stream-iterable");
+    await buildIndex(fromArray, documents, options);
+    await buildIndex(fromStream, stream(documents), options);
+    const expected = await contents(fromArray);
+    expect(await contents(fromStream)).toEqual(expected);
+    // The chunked parts are what the rankers' prebuild makes over the whole array at once.
+    const prebuilt = [
+      await new Bm25Ranker().prebuild(documents, "en"),
+      await new Bm25PsqRanker().prebuild(documents, "en"),
+      await new PooledRanker("bi-encoder", { encoder: model }).prebuild(documents),
+    ];
+    prebuilt.forEach((part, i) => expect(createHash("sha256").update(encodePart(part)).digest("hex"), part.key).toBe(expected.files[`part-${i}.safetensors`]));
+    expect(expected.manifest.documents.count).toBe(documents.length);
+  });
+
+  it("refuses duplicate ids across streamed files with both positions, and a bad line with file:line, leaving the live generation", async () => {
+    const out = join(dir, "stream-errors");
+    await buildIndex(out, DOCS, { encoder: null, lexical: ["bm25"] });
+    const a = join(dir, "stream-a.jsonl");
+    const b = join(dir, "stream-b.tsv");
+    await writeFile(a, `${JSON.stringify({ id: "x1", text: "one" })}\n${JSON.stringify({ id: "x2", text: "two" })}\n`);
+    await writeFile(b, "y1\tthree\nx2\tfour again\n");
+    async function* files(...paths: string[]) {
+      for (const path of paths) yield* streamCollection(path);
+    }
+    await expect(buildIndex(out, files(a, b), { encoder: null, lexical: ["bm25"] })).rejects.toThrow('documents 2 and 4 have the same id "x2"');
+    await writeFile(b, "y1\tthree\ny2\n");
+    await expect(buildIndex(out, files(a, b), { encoder: null, lexical: ["bm25"] })).rejects.toThrow(`${b}:2: expected "id<TAB>text" or "id<TAB>title<TAB>text"`);
+    // The failed builds left nothing behind, and the index is the one built first.
+    expect((await readdir(out)).sort()).toEqual(["CURRENT", "gen-000001"]);
+    expect((await openIndex(out)).documents.map((d) => d.id)).toEqual(DOCS.map((d) => d.id));
   });
 });
 

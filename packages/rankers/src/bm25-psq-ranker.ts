@@ -11,7 +11,7 @@ import {
 import type { Document } from "@crossrank/datasets";
 import type { Run } from "@crossrank/metrics";
 import { createAnalyzer, type Analyzer, type AnalyzerOptions } from "./analyzer.js";
-import { type CollectionPart, collectionParts } from "./collection-parts.js";
+import { bm25PartBuilder, type CollectionPart, type CollectionPartBuilder, collectionParts } from "./collection-parts.js";
 import { Bm25Index, checkBm25Parameters, checkK3, DEFAULT_B, DEFAULT_K1, type PsqTerm } from "./bm25.js";
 import type { Ranker, RankingInput, RankOptions } from "./ranker.js";
 import { runQueries } from "./run-queries.js";
@@ -164,6 +164,11 @@ export class Bm25PsqRanker implements Ranker {
     const analyzer = await this.documentAnalyzer(docLang);
     const index = Bm25Index.build(documents, { k1: this.k1, b: this.b, analyzer, ...(onProgress ? { onProgress } : {}) });
     return { kind: "bm25", key: this.partKey(docLang), index };
+  }
+
+  /** `prebuild` for documents given in chunks (see `CollectionPartBuilder`). */
+  async partBuilder(docLang: string): Promise<CollectionPartBuilder> {
+    return bm25PartBuilder(this.partKey(docLang), Bm25Index.builder({ k1: this.k1, b: this.b, analyzer: await this.documentAnalyzer(docLang) }));
   }
 
   private table(

@@ -1,7 +1,7 @@
 import type { Document } from "@crossrank/datasets";
 import type { Run } from "@crossrank/metrics";
 import { type Analyzer, createAnalyzer, type AnalyzerOptions } from "./analyzer.js";
-import { type CollectionPart, collectionParts } from "./collection-parts.js";
+import { bm25PartBuilder, type CollectionPart, type CollectionPartBuilder, collectionParts } from "./collection-parts.js";
 import { Bm25Index, checkBm25Parameters, checkK3, DEFAULT_B, DEFAULT_K1, queryTermWeight } from "./bm25.js";
 import type { Ranker, RankingInput, RankOptions } from "./ranker.js";
 import { runQueries } from "./run-queries.js";
@@ -91,6 +91,11 @@ export class Bm25Ranker implements Ranker {
   /** The BM25 index `rank` would build, as a part to keep with the collection (`attachCollectionParts`). */
   prebuild(documents: readonly Document[], docLang: string | undefined, onProgress?: (done: number, total: number) => void): Promise<CollectionPart> {
     return Promise.resolve({ kind: "bm25", key: this.partKey(docLang), index: this.buildIndex(documents, docLang, onProgress) });
+  }
+
+  /** `prebuild` for documents given in chunks (see `CollectionPartBuilder`). */
+  partBuilder(docLang: string | undefined): Promise<CollectionPartBuilder> {
+    return Promise.resolve(bm25PartBuilder(this.partKey(docLang), Bm25Index.builder({ k1: this.k1, b: this.b, analyzer: createAnalyzer({ ...this.analyzerOptions, ...langOption(docLang) }) })));
   }
 
   /** The analyzer of the documents (the one `prebuild`'s index needs back when it is loaded). */

@@ -135,6 +135,32 @@ export interface Bm25Arrays {
   lengths: Float32Array;
 }
 
+/** What a {@link Bm25Index} is made of (the arrays of `Bm25Arrays` plus the lookups derived from them). */
+interface Bm25IndexParts {
+  k1: number;
+  b: number;
+  analyzer: Analyzer;
+  dictionary: Map<string, number>;
+  ids: string[];
+  offsets: Int32Array;
+  docs: Int32Array;
+  tfs: Int32Array;
+  impacts: Float32Array;
+  idfs: Float64Array;
+  lengths: Float32Array;
+  averageDocumentLength: number;
+}
+
+/** Builds a {@link Bm25Index} from documents given in chunks (`Bm25Index.builder`). */
+export interface Bm25IndexBuilder {
+  /** Documents added so far. */
+  readonly size: number;
+  /** Indexes `documents` after those added before. Throws on a duplicate document id. */
+  add(documents: readonly IndexableDocument[]): void;
+  /** The index of every document added (once: the builder's buffers are released). */
+  finish(): Bm25Index;
+}
+
 /** An immutable BM25 index over a document collection. */
 export class Bm25Index {
   /** Number of documents. */
@@ -160,20 +186,7 @@ export class Bm25Index {
   // Scratch space of `searchPsq` (one query term's tf and documents), allocated on first use.
   private psqScratch: { tf: Float64Array; docs: Int32Array } | undefined;
 
-  private constructor(parts: {
-    k1: number;
-    b: number;
-    analyzer: Analyzer;
-    dictionary: Map<string, number>;
-    ids: string[];
-    offsets: Int32Array;
-    docs: Int32Array;
-    tfs: Int32Array;
-    impacts: Float32Array;
-    idfs: Float64Array;
-    lengths: Float32Array;
-    averageDocumentLength: number;
-  }) {
+  private constructor(parts: Bm25IndexParts) {
     this.k1 = parts.k1;
     this.b = parts.b;
     this.analyzer = parts.analyzer;
@@ -192,114 +205,29 @@ export class Bm25Index {
   }
 
   /**
-   * Indexes `documents`: one pass analyzes each document, numbers new terms, counts term
-   * frequencies and appends (term, tf) pairs per document to growable buffers; a counting sort by
-   * term then lays the postings out in CSR order with ascending document numbers. Throws on a
-   * duplicate document id or bad k1/b.
+   * Indexes `documents` (through {@link Bm25IndexBuilder}, 1,000 documents at a time so that
+   * `onProgress` is called every 1,000 documents and at the end). Throws on a duplicate document id
+   * or bad k1/b.
    */
   static build(documents: readonly IndexableDocument[], options: Bm25BuildOptions = {}): Bm25Index {
-    const k1 = options.k1 ?? DEFAULT_K1;
-    const b = options.b ?? DEFAULT_B;
-    checkBm25Parameters(k1, b);
-    const analyzer = options.analyzer ?? createAnalyzer();
-    const onProgress = options.onProgress;
+    const { onProgress, ...settings } = options;
+    const builder = Bm25Index.builder(settings);
     const n = documents.length;
-
-    const dictionary = new Map<string, number>();
-    const ids: string[] = new Array<string>(n);
-    const idSet = new Set<string>();
-    const lengths = new Float32Array(n);
-    const docEnds = new Int32Array(n + 1); // doc d's pairs are pairTerms[docEnds[d] … docEnds[d+1] - 1]
-    const pairTerms = new GrowableInt32Array(1 << 16);
-    const pairTfs = new GrowableInt32Array(1 << 16);
-    const df = new GrowableInt32Array(1 << 14);
-    const tfScratch = new GrowableInt32Array(1 << 14); // per term: tf in the current document
-    let unique = new Int32Array(1024); // terms of the current document, first occurrence order
-    let totalLength = 0;
-
-    for (let d = 0; d < n; d++) {
-      const doc = documents[d];
-      if (doc === undefined) throw new Error(`document ${d} is missing`);
-      if (idSet.has(doc.id)) throw new Error(`duplicate document id ${JSON.stringify(doc.id)} (document ${d})`);
-      idSet.add(doc.id);
-      ids[d] = doc.id;
-      const text = doc.title ? `${doc.title}\n${doc.text}` : doc.text;
-      const terms = analyzer.analyze(text);
-      lengths[d] = terms.length;
-      totalLength += terms.length;
-      if (unique.length < terms.length) unique = new Int32Array(Math.max(terms.length, 2 * unique.length));
-      let uniqueCount = 0;
-      for (const term of terms) {
-        let t = dictionary.get(term);
-        if (t === undefined) {
-          t = dictionary.size;
-          dictionary.set(detach(term), t);
-          df.ensureLength(t + 1);
-          tfScratch.ensureLength(t + 1);
-        }
-        const scratch = tfScratch.raw();
-        const tf = scratch[t] ?? 0;
-        if (tf === 0) unique[uniqueCount++] = t;
-        scratch[t] = tf + 1;
-      }
-      const scratch = tfScratch.raw();
-      const dfs = df.raw();
-      for (let j = 0; j < uniqueCount; j++) {
-        const t = unique[j] ?? 0;
-        pairTerms.push(t);
-        pairTfs.push(scratch[t] ?? 0);
-        dfs[t] = (dfs[t] ?? 0) + 1;
-        scratch[t] = 0;
-      }
-      docEnds[d + 1] = pairTerms.length;
-      if (onProgress && ((d + 1) % PROGRESS_EVERY === 0 || d + 1 === n)) onProgress(d + 1, n);
+    for (let d = 0; d < n; d += PROGRESS_EVERY) {
+      builder.add(documents.slice(d, d + PROGRESS_EVERY));
+      onProgress?.(Math.min(d + PROGRESS_EVERY, n), n);
     }
-    if (n === 0 && onProgress) onProgress(0, 0);
+    if (n === 0) onProgress?.(0, 0);
+    return builder.finish();
+  }
 
-    // Counting sort of the (document, term, tf) triples by term: CSR postings, documents ascending.
-    const vocabulary = dictionary.size;
-    const dfs = df.raw();
-    const offsets = new Int32Array(vocabulary + 1);
-    for (let t = 0; t < vocabulary; t++) offsets[t + 1] = (offsets[t] ?? 0) + (dfs[t] ?? 0);
-    const postingCount = pairTerms.length;
-    const docs = new Int32Array(postingCount);
-    const tfs = new Int32Array(postingCount);
-    const impacts = new Float32Array(postingCount);
-    const cursor = offsets.slice(0, vocabulary);
-    const averageDocumentLength = n > 0 ? totalLength / n : 0;
-    const terms = pairTerms.raw();
-    const pairTf = pairTfs.raw();
-    for (let d = 0; d < n; d++) {
-      // norm = k1 · (1 − b + b · dl / avgdl), the per-document part of the denominator
-      const relativeLength = averageDocumentLength > 0 ? (lengths[d] ?? 0) / averageDocumentLength : 0;
-      const norm = k1 * (1 - b + b * relativeLength);
-      for (let p = docEnds[d] ?? 0, end = docEnds[d + 1] ?? 0; p < end; p++) {
-        const t = terms[p] ?? 0;
-        const at = cursor[t] ?? 0;
-        cursor[t] = at + 1;
-        const tf = pairTf[p] ?? 0;
-        docs[at] = d;
-        tfs[at] = tf;
-        impacts[at] = (tf * (k1 + 1)) / (tf + norm);
-      }
-    }
-    const idfs = new Float64Array(vocabulary);
-    for (let t = 0; t < vocabulary; t++) idfs[t] = bm25Idf(n, dfs[t] ?? 0);
-
-    return new Bm25Index({
-      k1,
-      b,
-      analyzer,
-      dictionary,
-      ids,
-      offsets,
-      docs,
-      tfs,
-      impacts,
-      idfs,
-      lengths,
-      averageDocumentLength,
-    });
+  /**
+   * An index built from documents given in chunks (`add`, then `finish` once): the documents need
+   * not be in memory all at once, only the postings. The same documents in the same order give the
+   * same index as `build`, however they are chunked. Throws on bad k1/b.
+   */
+  static builder(options: Omit<Bm25BuildOptions, "onProgress"> = {}): Bm25IndexBuilder {
+    return new PostingsBuilder(options, (parts) => new Bm25Index(parts));
   }
 
   /** The index as plain arrays (views, not copies: do not modify), for writing it to disk. */
@@ -769,4 +697,150 @@ function detach(term: string): string {
 /** Lucene's BM25 idf: ln(1 + (N − df + 0.5) / (df + 0.5)); always > 0. */
 export function bm25Idf(documentCount: number, documentFrequency: number): number {
   return Math.log(1 + (documentCount - documentFrequency + 0.5) / (documentFrequency + 0.5));
+}
+
+/** What {@link PostingsBuilder} keeps between `add` calls: per document its id, length and (term, tf) pairs; never its text. */
+interface PostingsState {
+  dictionary: Map<string, number>;
+  ids: string[];
+  idSet: Set<string>;
+  lengths: GrowableInt32Array;
+  /** Document d's pairs are pairTerms[docEnds[d] … docEnds[d+1] − 1] (docEnds[0] = 0). */
+  docEnds: GrowableInt32Array;
+  pairTerms: GrowableInt32Array;
+  pairTfs: GrowableInt32Array;
+  df: GrowableInt32Array;
+  /** Per term: its tf in the document being analyzed. */
+  tfScratch: GrowableInt32Array;
+  /** The terms of the document being analyzed, in first-occurrence order. */
+  unique: Int32Array;
+  totalLength: number;
+}
+
+/**
+ * `Bm25Index.builder`: each `add` analyzes its documents, numbers new terms, counts term
+ * frequencies and appends (term, tf) pairs per document to growable buffers; `finish` lays the
+ * postings out in CSR order with ascending document numbers by a counting sort by term.
+ */
+class PostingsBuilder implements Bm25IndexBuilder {
+  private readonly k1: number;
+  private readonly b: number;
+  private readonly analyzer: Analyzer;
+  private state: PostingsState | undefined;
+
+  constructor(
+    options: Omit<Bm25BuildOptions, "onProgress">,
+    private readonly make: (parts: Bm25IndexParts) => Bm25Index,
+  ) {
+    this.k1 = options.k1 ?? DEFAULT_K1;
+    this.b = options.b ?? DEFAULT_B;
+    checkBm25Parameters(this.k1, this.b);
+    this.analyzer = options.analyzer ?? createAnalyzer();
+    const docEnds = new GrowableInt32Array(1 << 14);
+    docEnds.push(0);
+    this.state = {
+      dictionary: new Map(),
+      ids: [],
+      idSet: new Set(),
+      lengths: new GrowableInt32Array(1 << 14),
+      docEnds,
+      pairTerms: new GrowableInt32Array(1 << 16),
+      pairTfs: new GrowableInt32Array(1 << 16),
+      df: new GrowableInt32Array(1 << 14),
+      tfScratch: new GrowableInt32Array(1 << 14),
+      unique: new Int32Array(1024),
+      totalLength: 0,
+    };
+  }
+
+  get size(): number {
+    return this.state?.ids.length ?? 0;
+  }
+
+  add(documents: readonly IndexableDocument[]): void {
+    const s = this.state;
+    if (s === undefined) throw new Error("Bm25IndexBuilder: add after finish");
+    const { dictionary, ids, idSet, df, tfScratch, pairTerms, pairTfs } = s;
+    for (let i = 0; i < documents.length; i++) {
+      const d = ids.length;
+      const doc = documents[i];
+      if (doc === undefined) throw new Error(`document ${d} is missing`);
+      if (idSet.has(doc.id)) throw new Error(`duplicate document id ${JSON.stringify(doc.id)} (document ${d})`);
+      idSet.add(doc.id);
+      ids.push(doc.id);
+      const text = doc.title ? `${doc.title}\n${doc.text}` : doc.text;
+      const terms = this.analyzer.analyze(text);
+      s.lengths.push(terms.length);
+      s.totalLength += terms.length;
+      if (s.unique.length < terms.length) s.unique = new Int32Array(Math.max(terms.length, 2 * s.unique.length));
+      const unique = s.unique;
+      let uniqueCount = 0;
+      for (const term of terms) {
+        let t = dictionary.get(term);
+        if (t === undefined) {
+          t = dictionary.size;
+          dictionary.set(detach(term), t);
+          df.ensureLength(t + 1);
+          tfScratch.ensureLength(t + 1);
+        }
+        const scratch = tfScratch.raw();
+        const tf = scratch[t] ?? 0;
+        if (tf === 0) unique[uniqueCount++] = t;
+        scratch[t] = tf + 1;
+      }
+      const scratch = tfScratch.raw();
+      const dfs = df.raw();
+      for (let j = 0; j < uniqueCount; j++) {
+        const t = unique[j] ?? 0;
+        pairTerms.push(t);
+        pairTfs.push(scratch[t] ?? 0);
+        dfs[t] = (dfs[t] ?? 0) + 1;
+        scratch[t] = 0;
+      }
+      s.docEnds.push(pairTerms.length);
+    }
+  }
+
+  finish(): Bm25Index {
+    const s = this.state;
+    if (s === undefined) throw new Error("Bm25IndexBuilder: finish called twice");
+    this.state = undefined;
+    const { k1, b } = this;
+    const n = s.ids.length;
+    const lengths = new Float32Array(n);
+    lengths.set(s.lengths.raw().subarray(0, n));
+
+    // Counting sort of the (document, term, tf) triples by term: CSR postings, documents ascending.
+    const vocabulary = s.dictionary.size;
+    const dfs = s.df.raw();
+    const offsets = new Int32Array(vocabulary + 1);
+    for (let t = 0; t < vocabulary; t++) offsets[t + 1] = (offsets[t] ?? 0) + (dfs[t] ?? 0);
+    const postingCount = s.pairTerms.length;
+    const docs = new Int32Array(postingCount);
+    const tfs = new Int32Array(postingCount);
+    const impacts = new Float32Array(postingCount);
+    const cursor = offsets.slice(0, vocabulary);
+    const averageDocumentLength = n > 0 ? s.totalLength / n : 0;
+    const terms = s.pairTerms.raw();
+    const pairTf = s.pairTfs.raw();
+    const docEnds = s.docEnds.raw();
+    for (let d = 0; d < n; d++) {
+      // norm = k1 · (1 − b + b · dl / avgdl), the per-document part of the denominator
+      const relativeLength = averageDocumentLength > 0 ? (lengths[d] ?? 0) / averageDocumentLength : 0;
+      const norm = k1 * (1 - b + b * relativeLength);
+      for (let p = docEnds[d] ?? 0, end = docEnds[d + 1] ?? 0; p < end; p++) {
+        const t = terms[p] ?? 0;
+        const at = cursor[t] ?? 0;
+        cursor[t] = at + 1;
+        const tf = pairTf[p] ?? 0;
+        docs[at] = d;
+        tfs[at] = tf;
+        impacts[at] = (tf * (k1 + 1)) / (tf + norm);
+      }
+    }
+    const idfs = new Float64Array(vocabulary);
+    for (let t = 0; t < vocabulary; t++) idfs[t] = bm25Idf(n, dfs[t] ?? 0);
+
+    return this.make({ k1, b, analyzer: this.analyzer, dictionary: s.dictionary, ids: s.ids, offsets, docs, tfs, impacts, idfs, lengths, averageDocumentLength });
+  }
 }

@@ -7,7 +7,7 @@
  * built: the key of a part names every setting it depends on (analyzer, k1/b, encoder, pooling).
  */
 import type { Document } from "@crossrank/datasets";
-import type { Bm25Index } from "./bm25.js";
+import type { Bm25Index, Bm25IndexBuilder } from "./bm25.js";
 import type { PooledMatrix } from "./neural/memo.js";
 
 /**
@@ -27,6 +27,29 @@ export type CollectionPart =
   | { kind: "bm25"; key: string; index: Bm25Index }
   | { kind: "vectors"; key: string; matrix: PooledMatrix }
   | { kind: "ann"; key: string; searcher: VectorSearcher };
+
+/**
+ * Builds one part from documents given in chunks, in order: the streaming form of a ranker's
+ * `prebuild` (its `partBuilder`), for collections that are not held in memory at once. The part has
+ * `prebuild`'s key, and its contents for the same documents in the same order.
+ */
+export interface CollectionPartBuilder {
+  /** Adds `documents` after those added before. */
+  add(documents: readonly Document[]): Promise<void>;
+  /** The part of every document added (once). */
+  finish(): Promise<CollectionPart>;
+}
+
+/** A BM25 part builder (`Bm25Ranker` and `Bm25PsqRanker` differ in the analyzer and the key only). */
+export function bm25PartBuilder(key: string, builder: Bm25IndexBuilder): CollectionPartBuilder {
+  return {
+    add: (documents) => {
+      builder.add(documents);
+      return Promise.resolve();
+    },
+    finish: () => Promise.resolve({ kind: "bm25", key, index: builder.finish() }),
+  };
+}
 
 /** The parts attached to one documents array. */
 export interface CollectionParts {

@@ -10,6 +10,7 @@ export {
   type Bm25Arrays,
   type Bm25BuildOptions,
   type Bm25Hit,
+  type Bm25IndexBuilder,
   type Bm25Parameters,
   type IndexableDocument,
   type Postings,
@@ -17,7 +18,7 @@ export {
   type WeightedTerm,
 } from "./bm25.js";
 export { Bm25Ranker, type Bm25RankerOptions } from "./bm25-ranker.js";
-export { attachCollectionParts, type CollectionPart, type CollectionParts, collectionParts, documentIds, documentPositions, type VectorSearcher } from "./collection-parts.js";
+export { attachCollectionParts, type CollectionPart, type CollectionPartBuilder, type CollectionParts, collectionParts, documentIds, documentPositions, type VectorSearcher } from "./collection-parts.js";
 export { Bm25PsqRanker, type Bm25PsqRankerOptions } from "./bm25-psq-ranker.js";
 export { createRanker, type CreateRankerOptions, type FirstStageName, type FirstStages, rankerNames, rankerParameterNames } from "./registry.js";
 export { clearNeuralMemo, neuralMemoStats, type PooledMatrix } from "./neural/memo.js";

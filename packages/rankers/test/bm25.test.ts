@@ -143,6 +143,20 @@ describe("Bm25Index results", () => {
     expect(index.documentId(3)).toBe("d4");
   });
 
+  it("builds from chunks (Bm25Index.builder) the index build makes from the array", () => {
+    const words = ["cat", "dog", "the", "sat", "bark", "mat", "a", "and"];
+    const docs = Array.from({ length: 2500 }, (_, i) => ({ id: `r${i}`, text: Array.from({ length: 1 + (i % 9) }, (_, j) => words[(i * 3 + j * 5) % words.length]).join(" "), ...(i % 4 === 0 ? { title: "the title" } : {}) }));
+    const builder = Bm25Index.builder({ k1: 1.1 });
+    for (const size of [1, 0, 700, 1799]) builder.add(docs.slice(builder.size, builder.size + size));
+    expect(builder.size).toBe(2500);
+    const arrays = Bm25Index.build(docs, { k1: 1.1 }).toArrays();
+    expect(builder.finish().toArrays()).toEqual(arrays);
+    expect(() => builder.add(docs)).toThrow("add after finish");
+    const twice = Bm25Index.builder();
+    twice.add(DOCS);
+    expect(() => twice.add([DOCS[1]!])).toThrow('duplicate document id "d2" (document 4)');
+  });
+
   it("reports build progress", () => {
     const calls: [number, number][] = [];
     Bm25Index.build(DOCS, { onProgress: (done, total) => calls.push([done, total]) });

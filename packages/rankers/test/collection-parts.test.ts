@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   attachCollectionParts,
   Bm25Index,
+  Bm25PsqRanker,
   Bm25Ranker,
   clearNeuralMemo,
   collectionParts,
@@ -61,6 +62,32 @@ describe("Bm25Index arrays", () => {
     offsets[1] = offsets[2]! + 1;
     expect(() => Bm25Index.fromArrays({ ...arrays, offsets }, analyzer)).toThrow("offsets decrease at term 1");
     expect(() => Bm25Index.fromArrays({ ...arrays, terms: [...arrays.terms.slice(1), arrays.terms[1]!] }, analyzer)).toThrow("a term is listed twice");
+  });
+});
+
+describe("part builders (prebuild from chunks)", () => {
+  it("give prebuild's parts: BM25, BM25-PSQ, pooled vectors, also for no documents", async () => {
+    const documents = Array.from({ length: 10 }, (_, i) => ({ ...DOCS[i % 4]!, id: `p${i}` }));
+    const rankers = [
+      { prebuild: (d: Document[]) => new Bm25Ranker().prebuild(d, "en"), builder: () => new Bm25Ranker().partBuilder("en") },
+      { prebuild: (d: Document[]) => new Bm25PsqRanker().prebuild(d, "en"), builder: () => new Bm25PsqRanker().partBuilder("en") },
+      { prebuild: (d: Document[]) => new PooledRanker("bi-encoder", { encoder: model }).prebuild(d), builder: () => new PooledRanker("bi-encoder", { encoder: model }).partBuilder() },
+    ];
+    for (const { prebuild, builder } of rankers) {
+      for (const docs of [documents, []]) {
+        const chunked = await builder();
+        for (let i = 0; i < docs.length; i += 3) await chunked.add(docs.slice(i, i + 3));
+        const part = await chunked.finish();
+        const expected = await prebuild(docs);
+        expect(part.key).toBe(expected.key);
+        if (part.kind === "bm25" && expected.kind === "bm25") expect(part.index.toArrays()).toEqual(expected.index.toArrays());
+        else expect(part).toEqual(expected);
+      }
+    }
+  });
+
+  it("refuse padded pooling, whose vectors depend on their batch", async () => {
+    await expect(new PooledRanker("bert-mean", { encoder: "fixture:bert", preset: "faithful" }).partBuilder()).rejects.toThrow("padded pooling makes a vector depend on the texts encoded with it");
   });
 });
 

@@ -1,8 +1,9 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { constants } from "node:fs";
+import { access, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Command } from "commander";
-import { type Document, readCollection } from "@crossrank/datasets";
+import { collectionFormat, type Document, readCollection, streamCollection } from "@crossrank/datasets";
 import { buildIndex, DEFAULT_DOC_LANG, DEFAULT_LEXICAL, type LexicalPart, openIndex, redactUrl, updateIndex, writePostgresIndex } from "@crossrank/index";
 import { list, UsageError } from "../errors.js";
 import { barProgress, type BarProgress } from "../progress.js";
@@ -43,12 +44,15 @@ export function indexCommand(): Command {
       if (options.update && options.out === undefined) throw new UsageError("--update needs --out DIR: the index folder the PostgreSQL index is written from");
       const store = options.store === undefined ? undefined : postgresUrl("--store", options.store);
       if (options.schema !== undefined && store === undefined) throw new UsageError("--schema applies to --store only");
-      const documents: Document[] = [];
-      for (const file of options.docs ?? []) documents.push(...(await readCollection(file)));
+      // Checked before the build starts, which then streams the files one after another.
+      for (const file of options.docs ?? []) {
+        collectionFormat(file);
+        await access(file, constants.R_OK);
+      }
       const out = options.out ?? (await mkdtemp(join(tmpdir(), "crossrank-index-")));
       const progress = stagedProgress();
       try {
-        await buildOrUpdate(out, documents, options, progress);
+        await buildOrUpdate(out, options.docs ?? [], options, progress);
         progress.stop();
         if (store !== undefined) {
           const index = await openIndex(out);
@@ -63,10 +67,12 @@ export function indexCommand(): Command {
     });
 }
 
-async function buildOrUpdate(out: string, documents: Document[], options: IndexOptions, progress: ReturnType<typeof stagedProgress>): Promise<void> {
+async function buildOrUpdate(out: string, files: readonly string[], options: IndexOptions, progress: ReturnType<typeof stagedProgress>): Promise<void> {
   if (options.update) {
+    const upsert: Document[] = [];
+    for (const file of files) upsert.push(...(await readCollection(file)));
     const r = await updateIndex(out, {
-      upsert: documents,
+      upsert,
       delete: options.delete ?? [],
       onProgress: progress.update,
     });
@@ -81,7 +87,7 @@ async function buildOrUpdate(out: string, documents: Document[], options: IndexO
     if (!DEFAULT_LEXICAL.includes(n as LexicalPart)) throw new UsageError(`--lexical: unknown index ${JSON.stringify(n)} (one of ${DEFAULT_LEXICAL.join(", ")}, none)`);
   if (!["lancedb", "none", "auto"].includes(options.ann)) throw new UsageError(`--ann: expected lancedb, none or auto, got ${JSON.stringify(options.ann)}`);
   const t0 = Date.now();
-  const manifest = await buildIndex(out, documents, {
+  const manifest = await buildIndex(out, streamFiles(files), {
     ann: options.ann as "lancedb" | "none" | "auto",
     docLang: options.docLang,
     encoder: options.encoder === "none" ? null : options.encoder,
@@ -97,9 +103,14 @@ async function buildOrUpdate(out: string, documents: Document[], options: IndexO
   );
 }
 
-/** One progress bar per build stage, replaced when the stage changes. */
+/** The documents of `files`, streamed one file after another. */
+async function* streamFiles(files: readonly string[]): AsyncGenerator<Document> {
+  for (const file of files) yield* streamCollection(file);
+}
+
+/** One progress bar per build stage, replaced when the stage changes (a count where the total is unknown). */
 function stagedProgress(): {
-  update: (stage: string, done: number, total: number) => void;
+  update: (stage: string, done: number, total: number | undefined) => void;
   stop: () => void;
 } {
   let stage: string | undefined;

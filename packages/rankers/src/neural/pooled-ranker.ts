@@ -5,11 +5,11 @@
 import type { SentenceOptions } from "@crossrank/encode";
 import type { Run } from "@crossrank/metrics";
 import type { Document } from "@crossrank/datasets";
-import { type CollectionPart, collectionParts, documentIds } from "../collection-parts.js";
+import { type CollectionPart, type CollectionPartBuilder, collectionParts, documentIds } from "../collection-parts.js";
 import type { RankingInput, RankOptions } from "../ranker.js";
 import { type CandidateMap, type CandidateRanker, checkInput, checkScore, positions, Progress, topKEntry, yieldToEventLoop } from "./common.js";
 import { denseScoreBlock } from "./dense.js";
-import { pooledMatrix, pooledRows, type SharedEncoder, sharedEncoder } from "./memo.js";
+import { type PooledMatrix, pooledMatrix, pooledRows, type SharedEncoder, sharedEncoder } from "./memo.js";
 import { checkEncoderSettings, documentText, encoderNameParts, type NeuralRankerOptions } from "./settings.js";
 
 /** Which pooled ranker. */
@@ -102,6 +102,42 @@ export class PooledRanker implements CandidateRanker {
     const shared = await sharedEncoder(this.settings);
     const matrix = await pooledRows(shared.encoder, documents.map(documentText), this.sentenceOptions(), onProgress);
     return { kind: "vectors", key: this.partKey(shared), matrix };
+  }
+
+  /**
+   * `prebuild` for documents given in chunks (see `CollectionPartBuilder`): each chunk is encoded
+   * when added, so only the vectors are kept. A pooled vector depends on its text alone (exactly for
+   * a static encoder; a transformer's batches differ from `prebuild`'s, which may change the last
+   * bits of its float arithmetic), except under the faithful preset's padded pooling (bert-max,
+   * bert-mean), which depends on the batch by design and is refused here.
+   */
+  async partBuilder(): Promise<CollectionPartBuilder> {
+    const sentence = this.sentenceOptions();
+    if (sentence.paddedPooling === true) throw new Error(`ranker ${this.name}: padded pooling makes a vector depend on the texts encoded with it, so the vectors cannot be built in chunks`);
+    const shared = await sharedEncoder(this.settings);
+    const key = this.partKey(shared);
+    let chunks: PooledMatrix[] | undefined = [];
+    return {
+      add: async (documents) => {
+        if (chunks === undefined) throw new Error(`ranker ${this.name}: vectors added after finish`);
+        chunks.push(await pooledRows(shared.encoder, documents.map(documentText), sentence));
+      },
+      finish: async () => {
+        if (chunks === undefined) throw new Error(`ranker ${this.name}: vectors finished twice`);
+        // No documents: the encoder's empty matrix, as `prebuild` gives (its width is the encoder's).
+        if (chunks.length === 0) chunks.push(await pooledRows(shared.encoder, [], sentence));
+        const rows = chunks.reduce((sum, m) => sum + m.rows, 0);
+        const dim = chunks[0]!.dim;
+        const data = new Float32Array(rows * dim);
+        let offset = 0;
+        for (const m of chunks) {
+          data.set(m.data, offset);
+          offset += m.data.length;
+        }
+        chunks = undefined;
+        return { kind: "vectors", key, matrix: { rows, dim, data } };
+      },
+    };
   }
 
   async rankCandidates(input: RankingInput, candidates: CandidateMap | undefined, options: RankOptions = {}): Promise<Run> {
