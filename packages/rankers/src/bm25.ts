@@ -593,41 +593,6 @@ function addSparse(
 }
 
 /**
- * Keeps, in place and in order, the first `count` documents whose score can still reach
- * `threshold` (score + `rest` ≥ threshold); returns how many are kept.
- */
-function keepReachableInPlace(documents: Int32Array, count: number, scores: Float64Array, rest: number, threshold: number): number {
-  let kept = 0;
-  for (let c = 0; c < count; c++) {
-    const d = documents[c]!;
-    if (scores[d]! + rest >= threshold) documents[kept++] = d;
-  }
-  return kept;
-}
-
-/**
- * The first position in [from, to) of the ascending `docs` holding a value ≥ `target` (`to` if
- * none): doubling steps from `from`, then a binary search, so a walk over ascending targets costs
- * O(log gap) per step (galloping, as in Bentley & Yao 1976).
- */
-function gallop(docs: Int32Array, from: number, to: number, target: number): number {
-  if (from >= to || docs[from]! >= target) return from;
-  let lo = from; // docs[lo] < target
-  let step = 1;
-  while (lo + step < to && docs[lo + step]! < target) {
-    lo += step;
-    step *= 2;
-  }
-  let hi = Math.min(lo + step, to); // docs[hi] ≥ target, or hi = to
-  while (hi - lo > 1) {
-    const mid = (lo + hi) >>> 1;
-    if (docs[mid]! < target) lo = mid;
-    else hi = mid;
-  }
-  return hi;
-}
-
-/**
  * termTf[docs[p]] += weight · tfs[p] for p in [from, to), listing documents seen for the first time
  * in `termDocs`; returns the new count.
  */
@@ -680,6 +645,41 @@ function addSaturated(
     accumulator[d] = before + score;
   }
   return count;
+}
+
+/**
+ * Keeps, in place and in order, the first `count` documents whose score can still reach
+ * `threshold` (score + `rest` ≥ threshold); returns how many are kept.
+ */
+function keepReachableInPlace(documents: Int32Array, count: number, scores: Float64Array, rest: number, threshold: number): number {
+  let kept = 0;
+  for (let c = 0; c < count; c++) {
+    const d = documents[c]!;
+    if (scores[d]! + rest >= threshold) documents[kept++] = d;
+  }
+  return kept;
+}
+
+/**
+ * The first position in [from, to) of the ascending `docs` holding a value ≥ `target` (`to` if
+ * none): doubling steps from `from`, then a binary search, so a walk over ascending targets costs
+ * O(log gap) per step (galloping, as in Bentley & Yao 1976).
+ */
+function gallop(docs: Int32Array, from: number, to: number, target: number): number {
+  if (from >= to || docs[from]! >= target) return from;
+  let lo = from; // docs[lo] < target
+  let step = 1;
+  while (lo + step < to && docs[lo + step]! < target) {
+    lo += step;
+    step *= 2;
+  }
+  let hi = Math.min(lo + step, to); // docs[hi] ≥ target, or hi = to
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >>> 1;
+    if (docs[mid]! < target) lo = mid;
+    else hi = mid;
+  }
+  return hi;
 }
 
 /**
