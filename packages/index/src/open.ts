@@ -191,7 +191,7 @@ export async function openIndex(dir: string): Promise<SearchIndex> {
       const prefix = `${p.file}/`;
       for (const name of Object.keys(manifest.files)) if (name.startsWith(prefix)) await readChecked(genDir, name, manifest);
       try {
-        const searcher = await openLanceVectors(genDir);
+        const searcher = await openLanceVectors(genDir, typeof p.params.index === "string" ? p.params.index : undefined);
         resources.push(searcher);
         parts.push({ kind: "ann", key: p.key, searcher });
       } catch (err) {

@@ -146,11 +146,30 @@ describe("a streamed build (documents from an async iterable)", () => {
 });
 
 describe("the approximate dense stage on LanceDB", () => {
+  it("builds an IVF_HNSW_SQ index from enough vectors and finds the exact scan's neighbours through it", async () => {
+    // 600 documents (the quantizer needs a few hundred to train on): sentences of the collection recombined.
+    const words = DOCS.flatMap((d) => d.text.replace(/[.,]/g, "").split(" "));
+    const many = Array.from({ length: 600 }, (_, i) => ({ id: `m${i}`, text: Array.from({ length: 6 }, (_, j) => words[(i * 7 + j * 13 + ((i * j) % 5)) % words.length]).join(" ") }));
+    const out = join(dir, "lance-hnsw");
+    const manifest = await buildIndex(out, many, { encoder: model, lexical: [], ann: "lancedb" });
+    expect(manifest.parts.find((p) => p.kind === "ann")!.params).toMatchObject({ index: "ivf-hnsw-sq" });
+    const index = await openIndex(out);
+    const queries = many.slice(0, 20).map((d, i) => ({ id: `q${i}`, text: d.text }));
+    const approximate = await index.rank(queries, { ranker: "bi-encoder", k: 10 });
+    const exact = await index.rank(queries, { ranker: "bi-encoder", params: { exact: true }, k: 10 });
+    let found = 0;
+    for (const q of queries) for (const id of approximate.get(q.id)!.keys()) if (exact.get(q.id)!.has(id)) found++;
+    // Candidates are scored exactly, so what HNSW finds has the exact scores; recall is what it can lose.
+    expect(found / (10 * queries.length)).toBeGreaterThan(0.9);
+    for (const q of queries) for (const [id, score] of approximate.get(q.id)!) if (exact.get(q.id)!.has(id)) expect(score).toBe(exact.get(q.id)!.get(id));
+    await index.close();
+  });
+
   it("gives the bi-encoder its candidates (all of them here: every partition is probed), through build, update and damage", async () => {
     const out = join(dir, "lance");
     const manifest = await buildIndex(out, DOCS, { encoder: model, lexical: ["bm25"], ann: "lancedb" });
     const ann = manifest.parts.find((p) => p.kind === "ann")!;
-    expect(ann).toMatchObject({ ranker: "bi-encoder", file: "lancedb", params: { store: "lancedb", index: "ivf-flat" } });
+    expect(ann).toMatchObject({ ranker: "bi-encoder", file: "lancedb", params: { store: "lancedb", index: "ivf-hnsw-sq" } });
     const lanceFiles = Object.keys(manifest.files).filter((f) => f.startsWith("lancedb/"));
     expect(lanceFiles.length).toBeGreaterThan(2);
     const index = await openIndex(out);
