@@ -368,6 +368,9 @@ export class Bm25Index {
     // rest[i]: the most the terms from i on can add (rest[n] exactly 0, so no rounding drops a document at the end).
     const rest = new Float64Array(prepared.length + 1);
     for (let i = prepared.length - 1; i >= 0; i--) rest[i] = rest[i + 1]! + prepared[i]!.bound;
+    // restPostings[i]: the postings of the terms from i on, what pruning could save.
+    const restPostings = new Float64Array(prepared.length + 1);
+    for (let i = prepared.length - 1; i >= 0; i--) restPostings[i] = restPostings[i + 1]! + prepared[i]!.postings;
     // Translation probabilities summing to more than 1 can make df(q) > N and idf negative: a
     // term that lowers scores breaks the bounds' logic, so such a query is scored exhaustively.
     const prunable = prepared.every((p) => p.bound >= 0);
@@ -379,7 +382,9 @@ export class Bm25Index {
       let n = 0;
       for (let j = 0; j < ts.length; j++) n = addWeightedTf(termTf, termDocs, n, docs, tfs, this.offsets[ts[j]!]!, this.offsets[ts[j]! + 1]!, weights[j]!);
       touchedCount = addSaturated(accumulator, touched, touchedCount, termTf, termDocs, n, lengths, k1, b, averageDocumentLength, w);
-      if (prunable && i + 1 < prepared.length && touchedCount >= k) {
+      // Finding the k-th best score costs a pass over the touched documents: worth it only while
+      // the remaining postings are many more than that.
+      if (prunable && i + 1 < prepared.length && touchedCount >= k && restPostings[i + 1]! > 2 * touchedCount) {
         // The k-th best score so far only grows; a document no term has touched yet can reach at
         // most `rest`: below it, no new document can enter the top k.
         const best = topK(accumulator, ids, k, touched, touchedCount);
@@ -421,10 +426,10 @@ export class Bm25Index {
    * w·T·(k1+1)/(T + k1·(1 − b + b·minDl/avgdl)) with T = Σ p(e)·max_d tf(e,d) (the score grows
    * with tf and falls with dl), raised by a relative 1e-9 against rounding.
    */
-  private preparePsq(terms: readonly PsqTerm[], k3: number): { terms: Int32Array; weights: Float64Array; w: number; bound: number }[] {
+  private preparePsq(terms: readonly PsqTerm[], k3: number): { terms: Int32Array; weights: Float64Array; w: number; bound: number; postings: number }[] {
     const { dictionary, offsets, k1, b, averageDocumentLength } = this;
     const minRelativeLength = averageDocumentLength > 0 ? this.minimumLength() / averageDocumentLength : 0;
-    const prepared: { terms: Int32Array; weights: Float64Array; w: number; bound: number }[] = [];
+    const prepared: { terms: Int32Array; weights: Float64Array; w: number; bound: number; postings: number }[] = [];
     for (const { translations, count } of terms) {
       const found: number[] = [];
       const weights: number[] = [];
@@ -441,33 +446,53 @@ export class Bm25Index {
       if (found.length === 0) continue;
       const w = queryTermWeight(count ?? 1, k3) * bm25Idf(this.size, df);
       const bound = ((w * maxTf * (k1 + 1)) / (maxTf + k1 * (1 - b + b * minRelativeLength))) * (1 + 1e-9);
-      prepared.push({ terms: Int32Array.from(found), weights: Float64Array.from(weights), w, bound });
+      let postings = 0;
+      for (const t of found) postings += offsets[t + 1]! - offsets[t]!;
+      prepared.push({ terms: Int32Array.from(found), weights: Float64Array.from(weights), w, bound, postings });
     }
     return prepared;
   }
 
   /**
    * Adds one PSQ term's saturated contribution to the `count` candidates (ascending document
-   * numbers): tf(q, d) found per translation by galloping search in its postings, which are sorted
-   * by document, so the cost follows the candidates rather than the postings.
+   * numbers). tf(q, d) is gathered per translation from its postings, which are sorted by document:
+   * by galloping search from candidate to candidate when the candidates are few against the
+   * postings (the cost follows the candidates), else by one merge walk over both.
    */
   private addToCandidates(candidates: Int32Array, count: number, terms: Int32Array, weights: Float64Array, w: number): void {
     const { accumulator, offsets, docs, tfs, lengths, k1, b, averageDocumentLength } = this;
-    const cursors = Int32Array.from(terms, (t) => offsets[t]!);
-    for (let c = 0; c < count; c++) {
-      const d = candidates[c]!;
-      let tf = 0;
-      for (let j = 0; j < terms.length; j++) {
-        const end = offsets[terms[j]! + 1]!;
-        const at = gallop(docs, cursors[j]!, end, d);
-        cursors[j] = at;
-        if (at < end && docs[at] === d) tf += weights[j]! * tfs[at]!;
+    const termTf = (this.candidateTf.length >= count ? this.candidateTf : (this.candidateTf = new Float64Array(count))).fill(0, 0, count);
+    for (let j = 0; j < terms.length; j++) {
+      const from = offsets[terms[j]!]!;
+      const end = offsets[terms[j]! + 1]!;
+      const weight = weights[j]!;
+      const postings = end - from;
+      if (count * (Math.log2(postings / count + 1) + 1) < postings) {
+        let at = from;
+        for (let c = 0; c < count; c++) {
+          at = gallop(docs, at, end, candidates[c]!);
+          if (at < end && docs[at] === candidates[c]) termTf[c] = termTf[c]! + weight * tfs[at]!;
+        }
+      } else {
+        let c = 0;
+        for (let p = from; p < end && c < count; p++) {
+          const d = docs[p]!;
+          while (c < count && candidates[c]! < d) c++;
+          if (c < count && candidates[c] === d) termTf[c] = termTf[c]! + weight * tfs[p]!;
+        }
       }
+    }
+    for (let c = 0; c < count; c++) {
+      const tf = termTf[c]!;
       if (tf === 0) continue;
+      const d = candidates[c]!;
       const relativeLength = averageDocumentLength > 0 ? lengths[d]! / averageDocumentLength : 0;
       accumulator[d] = accumulator[d]! + (w * tf * (k1 + 1)) / (tf + k1 * (1 - b + b * relativeLength));
     }
   }
+
+  /** Scratch of `addToCandidates`: one tf per candidate. */
+  private candidateTf = new Float64Array(0);
 
   private maxTfs: Int32Array | undefined;
   private minLength: number | undefined;
