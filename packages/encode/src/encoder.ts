@@ -113,7 +113,7 @@ export interface Encoder {
   dispose(): Promise<void>;
 }
 
-const FIXTURE_KINDS: readonly FixtureKind[] = ["bert", "sentence-transformers", "static"];
+const FIXTURE_KINDS: readonly FixtureKind[] = ["bert", "sentence-transformers", "static", "cross-encoder"];
 
 /**
  * The encoder used wherever one is needed and none is named: crossrank's own static multilingual
@@ -243,7 +243,8 @@ async function loadBase(spec: string, options: EncoderOptions, heads: HeadFiles[
   }
 }
 
-async function openSource(spec: string, options: ResolveOptions): Promise<ModelSource> {
+/** The model files of a spec: the shipped static model, a fixture (generated on first use), a folder or a hub id. */
+export async function openSource(spec: string, options: ResolveOptions): Promise<ModelSource> {
   if (spec === STATIC_MODEL_NAME) return resolveModel(staticModelDir(), options);
   if (spec.startsWith("fixture:")) {
     const kind = spec.slice("fixture:".length) as FixtureKind;
@@ -254,7 +255,7 @@ async function openSource(spec: string, options: ResolveOptions): Promise<ModelS
 }
 
 /** The ONNX file, or a MissingModelFileError that says how to export one. */
-async function onnxFile(source: ModelSource, rel: string, dtype: "fp32" | "q8"): Promise<string> {
+export async function onnxFile(source: ModelSource, rel: string, dtype: "fp32" | "q8", task = "feature-extraction"): Promise<string> {
   try {
     return (await source.file(rel, { purpose: `the ${dtype} ONNX graph the encoder runs` }))!;
   } catch (e) {
@@ -263,7 +264,7 @@ async function onnxFile(source: ModelSource, rel: string, dtype: "fp32" | "q8"):
     const howTo =
       dtype === "fp32"
         ? `Export it once with Python (pip install "optimum[onnx]"):\n` +
-          `  optimum-cli export onnx --model <hub id or folder> --task feature-extraction <out-dir>\n` +
+          `  optimum-cli export onnx --model <hub id or folder> --task ${task} <out-dir>\n` +
           `then move <out-dir>/model.onnx to ${target}. Many Xenova/* and onnx-community/* hub repos ship it ready-made.`
         : `Make it from the fp32 export (onnx/model.onnx) with Python (pip install "optimum[onnxruntime]"):\n` +
           `  optimum-cli onnxruntime quantize --onnx_model <folder with model.onnx> --avx512 -o <out-dir>\n` +

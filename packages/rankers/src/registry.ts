@@ -6,6 +6,7 @@
 import { STATIC_MODEL_NAME } from "@crossrank/static-model";
 import { Bm25PsqRanker } from "./bm25-psq-ranker.js";
 import { Bm25Ranker } from "./bm25-ranker.js";
+import { CrossEncoderRanker } from "./neural/cross-encoder-ranker.js";
 import { LmEmdRanker } from "./neural/lm-emd-ranker.js";
 import { MaxSimRanker } from "./neural/maxsim-ranker.js";
 import { type PooledKind, PooledRanker } from "./neural/pooled-ranker.js";
@@ -79,7 +80,18 @@ const LM_EMD_PARAMS: Readonly<Record<string, ParameterSpec>> = {
   marginals: { ...oneOf("uniform", "idf"), default: '"uniform"' },
 };
 const NEURAL_NAMES = ["bert-cls", "bert-max", "bert-mean", "bi-encoder", "maxsim", "lm-emd"] as const;
-const SECOND_STAGES = NEURAL_NAMES;
+const SECOND_STAGES = [...NEURAL_NAMES, "cross-encoder"] as const;
+/** A cross-encoder's model and how long documents are cut into passages (the `cross-encoder` ranker, and `rerank`'s second stage "cross-encoder"). */
+const CROSS_ENCODER_PARAMS: Readonly<Record<string, ParameterSpec>> = {
+  model: {
+    accepts: "hub id or model folder of a sequence-classification model (a cross-encoder), or fixture:cross-encoder",
+    default: "none: required",
+    check: (v) => typeof v === "string" && v !== "",
+  },
+  passages: { ...oneOf("first", "max", "sum"), default: '"first" (FirstP: the document\'s beginning)' },
+  passageLength: { accepts: "whole number >= 1", default: "maxLength − 64 (passages max and sum)", check: isWholeAtLeast(1) },
+  stride: { accepts: "whole number >= 0", default: "passageLength / 2 (passages max and sum)", check: isWholeAtLeast(0) },
+};
 const isUnitInterval = (v: unknown) => isFiniteNumber(v) && v >= 0 && v <= 1;
 /** The second stage of `rerank` (also of `hybrid` with dense rerank) and how its score is combined with the first's. */
 const RERANK_PARAMS: Readonly<Record<string, ParameterSpec>> = {
@@ -95,6 +107,7 @@ const RERANK_PARAMS: Readonly<Record<string, ParameterSpec>> = {
     check: (v) => isFiniteNumber(v) && v >= 0,
   },
   ...LM_EMD_PARAMS,
+  ...CROSS_ENCODER_PARAMS,
 };
 
 /** `params` without the undefined values, typed as the options of a ranker class (values were checked against the specs). */
@@ -126,18 +139,34 @@ function createRerank(ranker: string, p: Readonly<Record<string, unknown>>, firs
   const second = (p.second as string | undefined) ?? "lm-emd";
   // Second-stage parameters only where the second stage has them, so a typo'd combination fails
   // instead of being ignored.
-  const secondParams = second === "lm-emd" ? Object.keys(LM_EMD_PARAMS) : ["bert-max", "bert-mean", "maxsim"].includes(second) ? ["includeSpecial"] : [];
-  for (const key of Object.keys(LM_EMD_PARAMS)) {
+  const secondParams =
+    second === "lm-emd"
+      ? Object.keys(LM_EMD_PARAMS)
+      : second === "cross-encoder"
+        ? Object.keys(CROSS_ENCODER_PARAMS)
+        : ["bert-max", "bert-mean", "maxsim"].includes(second)
+          ? ["includeSpecial"]
+          : [];
+  for (const key of [...Object.keys(LM_EMD_PARAMS), ...Object.keys(CROSS_ENCODER_PARAMS)]) {
     if (p[key] !== undefined && !secondParams.includes(key)) throw new Error(`parameter ${key} of ranker ${ranker} does not apply to second stage ${second}`);
   }
+  if (second === "cross-encoder" && p.model === undefined) throw new Error(`ranker ${ranker} with second stage cross-encoder needs parameter model (${CROSS_ENCODER_PARAMS.model!.accepts})`);
   return new RerankRanker({
     first,
-    second: createNeural(second, defined(p, [...Object.keys(ENCODER_PARAMS), ...secondParams])),
+    second:
+      second === "cross-encoder"
+        ? createCrossEncoder(p)
+        : createNeural(second, defined(p, [...Object.keys(ENCODER_PARAMS), ...secondParams])),
     ...(depth === undefined ? {} : { depth }),
     ...(p.firstWeight === undefined ? {} : { firstWeight: p.firstWeight as number }),
     ...(p.lengthGate === undefined ? {} : { lengthGate: p.lengthGate as number }),
     ...(p.preset === undefined ? {} : { preset: p.preset as NeuralPreset }),
   });
+}
+
+/** A cross-encoder ranker from checked parameters: the model and passages, and the encoder loading options (not the encoder itself, which is a first stage's). */
+function createCrossEncoder(p: Readonly<Record<string, unknown>>): CrossEncoderRanker {
+  return new CrossEncoderRanker(defined(p, ["model", "backend", "dtype", "batchSize", "maxLength", "passages", "passageLength", "stride"]));
 }
 
 function pooledEntry(kind: PooledKind): RankerEntry {
@@ -206,6 +235,20 @@ const REGISTRY: ReadonlyMap<string, RankerEntry> = new Map<string, RankerEntry>(
   ["bi-encoder", pooledEntry("bi-encoder")],
   ["maxsim", { params: { ...ENCODER_PARAMS, includeSpecial: INCLUDE_SPECIAL }, create: (p) => createNeural("maxsim", p) }],
   ["lm-emd", { params: { ...ENCODER_PARAMS, ...LM_EMD_PARAMS }, create: (p) => createNeural("lm-emd", p) }],
+  [
+    "cross-encoder",
+    {
+      params: {
+        ...CROSS_ENCODER_PARAMS,
+        model: { ...CROSS_ENCODER_PARAMS.model!, required: true },
+        backend: ENCODER_PARAMS.backend!,
+        dtype: ENCODER_PARAMS.dtype!,
+        batchSize: ENCODER_PARAMS.batchSize!,
+        maxLength: ENCODER_PARAMS.maxLength!,
+      },
+      create: (p) => createCrossEncoder(p),
+    },
+  ],
   [
     "rerank",
     {

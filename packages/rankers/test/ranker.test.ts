@@ -68,7 +68,7 @@ describe("registry", () => {
   });
 
   it("rejects an unknown ranker, naming the known ones", () => {
-    expect(() => createRanker("bm26")).toThrow('unknown ranker "bm26"; known rankers: bert-cls, bert-max, bert-mean, bi-encoder, bm25, bm25-psq, hybrid, lm-emd, maxsim, rerank');
+    expect(() => createRanker("bm26")).toThrow('unknown ranker "bm26"; known rankers: bert-cls, bert-max, bert-mean, bi-encoder, bm25, bm25-psq, cross-encoder, hybrid, lm-emd, maxsim, rerank');
   });
 
   it("rejects an unknown parameter, listing the accepted ones on one line", () => {

@@ -10,6 +10,7 @@ export {
   Tokenizer,
   type TokenizedText,
   type EncodedBatch,
+  type EncodedPairs,
   type TokenizeOptions,
   type EncodeBatchOptions,
   type WindowOptions,

@@ -34,6 +34,27 @@ export interface EncodedBatch {
   items: TokenizedText[];
 }
 
+/** A padded batch of text pairs (a cross-encoder's input): `[CLS] a [SEP] b [SEP]` or the model's own template. */
+export interface EncodedPairs {
+  /** [batchSize, seqLength] row-major, padded with padTokenId. */
+  inputIds: BigInt64Array;
+  /** 1 = real token, 0 = padding. */
+  attentionMask: BigInt64Array;
+  /** The template's segment ids (BERT: 0 for the first text and its specials, 1 for the second). */
+  tokenTypeIds: BigInt64Array;
+  batchSize: number;
+  seqLength: number;
+  /** Per pair, whether its texts were cut to fit maxLength. */
+  truncated: boolean[];
+}
+
+/** The post-processor's pair template: specials before, between and after the two texts, and each part's segment id. */
+interface PairTemplate {
+  parts: [EncodedContent, EncodedContent, EncodedContent];
+  /** Segment ids of the prefix, text a, middle, text b and suffix. */
+  typeIds: [number, number, number, number, number];
+}
+
 /** Options of {@link Tokenizer.tokenize} and {@link Tokenizer.encodeBatch}. */
 export interface TokenizeOptions {
   /** Most tokens per text, special tokens included; default modelMaxLength. */
@@ -241,6 +262,86 @@ export class Tokenizer {
       out.push(this.assemble(text, content, offsets, start, end, true, several));
       if (end >= total) return out;
     }
+  }
+
+  /**
+   * Encodes text pairs as the model's post-processor joins them (`[CLS] a [SEP] b [SEP]` with
+   * segment ids 0 / 1 for BERT, `<s> a </s></s> b </s>` for XLM-R) and pads them into one batch.
+   * A pair longer than maxLength (default modelMaxLength, special tokens included) is cut as
+   * Hugging Face's `truncation=True` ("longest_first") cuts it: one token at a time from the end of
+   * the longer text, the second on a tie, so a short query keeps all its tokens.
+   */
+  encodePairs(pairs: readonly (readonly [string, string])[], options: { maxLength?: number } = {}): EncodedPairs {
+    const maxLength = options.maxLength ?? this.modelMaxLength;
+    checkLength("maxLength", maxLength, 1);
+    const template = (this.pairTemplate ??= this.findPairTemplate());
+    const [prefix, middle, suffix] = template.parts;
+    const room = maxLength - prefix.ids.length - middle.ids.length - suffix.ids.length;
+    if (room < 2) throw new Error(`maxLength ${maxLength} leaves no room for two texts between the special tokens`);
+    const rows: { ids: number[]; types: number[] }[] = [];
+    const truncated: boolean[] = [];
+    for (const [first, second] of pairs) {
+      let a = this.encodeText(first).ids;
+      let b = this.encodeText(second).ids;
+      const cut = a.length + b.length > room;
+      if (cut) {
+        // longest_first, as the Python tokenizers' truncate_sequences: remove from the longer text.
+        let na = a.length;
+        let nb = b.length;
+        while (na + nb > room) {
+          if (na > nb) na--;
+          else nb--;
+        }
+        a = a.slice(0, na);
+        b = b.slice(0, nb);
+      }
+      const [tp, ta, tm, tb, ts] = template.typeIds;
+      rows.push({
+        ids: [...prefix.ids, ...a, ...middle.ids, ...b, ...suffix.ids],
+        types: [...prefix.ids.map(() => tp), ...a.map(() => ta), ...middle.ids.map(() => tm), ...b.map(() => tb), ...suffix.ids.map(() => ts)],
+      });
+      truncated.push(cut);
+    }
+    const seqLength = Math.max(0, ...rows.map((r) => r.ids.length));
+    const size = rows.length * seqLength;
+    const inputIds = new BigInt64Array(size).fill(BigInt(this.padTokenId));
+    const attentionMask = new BigInt64Array(size);
+    const tokenTypeIds = new BigInt64Array(size);
+    rows.forEach((r, row) => {
+      const base = row * seqLength;
+      r.ids.forEach((id, k) => {
+        inputIds[base + k] = BigInt(id);
+        attentionMask[base + k] = 1n;
+        tokenTypeIds[base + k] = BigInt(r.types[k]!);
+      });
+    });
+    return { inputIds, attentionMask, tokenTypeIds, batchSize: rows.length, seqLength, truncated };
+  }
+
+  private pairTemplate: PairTemplate | undefined;
+
+  /**
+   * The post-processor's pair template, found as {@link template} finds the single one: a probe
+   * pair encoded with special tokens and segment ids, and its two texts located in it.
+   */
+  private findPairTemplate(): PairTemplate {
+    const a = this.encodeText("a").ids;
+    const b = this.encodeText("b").ids;
+    const full = this.hf._tokenizer.encode("a", { text_pair: "b", add_special_tokens: true, return_token_type_ids: true });
+    const at = (ids: number[], from: number): number => {
+      for (let k = from; k + ids.length <= full.ids.length; k++) if (ids.every((id, j) => full.ids[k + j] === id)) return k;
+      throw new Error(`${this.source.spec}: cannot find the pair template of this tokenizer (a probe pair's texts are not in its encoding)`);
+    };
+    const i = at(a, 0);
+    const j = at(b, i + a.length);
+    const part = (from: number, to: number): EncodedContent => ({ ids: full.ids.slice(from, to), tokens: full.tokens.slice(from, to) });
+    const types = full.token_type_ids ?? full.ids.map(() => 0);
+    const typeAt = (k: number, fallback: number): number => (k < full.ids.length && k >= 0 ? types[k]! : fallback);
+    const last = full.ids.length - 1;
+    return {
+      parts: [part(0, i), part(i + a.length, j), part(j + b.length, full.ids.length)],
+      typeIds: [typeAt(0, 0), types[i]!, typeAt(i + a.length, types[i]!), types[j]!, typeAt(last, types[j]!)],
+    };
   }
 
   /**

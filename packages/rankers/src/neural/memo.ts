@@ -24,6 +24,7 @@
  */
 import { createHash } from "node:crypto";
 import type { Encoder, SentenceOptions } from "@crossrank/encode";
+import { clearCrossEncoders } from "./cross-encoder-ranker.js";
 import { countFrequencies, type IdfTable } from "./idf.js";
 import { type EncoderSettings, encoderOptions } from "./settings.js";
 
@@ -459,7 +460,7 @@ function textsHash(texts: readonly string[]): string {
 }
 
 /**
- * Empties the embedding memos and disposes every shared encoder (e.g. between suites of a bench,
+ * Empties the embedding memos and disposes every shared encoder and cross-encoder (e.g. between suites of a bench,
  * or at the end of a test file). Rankers created before keep working: they reload on next use.
  */
 export async function clearNeuralMemo(): Promise<void> {
@@ -474,6 +475,7 @@ export async function clearNeuralMemo(): Promise<void> {
     const shared = await p.catch(() => undefined);
     await shared?.encoder.dispose();
   }
+  await clearCrossEncoders();
 }
 
 /** Sizes of the memos, for tests and diagnostics. */
