@@ -104,6 +104,6 @@ for (const q of queries) {
   const exact = new Set((await pgIndex.search(q.text, { ranker: "bi-encoder", k: 10, params: { exact: true } })).map((h) => h.id));
   found += approx.filter((h) => exact.has(h.id)).length;
 }
-console.log(`HNSW (ef_search 40) recall@10 against the full scan, de → en: ${(found / (10 * queries.length)).toFixed(3)}`);
+console.log(`HNSW (ef_search 100) recall@10 against the full scan, de → en: ${(found / (10 * queries.length)).toFixed(3)}`);
 await pgIndex.close();
 await index.close();
