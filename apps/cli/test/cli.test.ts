@@ -1,9 +1,8 @@
-import { spawn } from "node:child_process";
 import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { bin, crossrank, fixture } from "./run-cli.js";
+import { crossrank, fixture, startServe } from "./run-cli.js";
 
 describe("crossrank eval", () => {
   it("prints the means over the qrels' queries as JSON", async () => {
@@ -92,24 +91,16 @@ describe("crossrank index and search --index", () => {
   it("serves the index over HTTP until SIGTERM", async () => {
     const out = join(await mkdtemp(join(tmpdir(), "crossrank-cli-serve-")), "idx");
     expect((await crossrank("index", "--docs", fixture("docs.jsonl"), "--out", out, "--lexical", "bm25", "--encoder", "none")).code).toBe(0);
-    const server = spawn(process.execPath, [bin, "serve", "--index", out, "--port", "0"], { stdio: ["ignore", "ignore", "pipe"] });
-    let stderr = "";
-    const address = await new Promise<string>((resolve, reject) => {
-      server.stderr.on("data", (chunk: Buffer) => {
-        stderr += chunk.toString();
-        const m = /at (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr);
-        if (m) resolve(m[1]!);
-      });
-      server.on("exit", () => reject(new Error(stderr)));
-    });
-    const health = await (await fetch(`${address}/health`)).json();
-    expect(health).toMatchObject({ status: "ok", generation: 1 });
-    const res = await fetch(`${address}/search`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query: "capital of Germany", ranker: "bm25", k: 1 }) });
-    expect(((await res.json()) as { hits: { id: string }[] }).hits[0]!.id).toBe("berlin");
-    const exit = new Promise((resolve) => server.on("exit", (code) => resolve(code)));
-    server.kill("SIGTERM");
-    expect(await exit).toBe(0);
-    expect(stderr).toContain("SIGTERM: finishing requests in flight, then exiting");
+    const server = await startServe("--index", out);
+    try {
+      const health = await (await fetch(`${server.address}/health`)).json();
+      expect(health).toMatchObject({ status: "ok", generation: 1 });
+      const res = await fetch(`${server.address}/search`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query: "capital of Germany", ranker: "bm25", k: 1 }) });
+      expect(((await res.json()) as { hits: { id: string }[] }).hits[0]!.id).toBe("berlin");
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
+    expect(server.stderr()).toContain("SIGTERM: finishing requests in flight, then exiting");
   }, 120_000);
 
   it("streams several --docs files into one index; an id in two of them is an error with both positions", async () => {
@@ -159,27 +150,19 @@ describe.skipIf(!pgUrl)("crossrank index --store / search --store / serve --stor
       got.forEach((h, i) => expect(Math.abs(h.score - expected[i]!.score)).toBeLessThan(1e-5));
     }
     // The first hybrid search loads the model and the German dictionary: no 503 for that here.
-    const server = spawn(process.execPath, [bin, "serve", ...store, "--port", "0", "--timeout", "240000"], { stdio: ["ignore", "ignore", "pipe"] });
-    let stderr = "";
-    const address = await new Promise<string>((resolve, reject) => {
-      server.stderr.on("data", (chunk: Buffer) => {
-        stderr += chunk.toString();
-        const m = /at (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr);
-        if (m) resolve(m[1]!);
-      });
-      server.on("exit", () => reject(new Error(stderr)));
-    });
-    expect(stderr).toContain("(schema crossrank_cli_test)");
-    expect(((await (await fetch(`${address}/stats`)).json()) as { store: string }).store).toBe("postgres");
-    const res = await fetch(`${address}/search`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query: "Hauptstadt von Japan", queryLang: "de", k: 1 }) });
-    const body = (await res.json()) as { hits: { id: string }[] };
-    expect(res.status, JSON.stringify(body)).toBe(200);
-    expect(body.hits[0]!.id).toBe("tokyo");
-    const explained = await fetch(`${address}/explain`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query: "Hauptstadt von Japan", id: "tokyo" }) });
-    expect(explained.status).toBe(200);
-    const exit = new Promise((resolve) => server.on("exit", (code) => resolve(code)));
-    server.kill("SIGTERM");
-    expect(await exit).toBe(0);
+    const server = await startServe(...store, "--timeout", "240000");
+    try {
+      expect(server.stderr()).toContain("(schema crossrank_cli_test)");
+      expect(((await (await fetch(`${server.address}/stats`)).json()) as { store: string }).store).toBe("postgres");
+      const res = await fetch(`${server.address}/search`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query: "Hauptstadt von Japan", queryLang: "de", k: 1 }) });
+      const body = (await res.json()) as { hits: { id: string }[] };
+      expect(res.status, JSON.stringify(body)).toBe(200);
+      expect(body.hits[0]!.id).toBe("tokyo");
+      const explained = await fetch(`${server.address}/explain`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query: "Hauptstadt von Japan", id: "tokyo" }) });
+      expect(explained.status).toBe(200);
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
   }, 300_000);
 });
 

@@ -294,6 +294,20 @@ describe("crossrank explain", { timeout: TIMEOUT }, () => {
     }
   });
 
+  it("takes the ranker's preset and Sinkhorn settings, and names what it used in the figure", async () => {
+    const out = join(dir, "explain-faithful.svg");
+    const faithful = json<Explanation>(await run("explain", "--model", "fixture:bert", "--query", "the dog runs", "--doc", "der Hund läuft", "--out", out, "--preset", "faithful", "--json"));
+    expect(await readFile(out, "utf8")).toContain("γ 0.1, 500 iterations, kernel domain");
+    const chosen = json<Explanation>(
+      await run("explain", "--model", "fixture:bert", "--query", "the dog runs", "--doc", "der Hund läuft", "--out", out, "--gamma", "1", "--iterations", "50", "--domain", "log", "--ot-backend", "js", "--json"),
+    );
+    expect(await readFile(out, "utf8")).toContain("γ 1, 50 iterations, log domain");
+    // A larger γ spreads the plan: another distance.
+    expect(Math.abs(chosen.distance - faithful.distance)).toBeGreaterThan(1e-6);
+    expect(failure(await run("explain", "--model", "fixture:bert", "--query", "a", "--doc", "b", "--out", out, "--preset", "exact"))).toContain("--preset: expected default or faithful");
+    expect(failure(await run("explain", "--model", "fixture:bert", "--query", "a", "--doc", "b", "--out", out, "--domain", "dual"))).toContain("--domain: expected auto, kernel or log");
+  });
+
   it("rejects an --out that is neither .png nor .svg", async () => {
     const out = join(dir, "explain.jpg");
     const line = failure(await run("explain", "--model", "fixture:bert", "--query", "a", "--doc", "b", "--out", out));

@@ -1,4 +1,4 @@
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
@@ -40,4 +40,37 @@ export async function crossrankWith(options: CliOptions, ...args: string[]): Pro
     const e = error as { stdout: string; stderr: string; code: number };
     return { stdout: e.stdout, stderr: e.stderr, code: e.code };
   }
+}
+
+/** A `crossrank serve` started by {@link startServe}. */
+export interface ServeProcess {
+  /** http://127.0.0.1:PORT, as the server printed it. */
+  address: string;
+  /** What the server wrote to stderr so far. */
+  stderr(): string;
+  /** Sends SIGTERM and resolves with the exit code. */
+  stop(): Promise<number | null>;
+}
+
+/** Starts `crossrank serve ARGS --port 0` and resolves once it listens (rejects with its stderr if it exits first). */
+export async function startServe(...args: string[]): Promise<ServeProcess> {
+  const server = spawn(process.execPath, [bin, "serve", ...args, "--port", "0"], { stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  const exited = new Promise<number | null>((resolve) => server.on("exit", (code) => resolve(code)));
+  const address = await new Promise<string>((resolve, reject) => {
+    server.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString();
+      const m = /at (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr);
+      if (m) resolve(m[1]!);
+    });
+    void exited.then(() => reject(new Error(stderr)));
+  });
+  return {
+    address,
+    stderr: () => stderr,
+    stop: () => {
+      server.kill("SIGTERM");
+      return exited;
+    },
+  };
 }

@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { Command } from "commander";
 import { benchTexts, DEFAULT_ENCODER, encodeBench, loadEncoder, writeFixtureModel, type Encoder, type EncoderBackend, type FixtureKind, type Pooling } from "@crossrank/encode";
-import { explainPair } from "@crossrank/rankers";
+import { explainPair, type LmEmdOptions, type NeuralPreset, resolveLmEmd } from "@crossrank/rankers";
 import { writeHeatmap, type Matrix } from "@crossrank/ot";
 import { positiveInt, UsageError } from "../errors.js";
 import { barProgress } from "../progress.js";
@@ -169,19 +169,33 @@ export function explainCommand(): Command {
     .requiredOption("--query <text>", "query text")
     .requiredOption("--doc <text>", "document text")
     .requiredOption("--out <file>", "output image: .png or .svg")
-    .option("--gamma <reg>", "entropic regularisation γ", (v) => positiveNumber("--gamma", v), 0.1)
-    .option("--iterations <n>", "Sinkhorn iterations", positiveInt("--iterations"), 100)
+    .option("--preset <name>", 'the ranker\'s presets: "default", or "faithful" (the LM-EMD study\'s: 500 kernel-domain iterations)', "default")
+    .option("--gamma <reg>", "entropic regularisation γ (default 0.1)", (v) => positiveNumber("--gamma", v))
+    .option("--iterations <n>", "Sinkhorn iterations (default 100; 500 with --preset faithful)", positiveInt("--iterations"))
+    .option("--domain <name>", 'Sinkhorn domain: "auto", "kernel" or "log" (default auto; kernel with --preset faithful)')
+    .option("--ot-backend <name>", 'solver backend: "auto", "onnx", "webasm", "cpu", "webgpu" or "js" (default auto)')
     .option("--no-special", "leave CLS/SEP out of the marginals")
     .option("--json", "also print tokens, distance and the top matches as JSON")
-    .action(async (options: ModelFlags & { query: string; doc: string; out: string; gamma: number; iterations: number; special: boolean; json?: boolean }) => {
+    .action(async (options: ModelFlags & { query: string; doc: string; out: string; preset: string; gamma?: number; iterations?: number; domain?: string; otBackend?: string; special: boolean; json?: boolean }) => {
       if (!/\.(png|svg)$/i.test(options.out)) throw new UsageError(`--out: expected a .png or .svg file, got "${options.out}"`);
+      if (options.preset !== "default" && options.preset !== "faithful") throw new UsageError(`--preset: expected default or faithful, got "${options.preset}"`);
+      if (options.domain !== undefined && !["auto", "kernel", "log"].includes(options.domain)) throw new UsageError(`--domain: expected auto, kernel or log, got "${options.domain}"`);
+      if (options.otBackend !== undefined && !["auto", "onnx", "webasm", "cpu", "webgpu", "js"].includes(options.otBackend)) {
+        throw new UsageError(`--ot-backend: expected auto, onnx, webasm, cpu, webgpu or js, got "${options.otBackend}"`);
+      }
+      // Only what was given: the preset chooses the rest, as for the ranker.
+      const settings = {
+        preset: options.preset as NeuralPreset,
+        includeSpecial: options.special,
+        ...(options.gamma === undefined ? {} : { gamma: options.gamma }),
+        ...(options.iterations === undefined ? {} : { iterations: options.iterations }),
+        ...(options.domain === undefined ? {} : { domain: options.domain as LmEmdOptions["domain"] }),
+        ...(options.otBackend === undefined ? {} : { otBackend: options.otBackend as LmEmdOptions["otBackend"] }),
+      };
+      const resolved = resolveLmEmd(settings, "explain");
       const encoder = await openEncoder(options);
       try {
-        const explanation = await explainPair(encoder, options.query, options.doc, {
-          gamma: options.gamma,
-          iterations: options.iterations,
-          includeSpecial: options.special,
-        });
+        const explanation = await explainPair(encoder, options.query, options.doc, settings);
         const rows = explanation.queryTokens.length;
         const cols = explanation.docTokens.length;
         const asMatrix = (data: Float32Array): Matrix => ({ rows, cols, data: Float64Array.from(data) });
@@ -194,7 +208,7 @@ export function explainCommand(): Command {
           {
             rowLabels: explanation.queryTokens,
             colLabels: explanation.docTokens,
-            title: `LM-EMD (${encoder.id}), γ ${options.gamma}, ${options.iterations} iterations: distance ${explanation.distance.toFixed(4)}`,
+            title: `LM-EMD (${encoder.id}), γ ${resolved.gamma}, ${resolved.iterations} iterations, ${resolved.domain} domain: distance ${explanation.distance.toFixed(4)}`,
           },
         );
         console.error(`wrote ${options.out}`);
