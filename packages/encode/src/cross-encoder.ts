@@ -13,6 +13,7 @@
 import { type ModelSource, type ResolveOptions, Tokenizer, type EncodedPairs } from "@crossrank/tokenize";
 import type * as Ort from "onnxruntime-node";
 import { SESSION_OPTIONS } from "./backends/common.js";
+import { loadOrt } from "./backends/onnx.js";
 import { type EncoderBackend, onnxFile, openSource } from "./encoder.js";
 
 /** Options of {@link loadCrossEncoder}. */
@@ -110,8 +111,7 @@ function logitsOf(data: unknown, dims: readonly number[], batch: EncodedPairs, w
 }
 
 async function onnxLogitsRunner(modelPath: string): Promise<LogitsRunner> {
-  const ort = (await import("onnxruntime-node")) as unknown as typeof Ort & { default?: typeof Ort };
-  const runtime = ort.default ?? ort;
+  const runtime = await loadOrt();
   const session = await runtime.InferenceSession.create(modelPath, SESSION_OPTIONS);
   const unknown = session.inputNames.filter((n) => !(PAIR_INPUTS as readonly string[]).includes(n));
   if (unknown.length > 0 || !session.outputNames.includes("logits")) {

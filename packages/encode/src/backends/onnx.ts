@@ -11,7 +11,7 @@ type OrtModule = typeof Ort;
 let ortPromise: Promise<OrtModule> | undefined;
 
 /** onnxruntime-node, loaded on first use so importing the package does not load the native binary. */
-function loadOrt(): Promise<OrtModule> {
+export function loadOrt(): Promise<OrtModule> {
   ortPromise ??= import("onnxruntime-node").then((m) => ((m as unknown as { default?: OrtModule }).default ?? m) as OrtModule);
   return ortPromise;
 }
