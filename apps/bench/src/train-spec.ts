@@ -7,6 +7,8 @@
  *   - name: lm-emd
  *     params: { gamma: [0.1, 1, 10], iterations: 100 }
  *     train: { loss: [pairwise, cross-entropy], epochs: 3, lr: 0.001, group: 5, split: 0.5, seed: 1 }
+ *     # the study's gradient: through every Sinkhorn iteration, on the float64 solver
+ *     # train: { gradient: unrolled, solver: reference }
  * ```
  */
 
@@ -35,6 +37,10 @@ export interface TrainConfig {
   head: "linear" | "mlp";
   hidden?: number;
   activation?: "gelu" | "relu" | "tanh";
+  /** "batched": the ranker's float32 solver; "reference": the float64 Sinkhorn per pair (slower). */
+  solver: "batched" | "reference";
+  /** "envelope": the plan held fixed (exact at convergence); "unrolled": reverse mode through every iteration, the LM-EMD study's autograd (needs solver "reference"). */
+  gradient: "envelope" | "unrolled";
 }
 
 type Check = { accepts: string; check: (v: unknown) => boolean; sweep?: false };
@@ -57,6 +63,8 @@ export const TRAIN_KEYS: Readonly<Record<keyof TrainConfig, Check>> = {
   head: oneOf("linear", "mlp"),
   hidden: { accepts: "a whole number >= 1", check: isInt(1) },
   activation: oneOf("gelu", "relu", "tanh"),
+  solver: oneOf("batched", "reference"),
+  gradient: oneOf("envelope", "unrolled"),
   split: { accepts: "a number strictly between 0 and 1 (the train fraction)", check: (v) => isNumber(v) && v > 0 && v < 1, sweep: false },
   seed: { accepts: "a whole number >= 0", check: isInt(0), sweep: false },
 };
@@ -74,6 +82,8 @@ export const TRAIN_DEFAULTS = {
   split: 0.5,
   seed: 1,
   head: "linear",
+  solver: "batched",
+  gradient: "envelope",
 } as const satisfies Partial<TrainConfig>;
 
 /** What is wrong with a `train` block: the key (undefined: the block itself) and a message. */
@@ -97,6 +107,11 @@ export function checkTrainSpec(train: Record<string, unknown>, ranker: string): 
     } else if (!spec.check(value)) {
       return { key, message: `expected ${spec.accepts}, got ${JSON.stringify(value)}` };
     }
+  }
+  // The unrolled gradient differentiates the float64 reference iteration only.
+  const listed = (v: unknown): unknown[] => (Array.isArray(v) ? v : v === undefined ? [] : [v]);
+  if (listed(train.gradient).includes("unrolled") && !(listed(train.solver).length > 0 && listed(train.solver).every((v) => v === "reference"))) {
+    return { key: "gradient", message: 'gradient "unrolled" needs solver: reference (the batched solver gives the envelope gradient only)' };
   }
   return undefined;
 }

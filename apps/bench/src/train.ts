@@ -186,6 +186,8 @@ export async function trainedHead(
     ...(task.queryLang !== undefined ? { queryLang: task.queryLang } : {}),
     head: { type: config.head, ...(config.hidden !== undefined ? { hidden: config.hidden } : {}), ...(config.activation !== undefined ? { activation: config.activation } : {}) },
     optimizer: { lr: config.lr, weightDecay: config.weightDecay },
+    solver: config.solver,
+    gradient: config.gradient,
     epochs: config.epochs,
     batchSize: config.batchSize,
     seed: config.seed,

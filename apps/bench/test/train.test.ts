@@ -93,8 +93,8 @@ describe("rankerConfigs: params × train grid and row labels", () => {
       { name: "lm-emd", params: { gamma: 0.1 }, train: { epochs: 2, lr: 0.01 } },
     ]);
     const labels = rankerConfigs(suite).map((c) => c.train!.label);
-    expect(labels[0]).toBe("+train(loss=pairwise,epochs=2,lr=0.001,weightDecay=0.01,margin=0,batchSize=1,group=5,negatives=bm25,head=linear)");
-    expect(labels[1]).toBe("+train(loss=pairwise,epochs=2,lr=0.01,weightDecay=0.01,margin=0,batchSize=1,group=5,negatives=bm25,head=linear)");
+    expect(labels[0]).toBe("+train(loss=pairwise,epochs=2,lr=0.001,weightDecay=0.01,margin=0,batchSize=1,group=5,negatives=bm25,head=linear,solver=batched,gradient=envelope)");
+    expect(labels[1]).toBe("+train(loss=pairwise,epochs=2,lr=0.01,weightDecay=0.01,margin=0,batchSize=1,group=5,negatives=bm25,head=linear,solver=batched,gradient=envelope)");
     // A different gamma is a different ranker label already.
     expect(labels[2]).toBe("+train(loss=pairwise,epochs=2)");
   });
@@ -242,5 +242,30 @@ describe("runSuite with a train block", { timeout: 180_000 }, () => {
     expect(again.results.slice(0, 3).map((r) => r.head!.reused)).toEqual([true, true, true]);
     expect(again.results.map((r) => r.measures)).toEqual(result.results.map((r) => r.measures));
     expect((await readdir(join(cacheDir, "heads"))).filter((f) => f.startsWith("lm-emd-")).length).toBe(3);
+  });
+
+  it("trains with the LM-EMD study's gradient through every Sinkhorn iteration when asked (gradient: unrolled)", async () => {
+    const path = join(dir, "suite", "unrolled.json");
+    const params = { gamma: 0.5, iterations: 10, maxLength: 16 };
+    const train = { epochs: 1, lr: 0.01, group: 3, negatives: "random", solver: "reference", split: 0.5, seed: 1 };
+    await writeFile(
+      path,
+      JSON.stringify({
+        name: "unrolled",
+        encoder: "fixture:bert",
+        datasets: [{ dataset: "parallel", queries: "q.de", documents: "d.en", queryLang: "de", docLang: "en" }],
+        rankers: [{ name: "lm-emd", params, train: { ...train, gradient: ["envelope", "unrolled"] } }],
+        measures: ["P@1"],
+      }),
+    );
+    const result = await runSuite(await loadSuite(path), { outDir: null });
+    const [envelope, unrolled] = result.results;
+    expect(unrolled!.label).toContain("gradient=unrolled");
+    expect(unrolled!.train).toMatchObject({ gradient: "unrolled", solver: "reference" });
+    const config = JSON.parse(await readFile(join(unrolled!.head!.folder, "crossrank-head.json"), "utf8"));
+    expect(config.trainedBy).toMatchObject({ gradient: "unrolled", solver: "reference" });
+    // Another gradient, another head.
+    expect(unrolled!.head!.folder).not.toBe(envelope!.head!.folder);
+    expect(() => withRankers([{ name: "lm-emd", train: { gradient: "unrolled" } }])).toThrow('rankers[0].train.gradient: gradient "unrolled" needs solver: reference');
   });
 });
