@@ -9,6 +9,7 @@ import { indexCommand } from "./commands/index-command.js";
 import { searchCommand } from "./commands/search.js";
 import { serveCommand } from "./commands/serve.js";
 import { staticModelCommand } from "./commands/static-model.js";
+import { trainLmEmdCommand } from "./commands/train-lm-emd.js";
 import { trainStaticCommand } from "./commands/train-static.js";
 
 const { version } = createRequire(import.meta.url)("../package.json") as { version: string };
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
     .addCommand(explainCommand())
     .addCommand(distillCommand())
     .addCommand(trainStaticCommand())
+    .addCommand(trainLmEmdCommand())
     .addCommand(staticModelCommand());
   return program;
 }
