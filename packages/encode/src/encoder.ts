@@ -105,6 +105,13 @@ export interface Encoder {
    * trained heads appear where they apply ("Head(linear 32→16, tokens)" after the Transformer, sentence heads after Dense).
    */
   readonly modules: readonly string[];
+  /**
+   * The folder's prompts by name (`config_sentence_transformers.json`: E5's {query: "query: ",
+   * passage: "passage: "}) and the default one's name: what a caller prepends to a text for that
+   * role, as sentence-transformers' `encode(texts, prompt_name=…)` does. Empty when none.
+   */
+  readonly prompts: Readonly<Record<string, string>>;
+  readonly defaultPromptName: string | undefined;
   /** Token embeddings per text, in input order. */
   encodeTokens(texts: readonly string[], options?: EncodeProgress): Promise<TokenEmbeddings[]>;
   /** One row per text, [texts.length, sentenceDim] row-major ([texts.length, dim] with dense: false). */
@@ -344,6 +351,8 @@ class OnnxEncoder implements Encoder {
   readonly sentenceDim: number;
   readonly maxLength: number;
   readonly modules: readonly string[];
+  readonly prompts: Readonly<Record<string, string>>;
+  readonly defaultPromptName: string | undefined;
   private readonly runner: ModelRunner;
   private readonly st: SentenceTransformersConfig | undefined;
   private readonly batchSize: number;
@@ -363,6 +372,8 @@ class OnnxEncoder implements Encoder {
     this.tokenizer = p.tokenizer;
     this.runner = p.runner;
     this.st = p.st;
+    this.prompts = p.st?.prompts ?? {};
+    this.defaultPromptName = p.st?.defaultPromptName;
     this.batchSize = p.batchSize;
     this.maxLength = p.maxLength;
     // The fingerprint hashes file contents, not the spec or path; trained heads follow, innermost

@@ -24,6 +24,13 @@ export interface SentenceTransformersConfig {
   dense: (DenseLayer & { path: string })[];
   /** Whether a Normalize module ends the pipeline. */
   normalize: boolean;
+  /**
+   * `config_sentence_transformers.json` prompts by name (E5: {query: "query: ", passage: "passage: "}),
+   * which sentence-transformers prepends to a text when asked for that prompt; empty when none.
+   */
+  prompts: Record<string, string>;
+  /** The prompt sentence-transformers applies when none is asked for (`default_prompt_name`). */
+  defaultPromptName?: string;
   /** Files whose contents define the pipeline (relative to the model root), for cache fingerprints. */
   files: string[];
 }
@@ -64,7 +71,22 @@ export async function readSentenceTransformers(source: ModelSource): Promise<Sen
   if (modules[0]!.kind !== "Transformer") throw new Error(`${where}: the first module must be a Transformer (got ${modules[0]!.type})`);
 
   const transformerPath = modules[0]!.path;
-  const config: SentenceTransformersConfig = { transformerPath, doLowerCase: false, dense: [], normalize: false, files: ["modules.json"] };
+  const config: SentenceTransformersConfig = { transformerPath, doLowerCase: false, dense: [], normalize: false, prompts: {}, files: ["modules.json"] };
+  const stConfig = await source.json<{ prompts?: unknown; default_prompt_name?: unknown }>("config_sentence_transformers.json", { optional: true });
+  if (stConfig !== undefined) {
+    config.files.push("config_sentence_transformers.json");
+    const where = `config_sentence_transformers.json of ${source.spec}`;
+    if (stConfig.prompts !== undefined) {
+      if (typeof stConfig.prompts !== "object" || stConfig.prompts === null || Object.values(stConfig.prompts).some((v) => typeof v !== "string")) {
+        throw new Error(`${where}: prompts must map names to strings`);
+      }
+      config.prompts = { ...(stConfig.prompts as Record<string, string>) };
+    }
+    if (typeof stConfig.default_prompt_name === "string") {
+      if (config.prompts[stConfig.default_prompt_name] === undefined) throw new Error(`${where}: default_prompt_name ${JSON.stringify(stConfig.default_prompt_name)} is not one of the prompts`);
+      config.defaultPromptName = stConfig.default_prompt_name;
+    }
+  }
   const bertConfigPath = rel(transformerPath, "sentence_bert_config.json");
   const bertConfig = await source.json<{ max_seq_length?: number; do_lower_case?: boolean }>(bertConfigPath, { optional: true });
   if (bertConfig !== undefined) {

@@ -236,6 +236,9 @@ export class StaticEncoder implements Encoder {
   readonly sentenceDim: number;
   readonly maxLength: number;
   readonly modules: readonly string[];
+  /** Static models carry no prompts. */
+  readonly prompts: Readonly<Record<string, string>> = {};
+  readonly defaultPromptName = undefined;
   readonly format: StaticLayout["format"];
   private readonly table: Float32Array;
   private readonly weights: Float32Array | undefined;

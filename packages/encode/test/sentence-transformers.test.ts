@@ -43,7 +43,7 @@ describe("readSentenceTransformers", () => {
     const weights = await readSafetensors(join(st, "2_Dense/model.safetensors"));
     expect(Array.from(d.weight)).toEqual(Array.from(weights.get("linear.weight")!.data as Float32Array));
     expect(Array.from(d.bias!)).toEqual(Array.from(weights.get("linear.bias")!.data as Float32Array));
-    expect(c.files).toEqual(["modules.json", "sentence_bert_config.json", "1_Pooling/config.json", "2_Dense/config.json", "2_Dense/model.safetensors"]);
+    expect(c.files).toEqual(["modules.json", "config_sentence_transformers.json", "sentence_bert_config.json", "1_Pooling/config.json", "2_Dense/config.json", "2_Dense/model.safetensors"]);
   });
 
   it("a folder without modules.json is a plain model", async () => {

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Encoder, loadEncoder, type TokenEmbeddings, writeFixtureModel } from "@crossrank/encode";
@@ -476,5 +476,38 @@ describe("neural ranker parameters", () => {
   it("reports a model that cannot be loaded when ranking", async () => {
     const ranker = createRanker("bert-mean", { encoder: join(tmpdir(), "crossrank-no-such-model") });
     await expect(ranker.rank(INPUT)).rejects.toThrow();
+  });
+});
+
+describe("bi-encoder prompts (config_sentence_transformers.json)", () => {
+  it("puts the folder's query and passage prompts before queries and documents, as E5 models are used; the study's baselines do not", async () => {
+    const e5 = (await writeFixtureModel(join(dir, "e5"), { kind: "sentence-transformers" })).dir;
+    const stConfig = JSON.parse(await readFile(join(e5, "config_sentence_transformers.json"), "utf8")) as Record<string, unknown>;
+    await writeFile(join(e5, "config_sentence_transformers.json"), JSON.stringify({ ...stConfig, prompts: { query: "query: ", passage: "passage: " } }));
+    const run = await createRanker("bi-encoder", { encoder: e5 }).rank(INPUT, { k: ALL });
+    const plain = await createRanker("bi-encoder", { encoder: st }).rank(INPUT, { k: ALL });
+    const byHand = await loadEncoder(e5);
+    try {
+      expect(byHand.prompts).toEqual({ query: "query: ", passage: "passage: " });
+      const q = await byHand.encode(QUERY_TEXTS.map((t) => `query: ${t}`));
+      const d = await byHand.encode(DOC_TEXTS.map((t) => `passage: ${t}`));
+      INPUT.queries.forEach((query, i) => {
+        const hits = run.get(query.id)!;
+        INPUT.documents.forEach((doc, j) => {
+          const cos = dot(unit(Float64Array.from(q.data.subarray(i * q.dim, (i + 1) * q.dim))), unit(Float64Array.from(d.data.subarray(j * d.dim, (j + 1) * d.dim))));
+          expect(hits.get(doc.id), `${query.id} ${doc.id}`).toBeCloseTo(cos, 5);
+        });
+      });
+      // The prompts change the scores (the same weights without them score otherwise).
+      expect(run.get("q1")!.get("d1")).not.toBeCloseTo(plain.get("q1")!.get("d1")!, 5);
+      // bert-mean, a baseline of the LM-EMD study, encodes the texts as they are.
+      const baseline = await createRanker("bert-mean", { encoder: e5 }).rank(INPUT, { k: ALL });
+      const baselinePlain = await createRanker("bert-mean", { encoder: st }).rank(INPUT, { k: ALL });
+      expect(baseline.get("q1")!.get("d1")).toBeCloseTo(baselinePlain.get("q1")!.get("d1")!, 6);
+    } finally {
+      await byHand.dispose();
+    }
+    await writeFile(join(e5, "config_sentence_transformers.json"), JSON.stringify({ ...stConfig, prompts: { query: "query: " }, default_prompt_name: "passage" }));
+    await expect(loadEncoder(e5)).rejects.toThrow('default_prompt_name "passage" is not one of the prompts');
   });
 });

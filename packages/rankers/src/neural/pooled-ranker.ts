@@ -52,6 +52,10 @@ export interface PooledRankerOptions extends NeuralRankerOptions {
  * candidates are scored: the dot products are cheap, and faithful padded pooling makes a vector
  * depend on the other texts of its batch, so restricting to candidates would change the vectors.
  */
+/** Prompt names sentence-transformers folders use for queries, and for documents (first found wins). */
+const QUERY_PROMPTS = ["query"] as const;
+const DOCUMENT_PROMPTS = ["passage", "document", "corpus"] as const;
+
 export class PooledRanker implements CandidateRanker {
   readonly name: string;
   private readonly settings: PooledRankerOptions;
@@ -89,6 +93,29 @@ export class PooledRanker implements CandidateRanker {
     return this.rankCandidates(input, undefined, options);
   }
 
+  /**
+   * The texts encoded for documents and for queries. A bi-encoder follows its folder's prompts as
+   * sentence-transformers models are meant to be used (E5: "query: " before queries, "passage: "
+   * before documents; a default prompt before both when there is no role prompt); the LM-EMD
+   * study's baselines (bert-cls, -max, -mean) encode the texts as they are.
+   */
+  private documentTexts(shared: SharedEncoder, documents: readonly Document[]): string[] {
+    const prompt = this.rolePrompt(shared, DOCUMENT_PROMPTS);
+    return documents.map((d) => prompt + documentText(d));
+  }
+
+  private queryTexts(shared: SharedEncoder, queries: readonly { text: string }[]): string[] {
+    const prompt = this.rolePrompt(shared, QUERY_PROMPTS);
+    return queries.map((q) => prompt + q.text);
+  }
+
+  private rolePrompt(shared: SharedEncoder, names: readonly string[]): string {
+    if (this.kind !== "bi-encoder") return "";
+    const { prompts, defaultPromptName } = shared.encoder;
+    for (const name of names) if (prompts[name] !== undefined) return prompts[name]!;
+    return defaultPromptName === undefined ? "" : (prompts[defaultPromptName] ?? "");
+  }
+
   /** The key of this ranker's document vectors among a collection's prebuilt parts: the encoder's vector settings and the pooling. */
   private partKey(shared: SharedEncoder): string {
     return JSON.stringify(["vectors", shared.vectorKey, shared.encoder.id, this.sentenceOptions()]);
@@ -100,7 +127,7 @@ export class PooledRanker implements CandidateRanker {
    */
   async prebuild(documents: readonly Document[], onProgress?: (done: number, total: number) => void): Promise<CollectionPart> {
     const shared = await sharedEncoder(this.settings);
-    const matrix = await pooledRows(shared.encoder, documents.map(documentText), this.sentenceOptions(), onProgress);
+    const matrix = await pooledRows(shared.encoder, this.documentTexts(shared, documents), this.sentenceOptions(), onProgress);
     return { kind: "vectors", key: this.partKey(shared), matrix };
   }
 
@@ -120,7 +147,7 @@ export class PooledRanker implements CandidateRanker {
     return {
       add: async (documents) => {
         if (chunks === undefined) throw new Error(`ranker ${this.name}: vectors added after finish`);
-        chunks.push(await pooledRows(shared.encoder, documents.map(documentText), sentence));
+        chunks.push(await pooledRows(shared.encoder, this.documentTexts(shared, documents), sentence));
       },
       finish: async () => {
         if (chunks === undefined) throw new Error(`ranker ${this.name}: vectors finished twice`);
@@ -152,13 +179,8 @@ export class PooledRanker implements CandidateRanker {
     const key = this.partKey(shared);
     const prebuilt = parts?.vectors.get(key);
     const ann = candidates === undefined && this.settings.exact !== true ? parts?.ann.get(key) : undefined;
-    const docs = prebuilt ?? (await pooledMatrix(shared, documents.map(documentText), sentence, progress.encodeDocs));
-    const qs = await pooledMatrix(
-      shared,
-      queries.map((q) => q.text),
-      sentence,
-      progress.encodeQueries,
-    );
+    const docs = prebuilt ?? (await pooledMatrix(shared, this.documentTexts(shared, documents), sentence, progress.encodeDocs));
+    const qs = await pooledMatrix(shared, this.queryTexts(shared, queries), sentence, progress.encodeQueries);
     const ids = documentIds(documents);
     if (ann !== undefined) {
       // The approximate index's candidates, scored exactly below like a re-ranker's.
