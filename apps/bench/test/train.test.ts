@@ -188,22 +188,24 @@ describe("runSuite with a train block", { timeout: 180_000 }, () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  /** A suite over the parallel files q.de / d.en with the fixture model, written into the suite folder; returns its path. */
+  async function writeSuite(name: string, rankers: unknown[], measures: string[]): Promise<string> {
+    const path = join(dir, "suite", `${name}.json`);
+    const datasets = [{ dataset: "parallel", queries: "q.de", documents: "d.en", queryLang: "de", docLang: "en" }];
+    await writeFile(path, JSON.stringify({ name, encoder: "fixture:bert", datasets, rankers, measures }));
+    return path;
+  }
+
   it("trains a head per grid point on the train queries, ranks the test queries with it, and reuses heads", async () => {
-    const path = join(dir, "suite", "train.json");
     const params = { gamma: 0.5, iterations: 30, maxLength: 16 };
-    await writeFile(
-      path,
-      JSON.stringify({
-        name: "train",
-        encoder: "fixture:bert",
-        datasets: [{ dataset: "parallel", queries: "q.de", documents: "d.en", queryLang: "de", docLang: "en" }],
-        rankers: [
-          { name: "lm-emd", params, train: { epochs: 0, split: 0.5, seed: 1 } },
-          { name: "lm-emd", params, train: { loss: ["pairwise", "cross-entropy"], epochs: 2, lr: 0.01, group: 3, negatives: "random", split: 0.5, seed: 1 } },
-          { name: "lm-emd", params },
-        ],
-        measures: ["P@1", "MAP"],
-      }),
+    const path = await writeSuite(
+      "train",
+      [
+        { name: "lm-emd", params, train: { epochs: 0, split: 0.5, seed: 1 } },
+        { name: "lm-emd", params, train: { loss: ["pairwise", "cross-entropy"], epochs: 2, lr: 0.01, group: 3, negatives: "random", split: 0.5, seed: 1 } },
+        { name: "lm-emd", params },
+      ],
+      ["P@1", "MAP"],
     );
     const suite = await loadSuite(path);
     const result = await runSuite(suite, { outDir: join(dir, "out") });
@@ -245,19 +247,9 @@ describe("runSuite with a train block", { timeout: 180_000 }, () => {
   });
 
   it("trains with the LM-EMD study's gradient through every Sinkhorn iteration when asked (gradient: unrolled)", async () => {
-    const path = join(dir, "suite", "unrolled.json");
     const params = { gamma: 0.5, iterations: 10, maxLength: 16 };
     const train = { epochs: 1, lr: 0.01, group: 3, negatives: "random", solver: "reference", split: 0.5, seed: 1 };
-    await writeFile(
-      path,
-      JSON.stringify({
-        name: "unrolled",
-        encoder: "fixture:bert",
-        datasets: [{ dataset: "parallel", queries: "q.de", documents: "d.en", queryLang: "de", docLang: "en" }],
-        rankers: [{ name: "lm-emd", params, train: { ...train, gradient: ["envelope", "unrolled"] } }],
-        measures: ["P@1"],
-      }),
-    );
+    const path = await writeSuite("unrolled", [{ name: "lm-emd", params, train: { ...train, gradient: ["envelope", "unrolled"] } }], ["P@1"]);
     const result = await runSuite(await loadSuite(path), { outDir: null });
     const [envelope, unrolled] = result.results;
     expect(unrolled!.label).toContain("gradient=unrolled");
