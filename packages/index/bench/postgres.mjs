@@ -11,29 +11,16 @@
 // --reuse searches the tables a previous run wrote (same documents) instead of writing them again.
 // Data: ../shared/datasets/ddtp; when missing, says so and exits 0.
 import { parseArgs } from "node:util";
-import { loadDdtpTask } from "@crossrank/datasets";
 import { openIndex, openPostgresIndex, writePostgresIndex } from "../dist/index.js";
+import { scaleQueries } from "./scale-queries.mjs";
 
 const { values } = parseArgs({ options: { index: { type: "string" }, url: { type: "string" }, queries: { type: "string", default: "100" }, reuse: { type: "boolean", default: false } } });
 if (!values.index || !values.url) {
-  console.error("usage: bench:postgres --index DIR --url postgres://… [--queries 100]");
+  console.error("usage: bench:postgres --index DIR --url postgres://… [--queries 100] [--reuse]");
   process.exit(2);
 }
 const count = Number(values.queries);
-let de;
-let en;
-try {
-  de = await loadDdtpTask({ queryLang: "de", docLang: "en", queryField: "short", docField: "description", split: { part: "dev" } });
-  en = await loadDdtpTask({ queryLang: "en", docLang: "en", queryField: "short", docField: "description", split: { part: "dev" } });
-} catch (err) {
-  console.log(`postgres: skipped: DDTP data not found (${err.message})`);
-  process.exit(0);
-}
-const pick = (task) => [...task.queries].sort((a, b) => (a.id < b.id ? -1 : 1)).slice(0, count);
-const querySets = [
-  ["de → en", pick(de), "de", de.qrels],
-  ["en → en", pick(en), "en", en.qrels],
-];
+const { querySets } = await scaleQueries("postgres", count);
 const rankers = [
   ["bm25", { ranker: "bm25" }],
   ["bm25-psq", { ranker: "bm25-psq" }],

@@ -15,28 +15,15 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { loadDdtpTask, splitSentences } from "@crossrank/datasets";
+import { splitSentences } from "@crossrank/datasets";
 import { mulberry32 } from "@crossrank/ot";
 import { buildIndex, openIndex } from "../dist/index.js";
+import { scaleQueries } from "./scale-queries.mjs";
 
 const { values } = parseArgs({ options: { documents: { type: "string", default: "1000000" }, queries: { type: "string", default: "200" }, out: { type: "string" }, "skip-small": { type: "boolean", default: false } } });
 const total = Number(values.documents);
 const count = Number(values.queries);
-let de;
-let en;
-try {
-  de = await loadDdtpTask({ queryLang: "de", docLang: "en", queryField: "short", docField: "description", split: { part: "dev" } });
-  en = await loadDdtpTask({ queryLang: "en", docLang: "en", queryField: "short", docField: "description", split: { part: "dev" } });
-} catch (err) {
-  console.log(`scale: skipped: DDTP data not found (${err.message})`);
-  process.exit(0);
-}
-const base = de.documents;
-const pick = (task) => [...task.queries].sort((a, b) => (a.id < b.id ? -1 : 1)).slice(0, count);
-const querySets = [
-  ["de → en", pick(de), "de"],
-  ["en → en", pick(en), "en"],
-];
+const { base, querySets } = await scaleQueries("scale", count);
 
 // The distractors are made as the build takes them (a generator), so that, as with
 // `crossrank index --docs`, the collection's texts are never all in memory at once.
@@ -74,8 +61,7 @@ async function measure(label, documents, size, dir) {
   console.log(`open ${((performance.now() - t1) / 1000).toFixed(1)} s`);
   console.log("queries | ranker | p50 ms | p95 ms | p99 ms | R@1");
   const rows = {};
-  for (const [qlabel, queries, lang] of querySets) {
-    const qrels = qlabel.startsWith("de") ? de.qrels : en.qrels;
+  for (const [qlabel, queries, lang, qrels] of querySets) {
     for (const [name, spec] of rankers) {
       const options = { k: 10, ranker: spec.ranker ?? name, queryLang: lang, ...(spec.params ? { params: spec.params } : {}) };
       if (name === "bm25-psq" && lang === "en") continue;
