@@ -345,6 +345,8 @@ export class PostgresIndex implements SearchStore {
       const first = (params.first as string | undefined) ?? "bm25";
       if (!["bm25", "bm25-psq", "bi-encoder"].includes(first)) throw new Error(`ranker rerank: on a PostgreSQL index the first stage is bm25, bm25-psq or bi-encoder, got ${first}`);
     }
+    // The stored vectors were encoded with titles: other vectors would need the whole collection encoded again.
+    if (params.title === false) throw new Error(`ranker ${name}: title false needs vectors without titles, which this PostgreSQL index does not hold; search an embedded index for it`);
     // idf marginals count document frequencies over the whole collection, which a search here does not load.
     if (params.marginals === "idf") throw new Error(`ranker ${name}: marginals "idf" needs the whole collection in memory; search an embedded index (crossrank search --index DIR) for it`);
   }

@@ -105,6 +105,7 @@ describe.skipIf(!url)("PostgreSQL + pgvector", () => {
       await expect(pgIndex.search("cat", { ranker: "rerank", params: { marginals: "idf" } })).rejects.toThrow('marginals "idf" needs the whole collection');
       await expect(pgIndex.search("cat", { ranker: "bm25", params: { k1: 2 } })).rejects.toThrow("holds bm25 postings built with other settings");
       await expect(pgIndex.search("cat", { ranker: "bm25-psq" })).rejects.toThrow("needs the query language");
+      await expect(pgIndex.search("cat", { ranker: "bi-encoder", params: { title: false } })).rejects.toThrow("title false needs vectors without titles");
     } finally {
       await pgIndex.close();
     }

@@ -177,6 +177,7 @@ function pooledEntry(kind: PooledKind): RankerEntry {
     default: "false: where the collection has an approximate index (a crossrank index's LanceDB table), its candidates, scored exactly",
     check: (v) => typeof v === "boolean",
   };
+  params.title = { accepts: "boolean", default: "true: the title on a line before the text (false: the text alone, as the LaBSE / DistilUSE notebook encodes)", check: (v) => typeof v === "boolean" };
   return { params, create: (p) => createNeural(kind, p) };
 }
 

@@ -511,3 +511,25 @@ describe("bi-encoder prompts (config_sentence_transformers.json)", () => {
     await expect(loadEncoder(e5)).rejects.toThrow('default_prompt_name "passage" is not one of the prompts');
   });
 });
+
+describe("bi-encoder title option", () => {
+  it("encodes the text alone with title false (the LaBSE / DistilUSE notebook), titles on a line before the text by default", async () => {
+    const withTitles = await createRanker("bi-encoder", { encoder: st }).rank(INPUT, { k: ALL });
+    const ranker = createRanker("bi-encoder", { encoder: st, title: false });
+    expect(ranker.name).toContain("title=false");
+    const without = await ranker.rank(INPUT, { k: ALL });
+    const byHand = await loadEncoder(st);
+    try {
+      const q = await byHand.encode(QUERY_TEXTS);
+      const d = await byHand.encode(INPUT.documents.map((doc) => doc.text));
+      const cos = (i: number, j: number) => dot(unit(Float64Array.from(q.data.subarray(i * q.dim, (i + 1) * q.dim))), unit(Float64Array.from(d.data.subarray(j * d.dim, (j + 1) * d.dim))));
+      INPUT.queries.forEach((query, i) => INPUT.documents.forEach((doc, j) => expect(without.get(query.id)!.get(doc.id), `${query.id} ${doc.id}`).toBeCloseTo(cos(i, j), 5)));
+    } finally {
+      await byHand.dispose();
+    }
+    // d7 has a title: its score changes; d1 has none: its score does not.
+    expect(without.get("q1")!.get("d7")).not.toBeCloseTo(withTitles.get("q1")!.get("d7")!, 5);
+    expect(without.get("q1")!.get("d1")).toBeCloseTo(withTitles.get("q1")!.get("d1")!, 6);
+    expect(() => createRanker("bi-encoder", { encoder: st, title: "no" })).toThrow("parameter title of ranker bi-encoder must be a boolean");
+  });
+});

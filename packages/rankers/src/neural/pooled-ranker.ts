@@ -35,6 +35,11 @@ export interface PooledRankerOptions extends NeuralRankerOptions {
    * candidates from it and score them exactly (false, the default).
    */
   exact?: boolean;
+  /**
+   * Whether a document's title goes on a line before its text (default true, as the other rankers
+   * and BM25 read documents); false encodes the text alone, as the LaBSE / DistilUSE notebook does.
+   */
+  title?: boolean;
 }
 
 /**
@@ -70,10 +75,12 @@ export class PooledRanker implements CandidateRanker {
       throw new Error(`ranker ${kind}: includeSpecial must be a boolean, got ${JSON.stringify(options.includeSpecial)}`);
     }
     if (options.exact !== undefined && typeof options.exact !== "boolean") throw new Error(`ranker ${kind}: exact must be a boolean, got ${JSON.stringify(options.exact)}`);
+    if (options.title !== undefined && typeof options.title !== "boolean") throw new Error(`ranker ${kind}: title must be a boolean, got ${JSON.stringify(options.title)}`);
     this.settings = { ...options };
     const parts = encoderNameParts(options);
     if (options.includeSpecial === false && (kind === "bert-max" || kind === "bert-mean")) parts.push("includeSpecial=false");
     if (options.exact === true) parts.push("exact");
+    if (options.title === false) parts.push("title=false");
     this.name = `${kind}(${parts.join(",")})`;
   }
 
@@ -101,7 +108,7 @@ export class PooledRanker implements CandidateRanker {
    */
   private documentTexts(shared: SharedEncoder, documents: readonly Document[]): string[] {
     const prompt = this.rolePrompt(shared, DOCUMENT_PROMPTS);
-    return documents.map((d) => prompt + documentText(d));
+    return documents.map((d) => prompt + (this.settings.title === false ? d.text : documentText(d)));
   }
 
   private queryTexts(shared: SharedEncoder, queries: readonly { text: string }[]): string[] {
@@ -118,7 +125,8 @@ export class PooledRanker implements CandidateRanker {
 
   /** The key of this ranker's document vectors among a collection's prebuilt parts: the encoder's vector settings and the pooling. */
   private partKey(shared: SharedEncoder): string {
-    return JSON.stringify(["vectors", shared.vectorKey, shared.encoder.id, this.sentenceOptions()]);
+    // Without titles the vectors differ; the key of the default stays as it was, so existing indexes keep theirs.
+    return JSON.stringify(["vectors", shared.vectorKey, shared.encoder.id, this.sentenceOptions(), ...(this.settings.title === false ? [{ title: false }] : [])]);
   }
 
   /**
