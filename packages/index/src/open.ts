@@ -56,6 +56,20 @@ export interface SearchStore {
   close(): Promise<void>;
 }
 
+/**
+ * The hits of a run over queries "0" … "count − 1" (the ids `searchBatch` gives them), best first
+ * in trec_eval order, each with its document's title and text.
+ */
+export function runHits(run: Run, count: number, documentOf: (id: string) => Document): SearchHit[][] {
+  return Array.from({ length: count }, (_, i) => {
+    const scores = run.get(String(i)) ?? new Map<string, number>();
+    return rankedDocuments(scores).map((id, r) => {
+      const doc = documentOf(id);
+      return { rank: r + 1, id, score: scores.get(id)!, ...(doc.title ? { title: doc.title } : {}), text: doc.text };
+    });
+  });
+}
+
 /** `params` for ranker `name` with the index's encoder as the default of rankers that take one. */
 export function rankerParamsFor(manifest: IndexManifest, name: string, params: Readonly<Record<string, unknown>>): Record<string, unknown> {
   const out: Record<string, unknown> = { ...params };
@@ -127,13 +141,7 @@ export class SearchIndex implements SearchStore {
       queries.map((text, i) => ({ id: String(i), text })),
       options,
     );
-    return queries.map((_, i) => {
-      const scores = run.get(String(i)) ?? new Map<string, number>();
-      return rankedDocuments(scores).map((id, r) => {
-        const doc = this.document(id)!;
-        return { rank: r + 1, id, score: scores.get(id)!, ...(doc.title ? { title: doc.title } : {}), text: doc.text };
-      });
-    });
+    return runHits(run, queries.length, (id) => this.document(id)!);
   }
 
   /** A run over several queries (one ranker call: batched where the ranker batches). */

@@ -39,7 +39,7 @@ import {
 } from "@crossrank/rankers";
 import pg from "pg";
 import type { IndexManifest } from "./format.js";
-import { DEFAULT_SEARCH_RANKER, rankerParamsFor, type SearchHit, type SearchIndex, type SearchOptions, type SearchStore } from "./open.js";
+import { DEFAULT_SEARCH_RANKER, rankerParamsFor, runHits, type SearchHit, type SearchIndex, type SearchOptions, type SearchStore } from "./open.js";
 
 export const DEFAULT_SCHEMA = "crossrank";
 /** The layout of the tables (see above); an index written by another layout says so on open. */
@@ -316,14 +316,7 @@ export class PostgresIndex implements SearchStore {
       docLang,
       ...(queryLang === undefined ? {} : { queryLang }),
     };
-    const run = await composite.rank(input, { k });
-    return queries.map((_, i) => {
-      const scores = run.get(String(i)) ?? new Map<string, number>();
-      return rankedDocuments(scores).map((id, r) => {
-        const doc = candidates.get(id)!;
-        return { rank: r + 1, id, score: scores.get(id)!, ...(doc.title ? { title: doc.title } : {}), text: doc.text };
-      });
-    });
+    return runHits(await composite.rank(input, { k }), queries.length, (id) => candidates.get(id)!);
   }
 
   /** The document with this id, if any. */
@@ -359,21 +352,13 @@ export class PostgresIndex implements SearchStore {
     if (name === "bm25") {
       const ranker = new Bm25Ranker(params);
       this.checkPart(name, ranker.partKey(this.meta.lang), lexical);
-      return Promise.all(queries.map((q) => this.bm25(ranker.queryWeights(q, queryLang), k)));
+      return Promise.all(ranker.queryWeights(queries, queryLang).map((weights) => this.bm25(weights, k)));
     }
     if (queryLang === undefined) throw new Error("bm25-psq needs the query language (queryLang) to choose a dictionary");
     const ranker = new Bm25PsqRanker(params);
     this.checkPart(name, ranker.partKey(this.meta.lang), lexical);
-    return Promise.all(
-      queries.map(async (q) => {
-        const terms = await ranker.queryTerms(q, queryLang, this.meta.lang);
-        return this.psq(
-          terms.map((t) => ({ ...t, weight: queryTermWeight(t.count ?? 1, ranker.k3) })),
-          lexical,
-          k,
-        );
-      }),
-    );
+    const translated = await ranker.queryTerms(queries, queryLang, this.meta.lang);
+    return Promise.all(translated.map((terms) => this.psq(terms.map((t) => ({ ...t, weight: queryTermWeight(t.count ?? 1, ranker.k3) })), lexical, k)));
   }
 
   private checkPart(name: string, key: string, stored: StoredLexicalPart): void {

@@ -129,12 +129,13 @@ export class Bm25PsqRanker implements Ranker {
   }
 
   /**
-   * A query's PSQ terms (its analysed terms with their translations into `docLang`), as `rank`
+   * Each query's PSQ terms (its analysed terms with their translations into `docLang`), as `rank`
    * scores them with `Bm25Index.searchPsq`: for a store that computes PSQ elsewhere (SQL). Loads
    * the dictionaries on the first call for a pair.
    */
-  async queryTerms(text: string, queryLang: string, docLang: string): Promise<PsqTerm[]> {
-    return (await this.translator(queryLang, docLang))(text);
+  async queryTerms(texts: readonly string[], queryLang: string, docLang: string): Promise<PsqTerm[][]> {
+    const translate = await this.translator(queryLang, docLang);
+    return texts.map(translate);
   }
 
   private async translator(queryLang: string, docLang: string): Promise<(text: string) => PsqTerm[]> {

@@ -69,14 +69,17 @@ export class Bm25Ranker implements Ranker {
   }
 
   /**
-   * The query's terms with their weights, as `rank` scores them (each distinct analysed term's
+   * Each query's terms with their weights, as `rank` scores them (each distinct analysed term's
    * occurrences, saturated by k3): for a store that computes BM25 elsewhere (SQL).
    */
-  queryWeights(text: string, queryLang: string | undefined): Map<string, number> {
-    const weights = new Map<string, number>();
-    for (const term of this.queryAnalyzer(queryLang).analyze(text)) weights.set(term, (weights.get(term) ?? 0) + 1);
-    if (this.k3 !== Infinity) for (const [term, qtf] of weights) weights.set(term, queryTermWeight(qtf, this.k3));
-    return weights;
+  queryWeights(texts: readonly string[], queryLang: string | undefined): Map<string, number>[] {
+    const analyzer = this.queryAnalyzer(queryLang);
+    return texts.map((text) => {
+      const weights = new Map<string, number>();
+      for (const term of analyzer.analyze(text)) weights.set(term, (weights.get(term) ?? 0) + 1);
+      if (this.k3 !== Infinity) for (const [term, qtf] of weights) weights.set(term, queryTermWeight(qtf, this.k3));
+      return weights;
+    });
   }
 
   private queryAnalyzer(queryLang: string | undefined): Analyzer {

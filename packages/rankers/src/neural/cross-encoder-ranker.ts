@@ -153,14 +153,14 @@ export class CrossEncoderRanker implements CandidateRanker {
     const passageLength = this.options.passageLength ?? Math.max(16, encoder.maxLength - QUERY_ROOM);
     const stride = this.options.stride ?? Math.floor(passageLength / 2);
     if (this.passages !== "first" && stride >= passageLength) throw new Error(`ranker cross-encoder: stride ${stride} must be smaller than passageLength ${passageLength}`);
+    // windows() counts the single-text specials ([CLS], [SEP]) in its maxLength.
+    const specials = this.passages === "first" ? 0 : encoder.tokenizer.tokenize("", { maxLength: encoder.tokenizer.modelMaxLength }).ids.length;
     for (const d of union) {
       const text = documentText(input.documents[d]!);
       if (this.passages === "first") {
         out.set(d, [text]);
         continue;
       }
-      // windows() counts the single-text specials ([CLS], [SEP]) in its maxLength.
-      const specials = encoder.tokenizer.tokenize("", { maxLength: encoder.tokenizer.modelMaxLength }).ids.length;
       const windows = encoder.tokenizer.windows(text, { maxLength: passageLength + specials, stride });
       out.set(
         d,
