@@ -39,7 +39,8 @@ export {
   type PairExplanation,
   type ResolvedLmEmd,
 } from "./neural/lm-emd-ranker.js";
-export { CrossEncoderRanker, type CrossEncoderRankerOptions, type PassageAggregation } from "./neural/cross-encoder-ranker.js";
+export { CrossEncoderRanker, type CrossEncoderRankerOptions } from "./neural/cross-encoder-ranker.js";
+export { type PassageAggregation, type PassageOptions, PassageRanker, passageTexts } from "./neural/passages.js";
 export { DEFAULT_DEPTH, DEFAULT_RERANK_FIRST_WEIGHT, defaultFirstWeight, defaultLengthGate, LM_EMD_FIRST_WEIGHT, LM_EMD_LENGTH_GATE, MAXSIM_FIRST_WEIGHT, RerankRanker, type RerankRankerOptions } from "./neural/rerank-ranker.js";
 export {
   checkFusionOptions,

@@ -9,6 +9,7 @@ import { Bm25Ranker } from "./bm25-ranker.js";
 import { CrossEncoderRanker } from "./neural/cross-encoder-ranker.js";
 import { LmEmdRanker } from "./neural/lm-emd-ranker.js";
 import { MaxSimRanker } from "./neural/maxsim-ranker.js";
+import { PassageRanker } from "./neural/passages.js";
 import { type PooledKind, PooledRanker } from "./neural/pooled-ranker.js";
 import { DEFAULT_DEPTH, DEFAULT_RERANK_FIRST_WEIGHT, LM_EMD_FIRST_WEIGHT, LM_EMD_LENGTH_GATE, MAXSIM_FIRST_WEIGHT, RerankRanker } from "./neural/rerank-ranker.js";
 import type { CandidateRanker } from "./neural/common.js";
@@ -81,6 +82,16 @@ const LM_EMD_PARAMS: Readonly<Record<string, ParameterSpec>> = {
 };
 const NEURAL_NAMES = ["bert-cls", "bert-max", "bert-mean", "bi-encoder", "maxsim", "lm-emd"] as const;
 const SECOND_STAGES = [...NEURAL_NAMES, "cross-encoder"] as const;
+/** How long documents are cut into passages: every neural ranker and the cross-encoder (see ./neural/passages.ts). */
+const PASSAGE_PARAMS: Readonly<Record<string, ParameterSpec>> = {
+  passages: { ...oneOf("first", "max", "sum"), default: '"first" (FirstP: the document\'s beginning, as truncation keeps it)' },
+  passageLength: {
+    accepts: "whole number >= 1",
+    default: "passages max and sum: maxLength − 64 for the cross-encoder, else the encoder's maxLength less its special tokens and the title",
+    check: isWholeAtLeast(1),
+  },
+  stride: { accepts: "whole number >= 0", default: "passageLength / 2 (passages max and sum)", check: isWholeAtLeast(0) },
+};
 /** A cross-encoder's model and how long documents are cut into passages (the `cross-encoder` ranker, and `rerank`'s second stage "cross-encoder"). */
 const CROSS_ENCODER_PARAMS: Readonly<Record<string, ParameterSpec>> = {
   model: {
@@ -88,9 +99,7 @@ const CROSS_ENCODER_PARAMS: Readonly<Record<string, ParameterSpec>> = {
     default: "none: required",
     check: (v) => typeof v === "string" && v !== "",
   },
-  passages: { ...oneOf("first", "max", "sum"), default: '"first" (FirstP: the document\'s beginning)' },
-  passageLength: { accepts: "whole number >= 1", default: "maxLength − 64 (passages max and sum)", check: isWholeAtLeast(1) },
-  stride: { accepts: "whole number >= 0", default: "passageLength / 2 (passages max and sum)", check: isWholeAtLeast(0) },
+  ...PASSAGE_PARAMS,
 };
 const isUnitInterval = (v: unknown) => isFiniteNumber(v) && v >= 0 && v <= 1;
 /** The second stage of `rerank` (also of `hybrid` with dense rerank) and how its score is combined with the first's. */
@@ -119,8 +128,22 @@ function defined<T>(params: Readonly<Record<string, unknown>>, keys?: readonly s
   return out as T;
 }
 
-/** A neural ranker by name (a member of NEURAL_NAMES) from checked parameters. */
+/** A neural ranker by name (a member of NEURAL_NAMES) from checked parameters; passages "max" / "sum" wrap it in a PassageRanker. */
 function createNeural(name: string, params: Readonly<Record<string, unknown>>): CandidateRanker {
+  const { passages, passageLength, stride, ...own } = params;
+  const ranker = createTruncating(name, own);
+  if (passages === "max" || passages === "sum") {
+    return new PassageRanker(ranker, defined(own, Object.keys(ENCODER_PARAMS)), {
+      passages,
+      ...(passageLength === undefined ? {} : { passageLength: passageLength as number }),
+      ...(stride === undefined ? {} : { stride: stride as number }),
+    });
+  }
+  if (passageLength !== undefined || stride !== undefined) throw new Error(`ranker ${name}: passageLength and stride apply to passages "max" and "sum" only`);
+  return ranker;
+}
+
+function createTruncating(name: string, params: Readonly<Record<string, unknown>>): CandidateRanker {
   switch (name) {
     case "lm-emd":
       return new LmEmdRanker(defined(params));
@@ -141,12 +164,12 @@ function createRerank(ranker: string, p: Readonly<Record<string, unknown>>, firs
   // instead of being ignored.
   const secondParams =
     second === "lm-emd"
-      ? Object.keys(LM_EMD_PARAMS)
+      ? [...Object.keys(LM_EMD_PARAMS), ...Object.keys(PASSAGE_PARAMS)]
       : second === "cross-encoder"
         ? Object.keys(CROSS_ENCODER_PARAMS)
         : ["bert-max", "bert-mean", "maxsim"].includes(second)
-          ? ["includeSpecial"]
-          : [];
+          ? ["includeSpecial", ...Object.keys(PASSAGE_PARAMS)]
+          : Object.keys(PASSAGE_PARAMS);
   for (const key of [...Object.keys(LM_EMD_PARAMS), ...Object.keys(CROSS_ENCODER_PARAMS)]) {
     if (p[key] !== undefined && !secondParams.includes(key)) throw new Error(`parameter ${key} of ranker ${ranker} does not apply to second stage ${second}`);
   }
@@ -178,6 +201,7 @@ function pooledEntry(kind: PooledKind): RankerEntry {
     check: (v) => typeof v === "boolean",
   };
   params.title = { accepts: "boolean", default: "true: the title on a line before the text (false: the text alone, as the LaBSE / DistilUSE notebook encodes)", check: (v) => typeof v === "boolean" };
+  Object.assign(params, PASSAGE_PARAMS);
   return { params, create: (p) => createNeural(kind, p) };
 }
 
@@ -234,8 +258,8 @@ const REGISTRY: ReadonlyMap<string, RankerEntry> = new Map<string, RankerEntry>(
   ["bert-max", pooledEntry("bert-max")],
   ["bert-mean", pooledEntry("bert-mean")],
   ["bi-encoder", pooledEntry("bi-encoder")],
-  ["maxsim", { params: { ...ENCODER_PARAMS, includeSpecial: INCLUDE_SPECIAL }, create: (p) => createNeural("maxsim", p) }],
-  ["lm-emd", { params: { ...ENCODER_PARAMS, ...LM_EMD_PARAMS }, create: (p) => createNeural("lm-emd", p) }],
+  ["maxsim", { params: { ...ENCODER_PARAMS, includeSpecial: INCLUDE_SPECIAL, ...PASSAGE_PARAMS }, create: (p) => createNeural("maxsim", p) }],
+  ["lm-emd", { params: { ...ENCODER_PARAMS, ...LM_EMD_PARAMS, ...PASSAGE_PARAMS }, create: (p) => createNeural("lm-emd", p) }],
   [
     "cross-encoder",
     {

@@ -15,10 +15,8 @@ import type { CrossEncoder, CrossEncoderOptions } from "@crossrank/encode";
 import type { Run } from "@crossrank/metrics";
 import type { RankingInput, RankOptions } from "../ranker.js";
 import { type CandidateMap, type CandidateRanker, candidateUnion, checkInput, checkScore, positions, topKEntry, yieldToEventLoop } from "./common.js";
+import { type PassageAggregation, passageTexts } from "./passages.js";
 import { documentText } from "./settings.js";
-
-/** How a long document's windows make its score. */
-export type PassageAggregation = "first" | "max" | "sum";
 
 /** Options of {@link CrossEncoderRanker}. */
 export interface CrossEncoderRankerOptions {
@@ -153,22 +151,9 @@ export class CrossEncoderRanker implements CandidateRanker {
     const passageLength = this.options.passageLength ?? Math.max(16, encoder.maxLength - QUERY_ROOM);
     const stride = this.options.stride ?? Math.floor(passageLength / 2);
     if (this.passages !== "first" && stride >= passageLength) throw new Error(`ranker cross-encoder: stride ${stride} must be smaller than passageLength ${passageLength}`);
-    // windows() counts the single-text specials ([CLS], [SEP]) in its maxLength.
-    const specials = this.passages === "first" ? 0 : encoder.tokenizer.tokenize("", { maxLength: encoder.tokenizer.modelMaxLength }).ids.length;
     for (const d of union) {
       const text = documentText(input.documents[d]!);
-      if (this.passages === "first") {
-        out.set(d, [text]);
-        continue;
-      }
-      const windows = encoder.tokenizer.windows(text, { maxLength: passageLength + specials, stride });
-      out.set(
-        d,
-        windows.map((w) => {
-          const spans = w.offsets.filter((_, t) => !w.special[t]);
-          return spans.length === 0 ? text : text.slice(spans[0]![0], spans[spans.length - 1]![1]);
-        }),
-      );
+      out.set(d, this.passages === "first" ? [text] : passageTexts(encoder.tokenizer, text, passageLength, stride));
     }
     return out;
   }
