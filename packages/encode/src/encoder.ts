@@ -160,6 +160,7 @@ async function loadLayers(spec: string, options: EncoderOptions, heads: HeadFile
   if (folder === undefined) return loadBase(spec, options, heads);
   if (seen.includes(folder)) throw new Error(`${join(folder, HEAD_CONFIG_FILE)}: head folders name each other as encoder in a cycle (${[...seen, folder].join(" → ")})`);
   const files = await readHeadFiles(folder);
+  if (files.head.config.appliesTo === "pair") throw new Error(`${join(folder, HEAD_CONFIG_FILE)}: a pair head replaces a cross-encoder's classifier; rank with the cross-encoder ranker (model: ${folder}) or loadCrossEncoder`);
   const { encoder, encoderOptions } = files.head.config;
   const merged: EncoderOptions = { ...(encoderOptions as EncoderOptions | undefined), ...definedOnly(options) };
   return loadLayers(await baseSpec(encoder, folder), merged, [files, ...heads], [...seen, folder]);

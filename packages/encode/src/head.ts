@@ -38,8 +38,12 @@ export interface HeadConfig {
   hidden?: number;
   /** mlp only; gelu is torch's exact (erf) form. */
   activation?: "gelu" | "relu" | "tanh";
-  /** tokens: every token embedding (before pooling / cost matrices); sentence: the pooled vector (after ST Dense, before Normalize). */
-  appliesTo: "tokens" | "sentence";
+  /**
+   * tokens: every token embedding (before pooling / cost matrices); sentence: the pooled vector
+   * (after ST Dense, before Normalize); pair: a cross-encoder's pair features, the input of its
+   * classifier, which the (linear) head replaces: output = the number of labels (cross-encoder.ts).
+   */
+  appliesTo: "tokens" | "sentence" | "pair";
   /** The pooling the head was trained with: the default pooling of encode(). */
   pooling?: Pooling;
   /** L2 normalisation after the head, the default of encode() (sentence heads: true when absent). */
@@ -302,7 +306,8 @@ function checkConfig(config: unknown, where: string): asserts config is HeadConf
     const v = config[key];
     if (typeof v !== "number" || !Number.isInteger(v) || v < 1) fail(`${key} must be a positive integer (got ${JSON.stringify(v)})`);
   }
-  if (config.appliesTo !== "tokens" && config.appliesTo !== "sentence") fail(`appliesTo must be "tokens" or "sentence" (got ${JSON.stringify(config.appliesTo)})`);
+  if (config.appliesTo !== "tokens" && config.appliesTo !== "sentence" && config.appliesTo !== "pair") fail(`appliesTo must be "tokens", "sentence" or "pair" (got ${JSON.stringify(config.appliesTo)})`);
+  if (config.appliesTo === "pair" && config.type !== "linear") fail(`a pair head replaces a cross-encoder's classifier, so it is linear (got ${JSON.stringify(config.type)})`);
   if (config.type === "mlp") {
     const h = config.hidden;
     if (typeof h !== "number" || !Number.isInteger(h) || h < 1) fail(`an mlp head needs hidden, a positive integer (got ${JSON.stringify(h)})`);
