@@ -8,5 +8,7 @@ export * from "./plot.js";
 export * from "./trainer.js";
 export * from "./negatives.js";
 export * from "./emd.js";
+export * from "./group-loss.js";
 export * from "./lm-emd-trainer.js";
+export * from "./pooled-scorer.js";
 export * from "./static/index.js";

@@ -26,6 +26,10 @@
  * P*: measured on a small problem, the relative gap is 3% at γ 0.05, 9% at γ 0.1 and about 50% at
  * γ 0.5–1 (autograd through the unrolled iterations, as the study's code, would give the latter).
  *
+ * The study's CLS / MAX / MEAN baselines train through the same loop (`pooling`, or
+ * {@link trainPooledHead}): the score is then the cosine of the pooled rows (pooled-scorer.ts), the
+ * groups, negatives, losses (group-loss.ts) and optimiser are these.
+ *
  * Solvers: "batched" (default) is the ranker's own `batchedSinkhorn` (float32, ONNX / WebAssembly /
  * JS), so the training distance is the ranked one; "reference" is the float64 `sinkhorn` per pair.
  *
@@ -41,14 +45,14 @@ import { batchedSinkhorn, cosineCostBackward, type Matrix, type OtBackend, token
 import { type EmdDocument, emdCandidatesAndGrad } from "./emd.js";
 import { type HeadMeta, TrainableHead } from "./head-trainer.js";
 import type { LogEntry } from "./log.js";
-import { candidateCrossEntropyLoss } from "./losses/cross-entropy.js";
-import { pairwiseHingeLoss } from "./losses/pairwise.js";
+import { type GroupLoss, groupLoss, type SolvedGroup } from "./group-loss.js";
+import { pooledBatchLoss, type TrainPooling } from "./pooled-scorer.js";
 import { bm25Negatives, type TextItem } from "./negatives.js";
 import { Rng, shuffle } from "./rng.js";
 import { trainLoop } from "./trainer.js";
 
 /** The LM-EMD study's two losses. */
-export type LmEmdLoss = "pairwise" | "cross-entropy";
+export type LmEmdLoss = GroupLoss;
 
 /** The LM-EMD study's optimiser settings (AdamW). */
 export const LM_EMD_STUDY_OPTIMIZER = { lr: 1e-6, weightDecay: 0.01 } as const;
@@ -99,14 +103,6 @@ export interface LmEmdBatchLoss {
   distances: Float64Array[];
 }
 
-/** One group after the head: the forward caches and, per candidate, the distance and a backward in the rows. */
-interface SolvedGroup {
-  q: ReturnType<TrainableHead["forward"]>;
-  docs: ReturnType<TrainableHead["forward"]>[];
-  distances: Float64Array;
-  /** ∂L/∂distance per candidate → ∂L/∂(query rows), ∂L/∂(candidate rows). */
-  backward(dDistances: Float64Array): { gradQuery: Float32Array; gradDocs: Float32Array[] };
-}
 
 /**
  * The LM-EMD training loss of a batch of groups through `head`, and its gradient in the head's
@@ -140,7 +136,7 @@ export function lmEmdBatchLoss(head: TrainableHead, groups: readonly LmEmdGroup[
     const distances = Float64Array.from(emd.items, (item) => (which === "entropic" ? item.regularizedDistance : item.distance));
     return { q, docs, distances, backward: (d) => emd.backward(d) };
   });
-  return finish(head, solved, options);
+  return groupLoss(head, solved, options.loss, options.margin);
 }
 
 /**
@@ -195,7 +191,7 @@ export async function lmEmdBatchLossBatched(head: TrainableHead, groups: readonl
       },
     };
   });
-  return finish(head, solved, options);
+  return groupLoss(head, solved, options.loss, options.margin);
 }
 
 function checkLossOptions(options: LmEmdLossOptions, groups: readonly LmEmdGroup[], fn: string): void {
@@ -205,65 +201,6 @@ function checkLossOptions(options: LmEmdLossOptions, groups: readonly LmEmdGroup
   groups.forEach((g, gi) => {
     if (g.docs.length < 2) throw new Error(`${fn}: group ${gi} has ${g.docs.length} documents, expected the relevant one and at least one negative`);
   });
-}
-
-/** The loss over s = 1 − distance and its backward through every group to the head's parameters. */
-function finish(head: TrainableHead, solved: readonly SolvedGroup[], options: LmEmdLossOptions): LmEmdBatchLoss {
-  const { value, dScores } = scoreLoss(
-    solved.map((f) => f.distances),
-    options.loss ?? "pairwise",
-    options.margin ?? 0,
-  );
-  // ∂L/∂distance = −∂L/∂s, through the plan and the cosine cost to the rows, then the head.
-  const grads = head.zeroGrads();
-  solved.forEach((f, gi) => {
-    const { gradQuery, gradDocs } = f.backward(Float64Array.from(dScores[gi]!, (g) => -g));
-    head.backward(f.q.cache, gradQuery, grads);
-    f.docs.forEach((d, j) => head.backward(d.cache, gradDocs[j]!, grads));
-  });
-  return { loss: value, grads: head.gradList(grads), distances: solved.map((f) => f.distances) };
-}
-
-/** The study's losses over the groups' scores s = 1 − distance (relevant first), and ∂L/∂s per group. */
-function scoreLoss(distances: readonly Float64Array[], loss: LmEmdLoss, margin: number): { value: number; dScores: Float64Array[] } {
-  const dScores = distances.map((d) => new Float64Array(d.length));
-  if (loss === "pairwise") {
-    // MarginRankingLoss over every (relevant, negative) pair of the batch.
-    const pos: number[] = [];
-    const neg: number[] = [];
-    for (const d of distances) {
-      for (let j = 1; j < d.length; j++) {
-        pos.push(1 - d[0]!);
-        neg.push(1 - d[j]!);
-      }
-    }
-    const out = pairwiseHingeLoss(Float64Array.from(pos), Float64Array.from(neg), margin);
-    const [gPos, gNeg] = out.grads as [Float32Array, Float32Array];
-    let k = 0;
-    distances.forEach((d, gi) => {
-      const ds = dScores[gi]!;
-      for (let j = 1; j < d.length; j++, k++) {
-        ds[0] = ds[0]! + gPos[k]!;
-        ds[j] = ds[j]! + gNeg[k]!;
-      }
-    });
-    return { value: out.loss, dScores };
-  }
-  // Cross-entropy: one row per group (groups may differ in size), averaged over the groups.
-  let value = 0;
-  distances.forEach((d, gi) => {
-    const out = candidateCrossEntropyLoss(
-      Float64Array.from(d, (x) => 1 - x),
-      1,
-      d.length,
-      [0],
-    );
-    value += out.loss / distances.length;
-    const g = out.grads[0]!;
-    const ds = dScores[gi]!;
-    for (let j = 0; j < ds.length; j++) ds[j] = g[j]! / distances.length;
-  });
-  return { value, dScores };
 }
 
 /** A training example: a query and a document relevant to it (texts as the encoder sees them). */
@@ -363,6 +300,14 @@ export interface LmEmdTrainOptions {
   queryLang?: string;
   head?: LmEmdHeadOptions;
   optimizer?: LmEmdOptimizerOptions;
+  /**
+   * Absent: LM-EMD (the Sinkhorn distance over token rows). "cls" / "max" / "mean": the study's
+   * baselines instead — the head's rows pooled and scored by cosine (pooled-scorer.ts), with the
+   * same losses, groups, negatives and loop; the head then serves the `bert-cls` / `bert-max` /
+   * `bert-mean` rankers. The Sinkhorn settings (gamma, iterations, method, solver, gradient,
+   * otBackend) do not apply then and are refused. See {@link trainPooledHead}.
+   */
+  pooling?: TrainPooling;
   /** Passes over the pairs (0 writes the initial head: the identity, so the base encoder's ranking). */
   epochs: number;
   /** Groups per update, default 1. */
@@ -554,7 +499,7 @@ export async function trainLmEmdHead(options: LmEmdTrainOptions): Promise<LmEmdT
       missing.forEach((text, i) => {
         const e = out[i];
         if (e === undefined) throw new Error(`${FN}: the encoder returned ${out.length} results for ${missing.length} texts`);
-        rows.set(text, selectRows(e, o.includeSpecial, text));
+        rows.set(text, selectRows(e, o.includeSpecial, text, o.pooling));
       });
       encoded += missing.length;
     };
@@ -575,7 +520,9 @@ export async function trainLmEmdHead(options: LmEmdTrainOptions): Promise<LmEmdT
       step: async (batch) => {
         await encodeMissing(batch.flatMap((g) => [pairs[g.pair]!.query, ...g.docs.map((d) => docs[d]!.text)]));
         const groups: LmEmdGroup[] = batch.map((g) => ({ query: rows.get(pairs[g.pair]!.query)!, docs: g.docs.map((d) => rows.get(docs[d]!.text)!) }));
-        const out = o.solver === "batched" ? await lmEmdBatchLossBatched(head, groups, { ...lossOptions, ...(options.otBackend !== undefined ? { backend: options.otBackend } : {}) }) : lmEmdBatchLoss(head, groups, lossOptions);
+        const out = o.pooling !== undefined
+          ? pooledBatchLoss(head, groups, { pooling: o.pooling, loss: o.loss, margin: o.margin })
+          : o.solver === "batched" ? await lmEmdBatchLossBatched(head, groups, { ...lossOptions, ...(options.otBackend !== undefined ? { backend: options.otBackend } : {}) }) : lmEmdBatchLoss(head, groups, lossOptions);
         return { loss: out.loss, grads: out.grads };
       },
       optimizer: {
@@ -601,16 +548,13 @@ export async function trainLmEmdHead(options: LmEmdTrainOptions): Promise<LmEmdT
     const firstEpochLoss = epochLoss(0);
     const lastEpochLoss = lastEpoch === undefined ? undefined : epochLoss(lastEpoch);
     const trainedBy: Record<string, unknown> = {
-      stage: "lm-emd",
+      stage: o.pooling === undefined ? "lm-emd" : `bert-${o.pooling}`,
       package: "@crossrank/train",
       loss: o.loss,
       ...(o.loss === "pairwise" ? { margin: o.margin } : {}),
-      score: "1 - distance",
-      gamma: o.gamma,
-      iterations: o.iterations,
-      method: o.method,
-      solver: o.solver,
-      gradient: o.gradient,
+      ...(o.pooling === undefined
+        ? { score: "1 - distance", gamma: o.gamma, iterations: o.iterations, method: o.method, solver: o.solver, gradient: o.gradient }
+        : { score: "cosine", pooling: o.pooling }),
       includeSpecial: o.includeSpecial,
       group: o.group,
       negatives: o.negatives,
@@ -629,7 +573,8 @@ export async function trainLmEmdHead(options: LmEmdTrainOptions): Promise<LmEmdT
       ...(result.bestEpoch !== undefined ? { bestEpoch: result.bestEpoch, bestMeasure: result.bestMeasure } : {}),
       ...(options.trainedBy ?? {}),
     };
-    const meta: HeadMeta = { trainedBy };
+    // A baseline's head records its pooling (and normalisation): encode()'s default over the folder.
+    const meta: HeadMeta = o.pooling === undefined ? { trainedBy } : { trainedBy, pooling: o.pooling, normalize: true };
     const written = head.toConfigAndWeights(meta);
     await writeHead(options.out, written);
     return {
@@ -649,6 +594,20 @@ export async function trainLmEmdHead(options: LmEmdTrainOptions): Promise<LmEmdT
   }
 }
 
+/** Options of {@link trainPooledHead}: {@link LmEmdTrainOptions} without the Sinkhorn settings, with the pooling. */
+export type PooledTrainOptions = Omit<LmEmdTrainOptions, "pooling" | "gamma" | "iterations" | "method" | "solver" | "gradient" | "otBackend"> & { pooling: TrainPooling };
+
+/**
+ * Trains a token head for the CLS / MAX / MEAN baselines (`bert-cls`, `bert-max`, `bert-mean`)
+ * exactly as {@link trainLmEmdHead} trains LM-EMD's — same pairs, groups, negatives, losses over
+ * s = 1 − distance, AdamW loop, checkpoints and head folder — with the score the cosine of the
+ * pooled rows (pooled-scorer.ts). The head folder records its pooling; rank with it through the
+ * matching ranker (`encoder: <folder>`).
+ */
+export function trainPooledHead(options: PooledTrainOptions): Promise<LmEmdTrainResult> {
+  return trainLmEmdHead(options);
+}
+
 interface Resolved {
   loss: LmEmdLoss;
   margin: number;
@@ -666,6 +625,7 @@ interface Resolved {
   batchSize: number;
   seed: number;
   head: Required<Pick<LmEmdHeadOptions, "type" | "activation">> & LmEmdHeadOptions;
+  pooling?: TrainPooling;
 }
 
 function resolveOptions(options: LmEmdTrainOptions): Resolved {
@@ -689,6 +649,7 @@ function resolveOptions(options: LmEmdTrainOptions): Resolved {
     weightDecay: options.optimizer?.weightDecay ?? LM_EMD_STUDY_OPTIMIZER.weightDecay,
     batchSize: options.batchSize ?? 1,
     seed: options.seed ?? 1,
+    ...(options.pooling !== undefined ? { pooling: options.pooling } : {}),
     head: { ...options.head, type: options.head?.type ?? "linear", activation: options.head?.activation ?? "gelu" },
   };
   if (r.loss !== "pairwise" && r.loss !== "cross-entropy") throw new Error(`${FN}: loss must be "pairwise" or "cross-entropy", got ${JSON.stringify(r.loss)}`);
@@ -709,6 +670,12 @@ function resolveOptions(options: LmEmdTrainOptions): Resolved {
   if (!Number.isInteger(options.epochs) || options.epochs < 0) throw new Error(`${FN}: epochs must be an integer >= 0, got ${String(options.epochs)}`);
   if (!Number.isInteger(r.seed) || r.seed < 0) throw new Error(`${FN}: seed must be an integer >= 0, got ${String(r.seed)}`);
   if (r.head.type !== "linear" && r.head.type !== "mlp") throw new Error(`${FN}: head.type must be "linear" or "mlp", got ${JSON.stringify(r.head.type)}`);
+  if (r.pooling !== undefined) {
+    if (r.pooling !== "cls" && r.pooling !== "max" && r.pooling !== "mean") throw new Error(`${FN}: pooling must be "cls", "max" or "mean", got ${JSON.stringify(r.pooling)}`);
+    for (const key of ["gamma", "iterations", "method", "solver", "gradient", "otBackend"] as const) {
+      if (options[key] !== undefined) throw new Error(`${FN}: ${key} applies to LM-EMD's Sinkhorn distance, not to pooling ${JSON.stringify(r.pooling)} (scored by cosine)`);
+    }
+  }
   if (r.head.appliesTo !== undefined && r.head.appliesTo !== "tokens") throw new Error(`${FN}: head.appliesTo must be "tokens" (LM-EMD compares token rows), got ${JSON.stringify(r.head.appliesTo)}`);
   return r;
 }
@@ -747,13 +714,16 @@ function paramShapes(config: HeadConfig): number[][] {
   return [[H, config.input], [H], [config.output, H], [config.output]];
 }
 
-/** One text's token rows as trained on: all rows, or the content rows only (includeSpecial false). */
-function selectRows(e: { embeddings: Float32Array; special: boolean[]; dim: number }, includeSpecial: boolean, text: string): { rows: Float32Array; length: number } {
+/**
+ * One text's token rows as trained on: all rows, or the content rows only (includeSpecial false);
+ * CLS pooling reads the first row alone (whatever includeSpecial says, as encode()'s cls pooling),
+ * and the head works row by row, so that row is all it needs.
+ */
+function selectRows(e: { embeddings: Float32Array; special: boolean[]; dim: number }, includeSpecial: boolean, text: string, pooling?: TrainPooling): { rows: Float32Array; length: number } {
   const d = e.dim;
-  if (includeSpecial) {
-    if (e.special.length === 0) throw new Error(`${FN}: the encoder gave no token for ${JSON.stringify(text.slice(0, 60))}`);
-    return { rows: e.embeddings, length: e.special.length };
-  }
+  if (e.special.length === 0) throw new Error(`${FN}: the encoder gave no token for ${JSON.stringify(text.slice(0, 60))}`);
+  if (pooling === "cls") return { rows: e.embeddings.slice(0, d), length: 1 };
+  if (includeSpecial) return { rows: e.embeddings, length: e.special.length };
   const keep = e.special.flatMap((s, i) => (s ? [] : [i]));
   if (keep.length === 0) throw new Error(`${FN}: ${JSON.stringify(text.slice(0, 60))} has no content token (includeSpecial is false)`);
   const rows = new Float32Array(keep.length * d);
