@@ -27,9 +27,11 @@ export { type CandidateMap, type CandidateRanker, isCandidateRanker } from "./ne
 export { PooledRanker, type PooledKind, type PooledRankerOptions } from "./neural/pooled-ranker.js";
 export { MaxSimRanker, maxSim, type MaxSimRankerOptions } from "./neural/maxsim-ranker.js";
 export {
+  countDocumentFrequencies,
   DEFAULT_GAMMA,
   DEFAULT_ITERATIONS,
   explainPair,
+  type ExplainPairOptions,
   FAITHFUL_ITERATIONS,
   LmEmdRanker,
   resolveLmEmd,

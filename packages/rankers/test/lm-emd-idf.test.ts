@@ -5,7 +5,7 @@ import { type Encoder, loadEncoder, type TokenEmbeddings, writeFixtureModel } fr
 import type { Run } from "@crossrank/metrics";
 import { cosineCost, linearProblem, matrix, sinkhorn } from "@crossrank/ot";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { clearNeuralMemo, createRanker, explainPair, LmEmdRanker, type RankingInput } from "../src/index.js";
+import { clearNeuralMemo, countDocumentFrequencies, createRanker, explainPair, LmEmdRanker, type RankingInput } from "../src/index.js";
 import { countFrequencies, smoothedIdf, tokenKeysOf } from "../src/neural/idf.js";
 
 // English queries, German documents; "die" is in every document but d5, "der" in d1 and d5 only.
@@ -190,6 +190,34 @@ describe("lm-emd marginals", () => {
     expect(() => createRanker("rerank", { encoder: "m", second: "maxsim", marginals: "idf" })).toThrow("parameter marginals of ranker rerank does not apply to second stage maxsim");
     expect(() => new LmEmdRanker({ encoder: "m", marginals: "tfidf" as "idf" })).toThrow('ranker lm-emd: marginals must be "uniform" or "idf", got "tfidf"');
     expect(() => createRanker("maxsim", { encoder: "m", marginals: "idf" })).toThrow(/unknown parameter "marginals" for ranker maxsim/);
-    await expect(explainPair(encoder, QUERY_TEXTS[0]!, DOC_TEXTS[0]!, { marginals: "idf" })).rejects.toThrow(/explainPair: marginals "idf" needs a collection/);
+    await expect(explainPair(encoder, QUERY_TEXTS[0]!, DOC_TEXTS[0]!, { marginals: "idf" })).rejects.toThrow(/explainPair: marginals "idf" needs the document frequencies of a collection/);
+  });
+
+  it("explainPair with the collection's frequencies explains the idf-weighted ranker's score, and reports the marginals", async () => {
+    const run = await createRanker("lm-emd", { encoder: bert, marginals: "idf", iterations: 200 }).rank(INPUT, { k: ALL });
+    const documentFrequencies = await countDocumentFrequencies(encoder, DOC_TEXTS);
+    const queryFrequencies = await countDocumentFrequencies(encoder, QUERY_TEXTS);
+    const byHand = idfByHand(docTokens);
+    for (const [q, d] of [
+      [0, 0],
+      [1, 5],
+      [2, 2],
+    ] as const) {
+      const e = await explainPair(encoder, QUERY_TEXTS[q]!, DOC_TEXTS[d]!, { marginals: "idf", iterations: 200, documentFrequencies, queryFrequencies });
+      expect(e.distance, `q${q} d${d}`).toBeCloseTo(-scoreOf(run, q, d), 5);
+      // The document's mass is its tokens' idf over the collection, normalised; the plan's column sums match it.
+      const idf = e.docTokens.map((t) => byHand.get(t)!);
+      const total = idf.reduce((a, b) => a + b, 0);
+      e.docTokens.forEach((_, j) => {
+        expect(e.docMass[j]).toBeCloseTo(idf[j]! / total, 6);
+        let column = 0;
+        for (let i = 0; i < e.queryTokens.length; i++) column += e.plan[i * e.docTokens.length + j]!;
+        expect(column).toBeCloseTo(e.docMass[j]!, 3);
+      });
+      expect(e.queryMass.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 9);
+    }
+    // Without query frequencies the query's tokens carry equal mass.
+    const e = await explainPair(encoder, QUERY_TEXTS[0]!, DOC_TEXTS[0]!, { marginals: "idf", documentFrequencies });
+    for (const m of e.queryMass) expect(m).toBeCloseTo(1 / e.queryTokens.length, 12);
   });
 });

@@ -9,7 +9,7 @@ import type { BatchedSinkhornResult, OtBackend, SinkhornDomain, TokenBatch, Toke
 import { documentIds } from "../collection-parts.js";
 import type { RankingInput, RankOptions } from "../ranker.js";
 import { type CandidateMap, type CandidateRanker, checkInput, checkScore, positions, Progress, topKEntry } from "./common.js";
-import type { IdfTable } from "./idf.js";
+import { countFrequencies, type IdfTable } from "./idf.js";
 import { idfTable, type SharedEncoder, sharedEncoder, TableTokenRows, type TokenRows, unitRows } from "./memo.js";
 import { checkEncoderSettings, documentText, encoderNameParts, type NeuralPreset, type NeuralRankerOptions } from "./settings.js";
 import { encodeTask, selectRows, tokenCounts } from "./token-ranker.js";
@@ -281,8 +281,34 @@ export interface PairExplanation {
   plan: Float32Array;
   /** Σ C⊙P: the LM-EMD distance (the ranker's score is its negation). */
   distance: number;
+  /** The marginals: each query row's and each document column's mass (each sums to 1; the plan's row and column sums at convergence). */
+  queryMass: Float64Array;
+  docMass: Float64Array;
   /** The batched backend that solved it. */
   backend: string;
+}
+
+/** Options of {@link explainPair}: the ranker's, and the document frequencies that idf marginals weigh tokens by. */
+export interface ExplainPairOptions extends LmEmdOptions {
+  preset?: NeuralPreset;
+  /**
+   * With marginals "idf": document frequencies of the collection's documents under this encoder
+   * ({@link countDocumentFrequencies}), which weigh the document's tokens. Required for "idf".
+   */
+  documentFrequencies?: IdfTable;
+  /**
+   * With marginals "idf": frequencies over a set of queries for the query's tokens. Without them
+   * the query's tokens carry equal mass (one query is no collection to count over).
+   */
+  queryFrequencies?: IdfTable;
+}
+
+/**
+ * Document frequencies of `texts` under `encoder`'s tokenizer (tokenized as the encoder would
+ * truncate them, not encoded): what {@link explainPair}'s idf marginals take as `documentFrequencies`.
+ */
+export function countDocumentFrequencies(encoder: Encoder, texts: readonly string[]): Promise<IdfTable> {
+  return countFrequencies(encoder, texts, []);
 }
 
 /**
@@ -291,12 +317,19 @@ export interface PairExplanation {
  * the ranker (`preset` picks the iteration count and domain defaults); the encoder is used
  * directly, without the memo.
  *
+ * With `marginals: "idf"` each document token carries mass in proportion to its smoothed idf
+ * under `documentFrequencies` (counted over the collection, as the ranker counts them), and each
+ * query token under `queryFrequencies` when given, else equally.
+ *
  * @throws Error when a side has no token with `includeSpecial: false`, the distance is not finite,
- *   or `marginals` is "idf" (document frequencies need a collection; a single pair has none).
+ *   or `marginals` is "idf" without `documentFrequencies` (a single pair is no collection).
  */
-export async function explainPair(encoder: Encoder, query: string, doc: string, options: LmEmdOptions & { preset?: NeuralPreset } = {}): Promise<PairExplanation> {
-  const p = resolveLmEmd(options, "explainPair");
-  if (p.marginals !== "uniform") throw new Error(`explainPair: marginals "${p.marginals}" needs a collection to count document frequencies over; a single pair has none (use "uniform")`);
+export async function explainPair(encoder: Encoder, query: string, doc: string, options: ExplainPairOptions = {}): Promise<PairExplanation> {
+  const { documentFrequencies, queryFrequencies, ...rest } = options;
+  const p = resolveLmEmd(rest, "explainPair");
+  if (p.marginals === "idf" && documentFrequencies === undefined) {
+    throw new Error(`explainPair: marginals "idf" needs the document frequencies of a collection (option documentFrequencies, from countDocumentFrequencies); a single pair has none`);
+  }
   const [qe, de] = await encoder.encodeTokens([query, doc]);
   if (qe === undefined || de === undefined) throw new Error("explainPair: the encoder returned fewer than 2 results");
   const pick = (e: { text: string; tokens: string[]; special: boolean[]; embeddings: Float32Array; dim: number }, what: string) => {
@@ -319,9 +352,24 @@ export async function explainPair(encoder: Encoder, query: string, doc: string, 
       cost[i * m + j] = 1 - s;
     }
   }
+  // Each side's mass: idf-weighted where a table is given (marginals "idf"), else equal.
+  const mass = (tokens: readonly string[], table: IdfTable | undefined) => {
+    const w = Float64Array.from(tokens, (t) => (p.marginals === "idf" && table !== undefined ? table.idf(t) : 1));
+    const total = w.reduce((a, b) => a + b, 0);
+    return w.map((x) => x / total);
+  };
+  const queryMass = mass(q.tokens, queryFrequencies);
+  const docMass = mass(d.tokens, documentFrequencies);
   const ot = await loadOt();
-  const result = await solvePair(ot, p, ot.tokenBatch([{ embeddings: q.kept.data }], dim), ot.tokenBatch([{ embeddings: d.kept.data }], dim));
+  // Uniform marginals are the solver's default (no weights), as the ranker solves them.
+  const weighted = p.marginals === "idf";
+  const result = await solvePair(
+    ot,
+    p,
+    ot.tokenBatch([{ embeddings: q.kept.data, ...(weighted ? { weights: queryMass } : {}) }], dim),
+    ot.tokenBatch([{ embeddings: d.kept.data, ...(weighted ? { weights: docMass } : {}) }], dim),
+  );
   const distance = result.costs[0]!;
   if (!Number.isFinite(distance)) throw new Error(`explainPair: the distance is ${distance}${p.domain === "kernel" ? ' (the kernel-domain iteration broke down: use domain "auto")' : ""}`);
-  return { queryTokens: q.tokens, docTokens: d.tokens, cost, plan: result.plans![0]!, distance, backend: result.backend };
+  return { queryTokens: q.tokens, docTokens: d.tokens, cost, plan: result.plans![0]!, distance, queryMass, docMass, backend: result.backend };
 }
