@@ -122,7 +122,7 @@ export async function runSuite(suite: Suite, options: RunSuiteOptions): Promise<
             splits.set(splitKey, split);
           }
           progress?.job(`${task.name} ${label}: training`);
-          const head = await training.trainedHead(task, split, config.params, trainConfig, (done, total) => progress?.update(done, total));
+          const head = await training.trainedHead(task, split, config.name, config.params, trainConfig, (done, total) => progress?.update(done, total));
           ranker = createRanker(config.name, { ...config.params, encoder: head.folder });
           ranked = split.test;
           trained = { config: trainConfig, split, head };

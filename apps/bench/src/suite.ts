@@ -95,8 +95,8 @@ export interface RankerSpec {
   /** Scalars are fixed; arrays are swept. */
   params: Record<string, unknown>;
   /**
-   * Train a token head before ranking (lm-emd only; see train.ts): the settings of
-   * `trainLmEmdHead`, lists swept like `params` (the grid is params × train). Each task's queries
+   * Train a token head before ranking (lm-emd, bert-cls, bert-max, bert-mean; see train.ts): the
+   * settings of `trainLmEmdHead`, lists swept like `params` (the grid is params × train). Each task's queries
    * are split into train and test parts; the row is the ranker over the head, on the test part.
    */
   train?: Record<string, unknown>;

@@ -12,8 +12,14 @@
  * ```
  */
 
-/** Rankers a `train` block can be given to. */
-export const TRAINABLE_RANKERS = ["lm-emd"] as const;
+/**
+ * Rankers a `train` block can be given to: LM-EMD, and the study's CLS / MAX / MEAN baselines
+ * (trained with the same losses, groups and loop; scored by the cosine of the pooled rows).
+ */
+export const TRAINABLE_RANKERS = ["lm-emd", "bert-cls", "bert-max", "bert-mean"] as const;
+
+/** Keys that set LM-EMD's Sinkhorn solver, refused for the pooled baselines. */
+const SINKHORN_KEYS = ["solver", "gradient"] as const;
 
 /** One grid point of a `train` block, defaults filled in. */
 export interface TrainConfig {
@@ -107,6 +113,9 @@ export function checkTrainSpec(train: Record<string, unknown>, ranker: string): 
     } else if (!spec.check(value)) {
       return { key, message: `expected ${spec.accepts}, got ${JSON.stringify(value)}` };
     }
+  }
+  if (ranker !== "lm-emd") {
+    for (const key of SINKHORN_KEYS) if (key in train) return { key, message: `sets LM-EMD's Sinkhorn solver; ${ranker} is scored by the cosine of pooled vectors` };
   }
   // The unrolled gradient differentiates the float64 reference iteration only.
   const listed = (v: unknown): unknown[] => (Array.isArray(v) ? v : v === undefined ? [] : [v]);

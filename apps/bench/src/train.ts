@@ -1,6 +1,7 @@
 /**
  * Training rows of a suite: a task's queries split into train and test parts, a token head trained
- * by `@crossrank/train`'s `trainLmEmdHead` on the train part, and the ranker over the head folder
+ * by `@crossrank/train`'s `trainLmEmdHead` on the train part (`trainPooledHead` for the bert-cls /
+ * bert-max / bert-mean baselines: same losses and loop, cosine of pooled rows), and the ranker over the head folder
  * evaluated on the test part.
  *
  * Split (seeded, by query id): the distinct query ids, sorted, shuffled with the seed; the first
@@ -19,7 +20,7 @@ import type { Document, Query, RetrievalTask } from "@crossrank/datasets";
 import type { Qrels } from "@crossrank/metrics";
 import { resolveLmEmd } from "@crossrank/rankers";
 import { defaultCacheDir } from "@crossrank/tokenize";
-import { type LmEmdPair, Rng, shuffle, trainLmEmdHead } from "@crossrank/train";
+import { type LmEmdPair, POOLING_OF_RANKER, Rng, shuffle, trainLmEmdHead, trainPooledHead } from "@crossrank/train";
 import type { TrainConfig } from "./train-spec.js";
 
 /** A task cut into its train and test parts. */
@@ -128,14 +129,16 @@ export interface TrainedHead {
 const HEAD_CACHE_VERSION = 1;
 
 /**
- * The head of one (task, ranker parameters, train config) cell: `<crossrank cache>/heads/lm-emd-<hash>`
- * where the hash covers the base encoder and its loading options, the LM-EMD parameters, the train
- * config, the task's name and the training data. An existing head is reused; an interrupted run
+ * The head of one (task, ranker, ranker parameters, train config) cell: `<crossrank cache>/heads/<ranker>-<hash>`
+ * where the hash covers the base encoder and its loading options, the ranker's scoring parameters
+ * (LM-EMD's γ, iterations, includeSpecial, domain; a baseline's includeSpecial), the train config,
+ * the task's name and the training data. An existing head is reused; an interrupted run
  * (a checkpoint, no head yet) is resumed.
  */
 export async function trainedHead(
   task: RetrievalTask,
   split: TaskSplit,
+  ranker: string,
   params: Record<string, unknown>,
   config: TrainConfig,
   onProgress?: (done: number, total: number) => void,
@@ -143,7 +146,12 @@ export async function trainedHead(
   const started = performance.now();
   const encoder = params.encoder;
   if (typeof encoder !== "string") throw new Error("training needs the ranker's encoder");
-  const lm = resolveLmEmd(params as Parameters<typeof resolveLmEmd>[0]);
+  const pooling = POOLING_OF_RANKER[ranker as keyof typeof POOLING_OF_RANKER];
+  if (pooling === undefined && ranker !== "lm-emd") throw new Error(`training: ${ranker} cannot be trained`);
+  // The faithful preset pools over the padded batch (a vector depends on its batch); training pools the real tokens.
+  if (pooling !== undefined && pooling !== "cls" && params.preset === "faithful") throw new Error(`training: ${ranker} with preset faithful pools padded batches, which training does not reproduce; train with the default preset`);
+  const lm = pooling === undefined ? resolveLmEmd(params as Parameters<typeof resolveLmEmd>[0]) : undefined;
+  const includeSpecial = pooling === undefined ? lm!.includeSpecial : ((params.includeSpecial as boolean | undefined) ?? true);
   const encoderOptions = {
     ...(params.maxLength !== undefined ? { maxLength: params.maxLength as number } : {}),
     ...(params.backend !== undefined ? { backend: params.backend as "transformers" | "onnx" } : {}),
@@ -158,27 +166,23 @@ export async function trainedHead(
     version: HEAD_CACHE_VERSION,
     encoder,
     encoderOptions,
-    lmEmd: { gamma: lm.gamma, iterations: lm.iterations, includeSpecial: lm.includeSpecial, domain: lm.domain },
+    ...(lm !== undefined ? { lmEmd: { gamma: lm.gamma, iterations: lm.iterations, includeSpecial: lm.includeSpecial, domain: lm.domain } } : { ranker, includeSpecial }),
     train: config,
     task: task.name,
     data: data.digest("hex"),
   };
   const hash = createHash("sha256").update(JSON.stringify(key)).digest("hex").slice(0, 16);
-  const folder = join(defaultCacheDir(), "heads", `lm-emd-${hash}`);
+  const folder = join(defaultCacheDir(), "heads", `${ranker}-${hash}`);
   if (existsSync(join(folder, "crossrank-head.json"))) return { folder, reused: true, seconds: (performance.now() - started) / 1000 };
 
-  const result = await trainLmEmdHead({
+  const common = {
     encoder,
     encoderOptions: { ...encoderOptions, ...(typeof params.cache === "string" ? { cache: params.cache } : {}), ...(params.batchSize !== undefined ? { batchSize: params.batchSize as number } : {}) },
     pairs,
     pool: split.train.documents.map((d) => ({ id: d.id, text: d.text, ...(d.title ? { title: d.title } : {}) })),
     loss: config.loss,
     margin: config.margin,
-    gamma: lm.gamma,
-    iterations: lm.iterations,
-    // The ranker's "auto" domain is kernel with a log-domain fallback; the trainer's "auto" picks per problem.
-    method: lm.domain,
-    includeSpecial: lm.includeSpecial,
+    includeSpecial,
     group: config.group,
     negatives: config.negatives,
     ...(config.bm25Depth !== undefined ? { bm25Depth: config.bm25Depth } : {}),
@@ -186,8 +190,6 @@ export async function trainedHead(
     ...(task.queryLang !== undefined ? { queryLang: task.queryLang } : {}),
     head: { type: config.head, ...(config.hidden !== undefined ? { hidden: config.hidden } : {}), ...(config.activation !== undefined ? { activation: config.activation } : {}) },
     optimizer: { lr: config.lr, weightDecay: config.weightDecay },
-    solver: config.solver,
-    gradient: config.gradient,
     epochs: config.epochs,
     batchSize: config.batchSize,
     seed: config.seed,
@@ -195,7 +197,19 @@ export async function trainedHead(
     resume: true,
     ...(onProgress !== undefined ? { onProgress: (info: { step: number; totalSteps: number }) => onProgress(info.step, info.totalSteps) } : {}),
     trainedBy: { bench: { task: task.name, split: split.summary } },
-  });
+  };
+  const result =
+    lm === undefined
+      ? await trainPooledHead({ ...common, pooling: pooling! })
+      : await trainLmEmdHead({
+          ...common,
+          gamma: lm.gamma,
+          iterations: lm.iterations,
+          // The ranker's "auto" domain is kernel with a log-domain fallback; the trainer's "auto" picks per problem.
+          method: lm.domain,
+          solver: config.solver,
+          gradient: config.gradient,
+        });
   return {
     folder,
     reused: false,

@@ -35,7 +35,7 @@ describe("parseSuite: train blocks", () => {
   });
 
   it.each([
-    [{ name: "bm25", train: { epochs: 1 } }, 's.yaml: rankers[0].train: only lm-emd can be trained, not "bm25"'],
+    [{ name: "bm25", train: { epochs: 1 } }, 's.yaml: rankers[0].train: only lm-emd, bert-cls, bert-max, bert-mean can be trained, not "bm25"'],
     [{ name: "lm-emd", train: [1] }, "s.yaml: rankers[0].train: expected a mapping, got a list"],
     [{ name: "lm-emd", train: { lossy: "pairwise" } }, "s.yaml: rankers[0].train.lossy: unknown key (a train block takes loss, epochs"],
     [{ name: "lm-emd", train: { loss: "hinge" } }, 's.yaml: rankers[0].train.loss: expected pairwise or cross-entropy, got "hinge"'],
@@ -259,5 +259,48 @@ describe("runSuite with a train block", { timeout: 180_000 }, () => {
     // Another gradient, another head.
     expect(unrolled!.head!.folder).not.toBe(envelope!.head!.folder);
     expect(() => withRankers([{ name: "lm-emd", train: { gradient: "unrolled" } }])).toThrow('rankers[0].train.gradient: gradient "unrolled" needs solver: reference');
+  });
+
+  it("trains the LM-EMD study's CLS / MAX / MEAN baselines with the same losses, and ranks with their heads", async () => {
+    const train = { loss: ["pairwise", "cross-entropy"], epochs: 2, lr: 0.01, group: 3, negatives: "random", split: 0.5, seed: 1 };
+    const params = { maxLength: 16 };
+    const path = await writeSuite(
+      "baselines",
+      [
+        { name: "bert-max", params, train },
+        { name: "bert-cls", params, train: { ...train, loss: "cross-entropy" } },
+        { name: "bert-mean", params, train: { epochs: 0, split: 0.5, seed: 1 } },
+      ],
+      ["P@1", "MAP"],
+    );
+    const result = await runSuite(await loadSuite(path), { outDir: null });
+    expect(result.results.map((r) => r.label)).toEqual([
+      "bert-max(encoder=fixture:bert,maxLength=16)+train(loss=pairwise,epochs=2)",
+      "bert-max(encoder=fixture:bert,maxLength=16)+train(loss=cross-entropy,epochs=2)",
+      "bert-cls(encoder=fixture:bert,maxLength=16)+train(loss=cross-entropy,epochs=2)",
+      "bert-mean(encoder=fixture:bert,maxLength=16)+train(epochs=0)",
+    ]);
+    const [maxPairwise, maxCe, cls, meanIdentity] = result.results;
+    for (const [cell, ranker] of [
+      [maxPairwise!, "bert-max"],
+      [maxCe!, "bert-max"],
+      [cls!, "bert-cls"],
+    ] as const) {
+      expect(cell.head!.folder.startsWith(join(cacheDir, "heads", `${ranker}-`))).toBe(true);
+      expect(cell.head!.steps).toBe(8);
+      const config = JSON.parse(await readFile(join(cell.head!.folder, "crossrank-head.json"), "utf8"));
+      expect(config).toMatchObject({ encoder: "fixture:bert", appliesTo: "tokens", pooling: ranker.slice(5), trainedBy: { stage: ranker, score: "cosine", loss: cell.train!.loss } });
+      // The row is the ranker over that head, on the test split.
+      const testPart = splitTask(await loadParallelTask(join(dir, "suite", "q.de"), join(dir, "suite", "d.en"), { queryLang: "de", docLang: "en" }), 0.5, 1).test;
+      const run = await createRanker(ranker, { encoder: cell.head!.folder, maxLength: 16 }).rank(testPart, { k: 100 });
+      expect(cell.measures).toEqual(evaluate(testPart.qrels, run, ["P@1", "MAP"]).mean);
+    }
+    expect(new Set([maxPairwise!.head!.folder, maxCe!.head!.folder]).size).toBe(2);
+    // The identity head is the untrained baseline on the same split.
+    const testPart = splitTask(await loadParallelTask(join(dir, "suite", "q.de"), join(dir, "suite", "d.en"), { queryLang: "de", docLang: "en" }), 0.5, 1).test;
+    const untrained = await createRanker("bert-mean", { encoder: "fixture:bert", maxLength: 16 }).rank(testPart, { k: 100 });
+    expect(meanIdentity!.measures).toEqual(evaluate(testPart.qrels, untrained, ["P@1", "MAP"]).mean);
+    // Sinkhorn settings belong to lm-emd.
+    expect(() => withRankers([{ name: "bert-mean", train: { solver: "reference" } }])).toThrow("rankers[0].train.solver: sets LM-EMD's Sinkhorn solver; bert-mean is scored by the cosine of pooled vectors");
   });
 });
