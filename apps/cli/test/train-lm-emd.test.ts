@@ -33,4 +33,16 @@ describe("crossrank train-lm-emd", () => {
     expect((await crossrank("train-lm-emd", ...common, "--out", join(dir, "bad"), "--gradient", "unrolled")).stderr).toContain("--gradient unrolled needs --solver reference");
     expect((await crossrank("train-lm-emd", ...common, "--out", join(dir, "bad"), "--loss", "hinge")).stderr).toContain("--loss: expected pairwise, cross-entropy");
   }, 120_000);
+
+  it("--ranker bert-max trains the study's MAX baseline the same way, and refuses the Sinkhorn flags", async () => {
+    const out = join(dir, "max");
+    const common = ["--encoder", "fixture:bert", "--queries", join(dir, "q.de"), "--docs", join(dir, "d.en"), "--max-length", "16", "--group", "3", "--negatives", "random", "--ranker", "bert-max"];
+    const { stdout, stderr, code } = await crossrank("train-lm-emd", ...common, "--out", out, "--epochs", "2", "--loss", "cross-entropy");
+    expect(code, stderr).toBe(0);
+    expect(JSON.parse(stdout.trim().split("\n")[1]!)).toMatchObject({ pairs: 6, steps: 12 });
+    const config = JSON.parse(await readFile(join(out, "crossrank-head.json"), "utf8"));
+    expect(config).toMatchObject({ pooling: "max", normalize: true, trainedBy: { stage: "bert-max", score: "cosine", loss: "cross-entropy" } });
+    expect((await crossrank("train-lm-emd", ...common, "--out", join(dir, "bad"), "--gamma", "1")).stderr).toContain("--gamma: LM-EMD's Sinkhorn settings do not apply to --ranker bert-max");
+    expect((await crossrank("train-lm-emd", ...common, "--out", join(dir, "bad"), "--ranker", "bert-sum")).stderr).toContain("--ranker: expected lm-emd, bert-cls, bert-max, bert-mean");
+  }, 120_000);
 });

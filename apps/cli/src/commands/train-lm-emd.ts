@@ -1,10 +1,11 @@
 import { Command } from "commander";
 import { loadParallelTask } from "@crossrank/datasets";
-import { trainLmEmdHead } from "@crossrank/train";
+import { POOLING_OF_RANKER, trainLmEmdHead, trainPooledHead } from "@crossrank/train";
 import { positiveInt, UsageError } from "../errors.js";
 import { barProgress } from "../progress.js";
 
 interface TrainLmEmdFlags {
+  ranker: string;
   encoder: string;
   queries: string;
   docs: string;
@@ -46,10 +47,13 @@ const choice = (flag: string, value: string, allowed: readonly string[]): void =
  * negatives (`@crossrank/train`'s `trainLmEmdHead`). Parallel text files give the pairs (line i of
  * --queries ↔ line i of --docs); the documents are also the negatives' pool. stdout gets the head
  * folder (an encoder spec for every ranker) and a JSON summary; progress goes to stderr.
+ * `--ranker bert-cls | bert-max | bert-mean` trains the study's baselines the same way (same losses,
+ * groups, negatives and loop; the score is the cosine of the pooled rows: `trainPooledHead`).
  */
 export function trainLmEmdCommand(): Command {
   return new Command("train-lm-emd")
-    .description("train an LM-EMD token head over a frozen encoder on parallel text files (query line i ↔ document line i); prints the head folder")
+    .description("train an LM-EMD (or, with --ranker, a CLS / MAX / MEAN baseline) token head over a frozen encoder on parallel text files (query line i ↔ document line i); prints the head folder")
+    .option("--ranker <name>", "what the head is trained for: lm-emd (Sinkhorn distance) or the study's baselines bert-cls, bert-max, bert-mean (cosine of pooled rows)", "lm-emd")
     .requiredOption("--encoder <spec>", "the base encoder: hub id, model folder, fixture:bert (or a head folder to stack on)")
     .requiredOption("--queries <file>", "queries, one per line")
     .requiredOption("--docs <file>", "documents, one per line, line i relevant to query i; also the pool negatives are drawn from")
@@ -73,7 +77,13 @@ export function trainLmEmdCommand(): Command {
     .option("--seed <n>", "seeds the order, the negatives and the head's initialisation", number("--seed", 0), 1)
     .option("--max-length <n>", "tokens per text (longer texts are truncated)", positiveInt("--max-length"))
     .option("--resume", "continue from the checkpoint in --out")
-    .action(async (flags: TrainLmEmdFlags) => {
+    .action(async (flags: TrainLmEmdFlags, command: Command) => {
+      choice("--ranker", flags.ranker, ["lm-emd", ...Object.keys(POOLING_OF_RANKER)]);
+      const pooling = POOLING_OF_RANKER[flags.ranker as keyof typeof POOLING_OF_RANKER];
+      if (pooling !== undefined) {
+        const sinkhorn = ["gamma", "iterations", "domain", "solver", "gradient"].filter((name) => command.getOptionValueSource(name) === "cli");
+        if (sinkhorn.length > 0) throw new UsageError(`${sinkhorn.map((n) => `--${n}`).join(", ")}: LM-EMD's Sinkhorn settings do not apply to --ranker ${flags.ranker} (scored by the cosine of pooled rows)`);
+      }
       choice("--loss", flags.loss, ["pairwise", "cross-entropy"]);
       choice("--negatives", flags.negatives, ["bm25", "random"]);
       choice("--domain", flags.domain, ["auto", "kernel", "log"]);
@@ -92,18 +102,13 @@ export function trainLmEmdCommand(): Command {
       );
       const bar = barProgress("train-lm-emd", undefined);
       try {
-        const result = await trainLmEmdHead({
+        const common = {
           encoder: flags.encoder,
           ...(flags.maxLength === undefined ? {} : { encoderOptions: { maxLength: flags.maxLength } }),
           pairs,
           pool: task.documents.map((d) => ({ id: d.id, text: d.text })),
           loss: flags.loss as "pairwise" | "cross-entropy",
           margin: flags.margin,
-          gamma: flags.gamma,
-          iterations: flags.iterations,
-          method: flags.domain as "auto" | "kernel" | "log",
-          solver: flags.solver as "batched" | "reference",
-          gradient: flags.gradient as "envelope" | "unrolled",
           group: flags.group,
           negatives: flags.negatives as "bm25" | "random",
           ...(task.docLang === undefined ? {} : { lang: task.docLang }),
@@ -115,9 +120,20 @@ export function trainLmEmdCommand(): Command {
           seed: flags.seed,
           out: flags.out,
           resume: flags.resume === true,
-          onProgress: (p) => bar.update(p.step, p.totalSteps),
+          onProgress: (p: { step: number; totalSteps: number }) => bar.update(p.step, p.totalSteps),
           trainedBy: { cli: { queries: flags.queries, docs: flags.docs } },
-        });
+        };
+        const result =
+          pooling !== undefined
+            ? await trainPooledHead({ ...common, pooling })
+            : await trainLmEmdHead({
+                ...common,
+                gamma: flags.gamma,
+                iterations: flags.iterations,
+                method: flags.domain as "auto" | "kernel" | "log",
+                solver: flags.solver as "batched" | "reference",
+                gradient: flags.gradient as "envelope" | "unrolled",
+              });
         bar.stop();
         console.log(result.folder);
         console.log(
