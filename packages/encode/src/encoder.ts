@@ -16,7 +16,7 @@ import { type FixtureKind, fixtureModelPath } from "./fixture/index.js";
 import { describeHead, type Head, HEAD_CONFIG_FILE, type HeadFiles, readHeadFiles } from "./head.js";
 import { applyDense, l2normalizeRows, type Pooling, poolBatch } from "./pooling.js";
 import { detectStaticModel, loadStaticEncoder } from "./static.js";
-import { moduleSource, readSentenceTransformers, type SentenceTransformersConfig } from "./sentence-transformers.js";
+import { moduleSource, readSentenceTransformers, type SentenceTransformersConfig, type SimilarityFunctionName } from "./sentence-transformers.js";
 
 export type { Pooling } from "./pooling.js";
 
@@ -112,6 +112,15 @@ export interface Encoder {
    */
   readonly prompts: Readonly<Record<string, string>>;
   readonly defaultPromptName: string | undefined;
+  /**
+   * How the model's sentence vectors are meant to be compared: the folder's `similarity_fn_name`
+   * (`config_sentence_transformers.json`) when it names one; else "dot" for a sentence-transformers
+   * folder whose pipeline does not end in Normalize (DistilUSE: the LaBSE / DistilUSE notebook scores
+   * `q @ c.T` on its raw vectors), "cosine" otherwise (a plain model, as sentence-transformers'
+   * default; a static model). See `SentenceTransformer.similarity_fn_name`
+   * (UKPLab/sentence-transformers, sentence_transformers/SentenceTransformer.py).
+   */
+  readonly similarity: SimilarityFunctionName;
   /** Token embeddings per text, in input order. */
   encodeTokens(texts: readonly string[], options?: EncodeProgress): Promise<TokenEmbeddings[]>;
   /** One row per text, [texts.length, sentenceDim] row-major ([texts.length, dim] with dense: false). */
@@ -120,7 +129,7 @@ export interface Encoder {
   dispose(): Promise<void>;
 }
 
-const FIXTURE_KINDS: readonly FixtureKind[] = ["bert", "sentence-transformers", "static", "cross-encoder"];
+const FIXTURE_KINDS: readonly FixtureKind[] = ["bert", "sentence-transformers", "static", "cross-encoder", "distiluse"];
 
 /**
  * The encoder used wherever one is needed and none is named: crossrank's own static multilingual
@@ -354,6 +363,7 @@ class OnnxEncoder implements Encoder {
   readonly modules: readonly string[];
   readonly prompts: Readonly<Record<string, string>>;
   readonly defaultPromptName: string | undefined;
+  readonly similarity: SimilarityFunctionName;
   private readonly runner: ModelRunner;
   private readonly st: SentenceTransformersConfig | undefined;
   private readonly batchSize: number;
@@ -391,6 +401,7 @@ class OnnxEncoder implements Encoder {
     const configs = p.heads.map((h) => h.head.config).reverse();
     this.defaultPooling = configs.find((c) => c.pooling !== undefined)?.pooling ?? p.st?.pooling ?? "mean";
     this.defaultNormalize = configs.find((c) => c.normalize !== undefined)?.normalize ?? (this.sentenceHeads.length > 0 ? true : (p.st?.normalize ?? false));
+    this.similarity = p.st?.similarityFnName ?? (p.st !== undefined && !this.defaultNormalize ? "dot" : "cosine");
     this.modules = [
       "Transformer",
       ...this.tokenHeads.map((h) => describeHead(h.config)),

@@ -12,7 +12,7 @@ export {
 } from "./encoder.js";
 export { applyDense, type BatchShape, type DenseActivation, type DenseLayer, erf, l2normalizeRows, type Pooling, type PoolOptions, poolBatch } from "./pooling.js";
 export { createHead, HEAD_CONFIG_FILE, HEAD_WEIGHTS_FILE, type Head, type HeadConfig, type HeadWeights, readHead, writeHead } from "./head.js";
-export { readSentenceTransformers, type SentenceTransformersConfig } from "./sentence-transformers.js";
+export { readSentenceTransformers, type SentenceTransformersConfig, SIMILARITY_FUNCTION_NAMES, type SimilarityFunctionName } from "./sentence-transformers.js";
 export { CrossEncoder, type CrossEncoderClassifier, type CrossEncoderOptions, findClassifier, loadCrossEncoder, loadPairFeatures, PairFeatures } from "./cross-encoder.js";
 export { type CachedEmbedding, EmbeddingCache } from "./cache.js";
 export { benchTexts, encodeBench, type EncodeBenchOptions, type EncodeBenchResult, type EncodeBenchRow } from "./bench.js";

@@ -31,9 +31,18 @@ export interface SentenceTransformersConfig {
   prompts: Record<string, string>;
   /** The prompt sentence-transformers applies when none is asked for (`default_prompt_name`). */
   defaultPromptName?: string;
+  /**
+   * `config_sentence_transformers.json` similarity_fn_name: how the model's vectors are compared
+   * (`SentenceTransformer.similarity`); absent in folders saved before sentence-transformers 3.
+   */
+  similarityFnName?: SimilarityFunctionName;
   /** Files whose contents define the pipeline (relative to the model root), for cache fingerprints. */
   files: string[];
 }
+
+/** The similarity functions sentence-transformers names (`SimilarityFunction`, sentence_transformers/similarity_functions.py). */
+export const SIMILARITY_FUNCTION_NAMES = ["cosine", "dot", "euclidean", "manhattan"] as const;
+export type SimilarityFunctionName = (typeof SIMILARITY_FUNCTION_NAMES)[number];
 
 interface ModuleEntry {
   idx?: number;
@@ -72,7 +81,7 @@ export async function readSentenceTransformers(source: ModelSource): Promise<Sen
 
   const transformerPath = modules[0]!.path;
   const config: SentenceTransformersConfig = { transformerPath, doLowerCase: false, dense: [], normalize: false, prompts: {}, files: ["modules.json"] };
-  const stConfig = await source.json<{ prompts?: unknown; default_prompt_name?: unknown }>("config_sentence_transformers.json", { optional: true });
+  const stConfig = await source.json<{ prompts?: unknown; default_prompt_name?: unknown; similarity_fn_name?: unknown }>("config_sentence_transformers.json", { optional: true });
   if (stConfig !== undefined) {
     config.files.push("config_sentence_transformers.json");
     const where = `config_sentence_transformers.json of ${source.spec}`;
@@ -85,6 +94,14 @@ export async function readSentenceTransformers(source: ModelSource): Promise<Sen
     if (typeof stConfig.default_prompt_name === "string") {
       if (config.prompts[stConfig.default_prompt_name] === undefined) throw new Error(`${where}: default_prompt_name ${JSON.stringify(stConfig.default_prompt_name)} is not one of the prompts`);
       config.defaultPromptName = stConfig.default_prompt_name;
+    }
+    // null counts as absent: sentence-transformers' default (cosine) applies.
+    const similarity = stConfig.similarity_fn_name;
+    if (similarity !== undefined && similarity !== null) {
+      if (!SIMILARITY_FUNCTION_NAMES.includes(similarity as SimilarityFunctionName)) {
+        throw new Error(`${where}: similarity_fn_name must be one of ${SIMILARITY_FUNCTION_NAMES.map((n) => JSON.stringify(n)).join(", ")}, got ${JSON.stringify(similarity)}`);
+      }
+      config.similarityFnName = similarity as SimilarityFunctionName;
     }
   }
   const bertConfigPath = rel(transformerPath, "sentence_bert_config.json");

@@ -239,6 +239,8 @@ export class StaticEncoder implements Encoder {
   /** Static models carry no prompts. */
   readonly prompts: Readonly<Record<string, string>> = {};
   readonly defaultPromptName = undefined;
+  /** Static models are compared by cosine (model2vec's and crossrank's own are trained and evaluated so). */
+  readonly similarity = "cosine" as const;
   readonly format: StaticLayout["format"];
   private readonly table: Float32Array;
   private readonly weights: Float32Array | undefined;

@@ -1,4 +1,4 @@
-import { cp, mkdir, mkdtemp, readdir, rename, rm, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { resolveModel } from "@crossrank/tokenize";
@@ -136,5 +136,60 @@ describe("sentence-transformers folders in the encoder", () => {
   it("a Pooling dimension that does not match the model is an error at load", async () => {
     const dir = await variant("pool-dim", (d) => writeFile(join(d, "1_Pooling/config.json"), json({ word_embedding_dimension: 768, pooling_mode_cls_token: true })));
     await expect(loadEncoder(dir)).rejects.toThrow(/word_embedding_dimension is 768 but the model's hidden size is 32/);
+  });
+});
+
+describe("how a folder's vectors are compared (Encoder.similarity)", () => {
+  it("the distiluse fixture is DistilUSE's pipeline: mean pooling, Dense, no Normalize, no similarity_fn_name → dot", async () => {
+    const dir = (await writeFixtureModel(join(tmp, "distiluse"), { kind: "distiluse" })).dir;
+    const c = (await read(dir))!;
+    expect([c.pooling, c.normalize, c.dense.length, c.similarityFnName]).toEqual(["mean", false, 1, undefined]);
+    const encoder = await loadEncoder(dir);
+    try {
+      expect(encoder.modules).toEqual(["Transformer", "Pooling(mean)", "Dense(32→24, tanh)"]);
+      expect(encoder.similarity).toBe("dot");
+      // Its vectors are not unit length: dot product and cosine rank differently.
+      const { data, dim } = await encoder.encode(["Der Hund läuft.", "Le chien court dans le parc."]);
+      const norms = [0, 1].map((r) => Math.hypot(...data.subarray(r * dim, (r + 1) * dim)));
+      for (const n of norms) expect(Math.abs(n - 1)).toBeGreaterThan(1e-3);
+    } finally {
+      await encoder.dispose();
+    }
+  });
+
+  it("LaBSE's folder (Normalize, similarity_fn_name cosine) and a plain model are cosine", async () => {
+    const labse = await loadEncoder(st);
+    const bert = await loadEncoder((await writeFixtureModel(join(tmp, "plain"))).dir);
+    try {
+      expect(labse.similarity).toBe("cosine");
+      expect(bert.similarity).toBe("cosine");
+    } finally {
+      await labse.dispose();
+      await bert.dispose();
+    }
+  });
+
+  it("similarity_fn_name wins over the modules: dot with Normalize, cosine without", async () => {
+    const withConfig = (name: string, value: unknown, dropNormalize: boolean) =>
+      variant(name, async (d) => {
+        await writeFile(join(d, "config_sentence_transformers.json"), json({ __version__: { sentence_transformers: "3.0.1" }, similarity_fn_name: value }));
+        if (dropNormalize) await writeFile(join(d, "modules.json"), json((JSON.parse(await readFile(join(d, "modules.json"), "utf8")) as unknown[]).slice(0, 3)));
+      });
+    const dot = await loadEncoder(await withConfig("sim-dot", "dot", false));
+    const cosine = await loadEncoder(await withConfig("sim-cosine", "cosine", true));
+    const euclidean = await loadEncoder(await withConfig("sim-euclidean", "euclidean", false));
+    try {
+      expect(dot.similarity).toBe("dot");
+      expect(dot.modules.at(-1)).toBe("Normalize");
+      expect(cosine.similarity).toBe("cosine");
+      expect(cosine.modules.at(-1)).not.toBe("Normalize");
+      expect(euclidean.similarity).toBe("euclidean");
+    } finally {
+      await dot.dispose();
+      await cosine.dispose();
+      await euclidean.dispose();
+    }
+    const bad = await withConfig("sim-bad", "jaccard", false);
+    await expect(read(bad)).rejects.toThrow(/similarity_fn_name must be one of "cosine", "dot", "euclidean", "manhattan", got "jaccard"/);
   });
 });

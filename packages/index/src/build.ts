@@ -162,13 +162,16 @@ export async function checkModelVersion(dir: string, recorded: ManifestEncoder |
   }
 }
 
-/** The manifest's record of the vectors' encoder (the built-in model's weights by sha256). */
+/** The manifest's record of the vectors' encoder (the built-in model's weights by sha256) and how the vectors are compared. */
 export async function encoderRecordOf(spec: string, part: CollectionPart): Promise<ManifestEncoder> {
-  // The part key holds the encoder's id (PooledRanker.partKey: ["vectors", vectorKey, id, options]).
-  const id = String((JSON.parse(part.key) as unknown[])[2]);
-  if (spec !== STATIC_MODEL_NAME) return { spec, id };
+  // The part key holds the encoder's id and, for dot-product vectors, {similarity: "dot"}
+  // (PooledRanker.partKey: ["vectors", vectorKey, id, options, extra?]).
+  const key = JSON.parse(part.key) as unknown[];
+  const id = String(key[2]);
+  const similarity = (key[4] as { similarity?: string } | undefined)?.similarity === "dot" ? "dot" : "cosine";
+  if (spec !== STATIC_MODEL_NAME) return { spec, id, similarity };
   const manifest = await readStaticModelManifest();
-  return { spec, id, modelSha256: manifest.files["model.safetensors"]!.sha256 };
+  return { spec, id, modelSha256: manifest.files["model.safetensors"]!.sha256, similarity };
 }
 
 /** A (done, total) callback reporting into `onProgress` under the name of one stage. */

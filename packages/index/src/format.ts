@@ -47,6 +47,12 @@ export interface ManifestEncoder {
   id: string;
   /** sha256 of the built-in model's weights, so that an index never meets another version of the model. */
   modelSha256?: string;
+  /**
+   * How the vectors are compared (the bi-encoder's similarity for this encoder): "cosine" (unit
+   * vectors stored) or "dot" (the encoder's raw vectors stored, e.g. DistilUSE, a folder without
+   * Normalize). Absent in indexes written before it was recorded: cosine.
+   */
+  similarity?: "cosine" | "dot";
 }
 
 export interface IndexManifest {

@@ -1,7 +1,8 @@
 /**
  * An index in PostgreSQL with pgvector, for more than one machine: the documents, the lexical
  * postings and the vectors in tables of one schema, pgvector's HNSW index (inner product) for the
- * dense stage. Written from an opened embedded index (`writePostgresIndex`), so both hold the same
+ * dense stage: unit vectors for a cosine encoder, the raw ones for a dot-product encoder (the
+ * embedded index's vectors either way, so `<#>` gives the same scores). Written from an opened embedded index (`writePostgresIndex`), so both hold the same
  * postings and vectors, and searched with the same rankers (`openPostgresIndex`):
  *
  * - the first stages run in SQL: `bm25` (Σ w · idf · impact over the stored float32 impacts),
@@ -338,6 +339,11 @@ export class PostgresIndex implements SearchStore {
       const first = (params.first as string | undefined) ?? "bm25";
       if (!["bm25", "bm25-psq", "bi-encoder"].includes(first)) throw new Error(`ranker rerank: on a PostgreSQL index the first stage is bm25, bm25-psq or bi-encoder, got ${first}`);
     }
+    // The stored vectors are compared as the manifest records: the other similarity needs other vectors.
+    const stored = this.manifest.encoder?.similarity ?? "cosine";
+    if (params.similarity !== undefined && params.similarity !== stored) {
+      throw new Error(`ranker ${name}: similarity ${String(params.similarity)} needs other vectors than this PostgreSQL index holds (compared by ${stored}); search an embedded index for it`);
+    }
     // The stored vectors were encoded with titles: other vectors would need the whole collection encoded again.
     if (params.title === false) throw new Error(`ranker ${name}: title false needs vectors without titles, which this PostgreSQL index does not hold; search an embedded index for it`);
     // idf marginals count document frequencies over the whole collection, which a search here does not load.
@@ -449,6 +455,7 @@ export class PostgresIndex implements SearchStore {
   private async dense(queries: readonly string[], k: number, exact: boolean): Promise<SearchHit[][]> {
     const spec = this.manifest.encoder?.spec;
     if (spec === undefined || this.meta.vectors === null) throw new Error(`${this.location}: holds no vectors (built with --encoder none)`);
+    const similarity = this.manifest.encoder?.similarity ?? "cosine";
     this.encoder ??= import("@crossrank/encode").then(({ loadEncoder }) => loadEncoder(spec));
     const { dim, data } = await (await this.encoder).encode(queries);
     const client = await this.pool.connect();
@@ -463,12 +470,14 @@ export class PostgresIndex implements SearchStore {
         const row = data.subarray(i * dim, (i + 1) * dim);
         let norm = 0;
         for (let j = 0; j < dim; j++) norm += row[j]! * row[j]!;
-        const unit = Float32Array.from(row, (x) => (norm > 0 ? x / Math.sqrt(norm) : 0));
+        // Cosine: unit vectors on both sides; dot: the query's raw vector against the stored raw ones.
+        const scale = similarity === "dot" ? 1 : norm > 0 ? 1 / Math.sqrt(norm) : 0;
+        const query = Float32Array.from(row, (x) => x * scale);
         const { rows } = await client.query(
           `SELECT d.id, d.title, d.text, -(v.embedding <#> $1::vector) AS score
            FROM ${s}.vectors v JOIN ${s}.documents d ON d.pos = v.pos
            ORDER BY v.embedding <#> $1::vector LIMIT $2`,
-          [vectorText(unit, 0, dim), k],
+          [vectorText(query, 0, dim), k],
         );
         out.push(hits(rows as Row[]));
       }

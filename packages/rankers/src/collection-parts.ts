@@ -18,7 +18,7 @@ import type { PooledMatrix } from "./neural/memo.js";
 export interface VectorSearcher {
   /** What it is, for reports (e.g. "lancedb ivf-flat, 248 partitions, 20 probes"). */
   readonly name: string;
-  /** Per query (a row of `queries`, L2-normalised), the positions of about `k` documents of highest dot product. */
+  /** Per query (a row of `queries`, as the vectors it indexes: unit rows for cosine, raw for dot), the positions of about `k` documents of highest dot product. */
   search(queries: PooledMatrix, k: number): Promise<Int32Array[]>;
 }
 

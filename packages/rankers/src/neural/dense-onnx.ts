@@ -1,13 +1,13 @@
 /**
  * Brute-force dense scoring on onnxruntime-node (CPU, MLAS): one Gemm, scores = Q · Dᵀ, for a
- * block of queries against a whole collection of unit vectors. A static model makes the first
+ * block of queries against a whole collection (unit vectors for cosine, raw ones for dot products). A static model makes the first
  * stage so cheap to encode that this product is the cost of a bi-encoder over 61k documents:
  * 12.9 ms a query in the JavaScript loop of ./dense.ts (one thread, float64 sums), a small
  * fraction of that as a float32 GEMM on both cores, where a block of queries reads each document
  * row once.
  *
- *     q     float [M, d]   unit query vectors (a block)
- *     docs  float [N, d]   unit document vectors (the collection; Gemm reads it transposed in place)
+ *     q     float [M, d]   query vectors (a block)
+ *     docs  float [N, d]   document vectors (the collection; Gemm reads it transposed in place)
  *     → scores float [M, N]
  *
  * Queries go in blocks of {@link QUERY_BLOCK}, so the [M, N] output of one run stays near

@@ -1,6 +1,6 @@
 /**
- * Brute-force dense scoring: dot products of unit query vectors with unit document vectors
- * (cosine), four queries at a time so that each document row is read once per four queries.
+ * Brute-force dense scoring: dot products of query vectors with document vectors (cosine when both
+ * are unit vectors), four queries at a time so that each document row is read once per four queries.
  */
 import type { PooledMatrix } from "./memo.js";
 

@@ -43,7 +43,10 @@ export interface TokenRows {
   readonly dim: number;
 }
 
-/** A pooled sentence matrix: [rows, dim] row-major, each row L2-normalised (cosine = dot product). */
+/**
+ * A pooled sentence matrix: [rows, dim] row-major. Rows are L2-normalised when the ranker scores by
+ * cosine (cosine = dot product of unit rows), the encoder's own vectors when it scores by dot product.
+ */
 export interface PooledMatrix {
   readonly rows: number;
   readonly dim: number;
@@ -377,26 +380,31 @@ export function unitRows(embeddings: Float32Array, special: readonly boolean[], 
   return { data, special: Uint8Array.from(special, (s) => (s ? 1 : 0)), tokens, length, dim };
 }
 
+/** How pooled vectors are compared: "cosine" (rows L2-normalised, then dot products) or "dot" (the vectors as the encoder gives them). */
+export type PooledSimilarity = "cosine" | "dot";
+
 /**
- * Pooled sentence vectors of `texts` (in order) under `options`, L2-normalised here whatever the
- * options say (the rankers score by cosine), memoised per (encoder, options, texts).
+ * Pooled sentence vectors of `texts` (in order) under `options`, L2-normalised here for "cosine"
+ * whatever the options say, as the encoder gives them for "dot"; memoised per (encoder, options,
+ * similarity, texts).
  */
 export function pooledMatrix(
   shared: SharedEncoder,
   texts: readonly string[],
   options: Omit<SentenceOptions, "onProgress">,
+  similarity: PooledSimilarity,
   onProgress?: (done: number, total: number) => void,
 ): Promise<PooledMatrix> {
   // Key on the settings that change vectors, including the batch size: faithful padded pooling
   // divides by the padded batch length, so the batching is part of the result.
-  const key = JSON.stringify([shared.loadKey, shared.encoder.id, options, texts.length, textsHash(texts)]);
+  const key = JSON.stringify([shared.loadKey, shared.encoder.id, options, similarity, texts.length, textsHash(texts)]);
   const hit = pooledMemo.get(key);
   if (hit !== undefined) {
     pooledMemo.delete(key);
     pooledMemo.set(key, hit);
     return hit;
   }
-  const result = pooledRows(shared.encoder, texts, options, onProgress);
+  const result = pooledRows(shared.encoder, texts, options, similarity, onProgress);
   pooledMemo.set(key, result);
   result.catch(() => {
     if (pooledMemo.get(key) === result) pooledMemo.delete(key);
@@ -405,11 +413,12 @@ export function pooledMatrix(
   return result;
 }
 
-/** Encodes `texts` into an L2-normalised matrix (no memo). */
+/** Encodes `texts` into a matrix, its rows L2-normalised for "cosine" (no memo). */
 export async function pooledRows(
   encoder: Encoder,
   texts: readonly string[],
   options: Omit<SentenceOptions, "onProgress">,
+  similarity: PooledSimilarity,
   onProgress?: (done: number, total: number) => void,
 ): Promise<PooledMatrix> {
   const { rows, dim, data } = await encoder.encode(texts, { ...options, ...(onProgress ? { onProgress } : {}) });
@@ -421,8 +430,8 @@ export async function pooledRows(
     let sum = 0;
     for (let k = r * dim; k < (r + 1) * dim; k++) sum += data[k]! * data[k]!;
     if (!Number.isFinite(sum)) throw new Error(`the encoder produced a non-finite sentence vector for text ${r} (${JSON.stringify(texts[r]!.slice(0, 60))})`);
-    const inv = sum > 0 ? 1 / Math.sqrt(sum) : 0;
-    for (let k = r * dim; k < (r + 1) * dim; k++) out[k] = data[k]! * inv;
+    const scale = similarity === "dot" ? 1 : sum > 0 ? 1 / Math.sqrt(sum) : 0;
+    for (let k = r * dim; k < (r + 1) * dim; k++) out[k] = data[k]! * scale;
   }
   return { rows, dim, data: out };
 }

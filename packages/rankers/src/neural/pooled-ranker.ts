@@ -1,6 +1,7 @@
 /**
- * Rankers that score by the cosine of one pooled vector per text: the LM-EMD study's baselines on
- * a plain language model (BERT-CLS, BERT-MAX, BERT-MEAN) and sentence-transformers bi-encoders.
+ * Rankers that score by the cosine or the dot product of one pooled vector per text: the LM-EMD
+ * study's baselines on a plain language model (BERT-CLS, BERT-MAX, BERT-MEAN) and
+ * sentence-transformers bi-encoders.
  */
 import type { SentenceOptions } from "@crossrank/encode";
 import type { Run } from "@crossrank/metrics";
@@ -9,7 +10,7 @@ import { type CollectionPart, type CollectionPartBuilder, collectionParts, docum
 import type { RankingInput, RankOptions } from "../ranker.js";
 import { type CandidateMap, type CandidateRanker, checkInput, checkScore, positions, Progress, topKEntry, yieldToEventLoop } from "./common.js";
 import { denseScoreBlock } from "./dense.js";
-import { type PooledMatrix, pooledMatrix, pooledRows, type SharedEncoder, sharedEncoder } from "./memo.js";
+import { type PooledMatrix, pooledMatrix, pooledRows, type PooledSimilarity, type SharedEncoder, sharedEncoder } from "./memo.js";
 import { checkEncoderSettings, documentText, encoderNameParts, type NeuralRankerOptions } from "./settings.js";
 
 /** Which pooled ranker. */
@@ -40,18 +41,30 @@ export interface PooledRankerOptions extends NeuralRankerOptions {
    * and BM25 read documents); false encodes the text alone, as the LaBSE / DistilUSE notebook does.
    */
   title?: boolean;
+  /**
+   * How a query's vector is compared with a document's: "cosine" (both L2-normalised, then the dot
+   * product) or "dot" (the dot product of the vectors as the encoder gives them). Default for
+   * `bi-encoder`: the model folder's (`Encoder.similarity`: its similarity_fn_name, else dot for a
+   * sentence-transformers folder without Normalize such as DistilUSE, else cosine); a folder that
+   * names "euclidean" or "manhattan" needs one of the two given here. Default for `bert-cls`,
+   * `bert-max`, `bert-mean`: "cosine", as the LM-EMD study scores its baselines (its `faithful`
+   * preset too); "dot" then scores the pooled vectors unnormalised.
+   */
+  similarity?: PooledSimilarity;
 }
 
 /**
- * Cosine of pooled vectors, brute force over the collection:
+ * Cosine or dot product of pooled vectors (`similarity`), brute force over the collection:
+ * score(q, d) = q·d / (‖q‖‖d‖) for cosine, q·d for dot (the LaBSE / DistilUSE notebook's `q @ c.T`).
  *
  * - `bert-cls` / `bert-max` / `bert-mean`: the model's `last_hidden_state` pooled by the first
- *   token, an element-wise max or a mean, L2-normalised; no sentence-transformers Dense layers
+ *   token, an element-wise max or a mean (cosine by default); no sentence-transformers Dense layers
  *   (the study pools a plain LM). Preset "default" pools over the real tokens only (masked);
  *   preset "faithful" reproduces the study: max with padded rows zeroed in, mean divided by the
  *   padded batch length (so a vector depends on the batch it was encoded in).
  * - `bi-encoder`: the model's own sentence-transformers pipeline (its Pooling, Dense and Normalize
- *   modules, or mean pooling for a plain model); the preset does not apply.
+ *   modules, or mean pooling for a plain model), compared as the folder says (`Encoder.similarity`);
+ *   the preset does not apply.
  *
  * The whole collection is encoded once (memoised per encoder, options and texts) even when only
  * candidates are scored: the dot products are cheap, and faithful padded pooling makes a vector
@@ -76,19 +89,40 @@ export class PooledRanker implements CandidateRanker {
     }
     if (options.exact !== undefined && typeof options.exact !== "boolean") throw new Error(`ranker ${kind}: exact must be a boolean, got ${JSON.stringify(options.exact)}`);
     if (options.title !== undefined && typeof options.title !== "boolean") throw new Error(`ranker ${kind}: title must be a boolean, got ${JSON.stringify(options.title)}`);
+    if (options.similarity !== undefined && options.similarity !== "cosine" && options.similarity !== "dot") {
+      throw new Error(`ranker ${kind}: similarity must be "cosine" or "dot", got ${JSON.stringify(options.similarity)}`);
+    }
     this.settings = { ...options };
     const parts = encoderNameParts(options);
     if (options.includeSpecial === false && (kind === "bert-max" || kind === "bert-mean")) parts.push("includeSpecial=false");
     if (options.exact === true) parts.push("exact");
     if (options.title === false) parts.push("title=false");
+    if (options.similarity !== undefined) parts.push(`similarity=${options.similarity}`);
     this.name = `${kind}(${parts.join(",")})`;
+  }
+
+  /**
+   * The similarity this ranker scores with over `shared`'s encoder: the one asked for, else (the
+   * bi-encoder) the model folder's, else cosine. A folder's "euclidean" or "manhattan" is an Error
+   * saying how to choose one of the two computed here.
+   */
+  similarity(shared: SharedEncoder): PooledSimilarity {
+    if (this.settings.similarity !== undefined) return this.settings.similarity;
+    if (this.kind !== "bi-encoder") return "cosine";
+    const declared = shared.encoder.similarity;
+    if (declared === "cosine" || declared === "dot") return declared;
+    throw new Error(
+      `ranker ${this.name}: ${shared.encoder.id} declares similarity_fn_name "${declared}" (config_sentence_transformers.json), which this ranker does not compute; ` +
+        `give the parameter similarity "cosine" or "dot" to rank with it anyway`,
+    );
   }
 
   /** The sentence options this ranker encodes with (the same for queries and documents). */
   sentenceOptions(): Omit<SentenceOptions, "onProgress"> {
     if (this.kind === "bi-encoder") return {};
     const pooling = this.kind === "bert-cls" ? "cls" : this.kind === "bert-max" ? "max" : "mean";
-    const options: Omit<SentenceOptions, "onProgress"> = { pooling, normalize: true, dense: false };
+    // Cosine normalises the rows anyway (pooledRows); normalize: true keeps the cache keys the vectors always had.
+    const options: Omit<SentenceOptions, "onProgress"> = { pooling, normalize: this.settings.similarity !== "dot", dense: false };
     if (pooling !== "cls") {
       options.includeSpecial = this.settings.includeSpecial ?? true;
       options.paddedPooling = this.settings.preset === "faithful";
@@ -123,10 +157,12 @@ export class PooledRanker implements CandidateRanker {
     return defaultPromptName === undefined ? "" : (prompts[defaultPromptName] ?? "");
   }
 
-  /** The key of this ranker's document vectors among a collection's prebuilt parts: the encoder's vector settings and the pooling. */
+  /** The key of this ranker's document vectors among a collection's prebuilt parts: the encoder's vector settings, the pooling and the similarity. */
   private partKey(shared: SharedEncoder): string {
-    // Without titles the vectors differ; the key of the default stays as it was, so existing indexes keep theirs.
-    return JSON.stringify(["vectors", shared.vectorKey, shared.encoder.id, this.sentenceOptions(), ...(this.settings.title === false ? [{ title: false }] : [])]);
+    // Without titles, or unnormalised for dot products, the vectors differ; the key of the default
+    // (titles, cosine) stays as it was, so existing indexes keep theirs.
+    const extra = { ...(this.settings.title === false ? { title: false } : {}), ...(this.similarity(shared) === "dot" ? { similarity: "dot" } : {}) };
+    return JSON.stringify(["vectors", shared.vectorKey, shared.encoder.id, this.sentenceOptions(), ...(Object.keys(extra).length > 0 ? [extra] : [])]);
   }
 
   /**
@@ -135,7 +171,7 @@ export class PooledRanker implements CandidateRanker {
    */
   async prebuild(documents: readonly Document[], onProgress?: (done: number, total: number) => void): Promise<CollectionPart> {
     const shared = await sharedEncoder(this.settings);
-    const matrix = await pooledRows(shared.encoder, this.documentTexts(shared, documents), this.sentenceOptions(), onProgress);
+    const matrix = await pooledRows(shared.encoder, this.documentTexts(shared, documents), this.sentenceOptions(), this.similarity(shared), onProgress);
     return { kind: "vectors", key: this.partKey(shared), matrix };
   }
 
@@ -151,16 +187,17 @@ export class PooledRanker implements CandidateRanker {
     if (sentence.paddedPooling === true) throw new Error(`ranker ${this.name}: padded pooling makes a vector depend on the texts encoded with it, so the vectors cannot be built in chunks`);
     const shared = await sharedEncoder(this.settings);
     const key = this.partKey(shared);
+    const similarity = this.similarity(shared);
     let chunks: PooledMatrix[] | undefined = [];
     return {
       add: async (documents) => {
         if (chunks === undefined) throw new Error(`ranker ${this.name}: vectors added after finish`);
-        chunks.push(await pooledRows(shared.encoder, this.documentTexts(shared, documents), sentence));
+        chunks.push(await pooledRows(shared.encoder, this.documentTexts(shared, documents), sentence, similarity));
       },
       finish: async () => {
         if (chunks === undefined) throw new Error(`ranker ${this.name}: vectors finished twice`);
         // No documents: the encoder's empty matrix, as `prebuild` gives (its width is the encoder's).
-        if (chunks.length === 0) chunks.push(await pooledRows(shared.encoder, [], sentence));
+        if (chunks.length === 0) chunks.push(await pooledRows(shared.encoder, [], sentence, similarity));
         const rows = chunks.reduce((sum, m) => sum + m.rows, 0);
         const dim = chunks[0]!.dim;
         const data = new Float32Array(rows * dim);
@@ -187,8 +224,9 @@ export class PooledRanker implements CandidateRanker {
     const key = this.partKey(shared);
     const prebuilt = parts?.vectors.get(key);
     const ann = candidates === undefined && this.settings.exact !== true ? parts?.ann.get(key) : undefined;
-    const docs = prebuilt ?? (await pooledMatrix(shared, this.documentTexts(shared, documents), sentence, progress.encodeDocs));
-    const qs = await pooledMatrix(shared, this.queryTexts(shared, queries), sentence, progress.encodeQueries);
+    const similarity = this.similarity(shared);
+    const docs = prebuilt ?? (await pooledMatrix(shared, this.documentTexts(shared, documents), sentence, similarity, progress.encodeDocs));
+    const qs = await pooledMatrix(shared, this.queryTexts(shared, queries), sentence, similarity, progress.encodeQueries);
     const ids = documentIds(documents);
     if (ann !== undefined) {
       // The approximate index's candidates, scored exactly below like a re-ranker's.
