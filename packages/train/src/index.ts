@@ -12,3 +12,4 @@ export * from "./group-loss.js";
 export * from "./lm-emd-trainer.js";
 export * from "./pooled-scorer.js";
 export * from "./static/index.js";
+export * from "./cross-encoder-trainer.js";
