@@ -27,4 +27,5 @@ export { readTopics, type TrecTopic } from "./topics.js";
 export { readCollection, streamCollection, collectionFormat } from "./collection.js";
 export { readDdtp, parseDdtp, ddtpText, type DdtpDescription, type ReadDdtpOptions } from "./ddtp.js";
 export { loadDdtpTask, ddtpLanguages, type DdtpTaskOptions } from "./ddtp-task.js";
+export { loadSasaki18Task, readSasaki18File, type Sasaki18FileOptions, type Sasaki18TaskOptions } from "./sasaki18.js";
 export { DEFAULT_DEV_FRACTION, hashKey, keySplitFilter, splitOf, type KeySplit } from "./split.js";

@@ -30,6 +30,12 @@ export interface RetrievalTask {
   documents: Document[];
   qrels: Qrels;
   /**
+   * Per query, the ids of the documents it is ranked against, when the dataset's protocol re-ranks
+   * given candidate sets (sasaki18: each query's lines of the file) rather than the whole
+   * collection; absent, every document is a candidate of every query. Every id is in `documents`.
+   */
+  candidates?: ReadonlyMap<string, readonly string[]>;
+  /**
    * What the loader skipped where skipping is its documented behaviour (e.g. a query whose id has
    * no document counterpart), one line per kind with its count; empty or absent when nothing was.
    */

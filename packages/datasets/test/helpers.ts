@@ -18,6 +18,8 @@ const RENAMED: Readonly<Record<string, string>> = {
   "ddtp/Translation-pt_BR": "ddtp/pt_BR.deb822",
   "xquad/xquad.de.json": "xquad/de.squad.json",
   "xquad/xquad.en.json": "xquad/en.squad.json",
+  "sasaki18/data_en_de/train.txt": "clir-lines/en-de.train.tsv",
+  "sasaki18/data_en_de/test1.txt": "clir-lines/en-de.test.tsv",
 };
 
 let laidOut: string | undefined;
@@ -27,7 +29,10 @@ function fixtureRoot(): string {
   if (laidOut === undefined) {
     const root = mkdtempSync(join(tmpdir(), "crossrank-fixtures-"));
     cpSync(fileURLToPath(new URL("./fixtures/", import.meta.url)), root, { recursive: true });
-    for (const [real, stored] of Object.entries(RENAMED)) renameSync(join(root, stored), join(root, real));
+    for (const [real, stored] of Object.entries(RENAMED)) {
+      mkdirSync(dirname(join(root, real)), { recursive: true });
+      renameSync(join(root, stored), join(root, real));
+    }
     afterAll(() => rmSync(root, { recursive: true, force: true }));
     laidOut = root;
   }
