@@ -52,7 +52,25 @@ export interface StaticModelSpec {
 /** The task families each loader offers; `xquad` tasks are `@crossrank/datasets`' XQuAD tasks. */
 export type DatasetSpec =
   | { dataset: "xquad"; tasks: string[]; queryLangs: string[]; docLang: string; dir?: string }
-  | { dataset: "jsonl"; path: string; queryLangs: string[]; docLang: string; limit?: number }
+  | {
+      dataset: "jsonl";
+      /**
+       * The JSONL file (relative to the suite file), or `data` instead: a file of a dataset found by
+       * `@crossrank/datasets`' lookup (`resolveDatasetPath`: $CROSSRANK_DATA/NAME/FILE, then
+       * ../shared/datasets/NAME/FILE, then the download cache).
+       */
+      path?: string;
+      /** `NAME/FILE`: see `path`. */
+      data?: { name: string; file: string };
+      queryLangs: string[];
+      docLang: string;
+      /** The first N records per language (both limits below). */
+      limit?: number;
+      /** The first N docLang records as documents (the LaBSE / DistilUSE notebook's 1000). */
+      documentLimit?: number;
+      /** The first N queryLang records whose article is among the documents. */
+      queryLimit?: number;
+    }
   | {
       dataset: "ddtp";
       tasks: string[];
@@ -237,14 +255,22 @@ function parseDatasetSpec(raw: unknown, at: string): DatasetSpec {
         ...(entry.limit === undefined ? {} : { limit: positiveInteger(entry.limit, `${at}.limit`) }),
       };
     }
-    case "jsonl":
+    case "jsonl": {
+      if (entry.path !== undefined && entry.data !== undefined) throw new SuiteError(`${at}: give path (a file) or data (NAME/FILE of a dataset), not both`);
+      if (entry.limit !== undefined && (entry.queryLimit !== undefined || entry.documentLimit !== undefined)) {
+        throw new SuiteError(`${at}.limit: limit sets both sides; give it or queryLimit / documentLimit, not both`);
+      }
+      const optionalLimit = (key: "limit" | "queryLimit" | "documentLimit") => (entry[key] === undefined ? {} : { [key]: positiveInteger(entry[key], `${at}.${key}`) });
       return {
         dataset: "jsonl",
-        path: requiredString(entry.path, `${at}.path`),
+        ...(entry.data !== undefined ? { data: datasetFile(entry.data, `${at}.data`) } : { path: requiredString(entry.path, `${at}.path`) }),
         queryLangs: stringList(entry.queryLangs, `${at}.queryLangs`),
         docLang: optionalString(entry.docLang, `${at}.docLang`) ?? "en",
-        limit: entry.limit === undefined ? undefined : positiveInteger(entry.limit, `${at}.limit`),
+        ...optionalLimit("limit"),
+        ...optionalLimit("documentLimit"),
+        ...optionalLimit("queryLimit"),
       };
+    }
     case "parallel":
       return {
         dataset: "parallel",
@@ -267,6 +293,18 @@ function parseDatasetSpec(raw: unknown, at: string): DatasetSpec {
     default:
       throw new SuiteError(`${at}.dataset: expected one of ${DATASET_KINDS.join(", ")}, got "${kind}"`);
   }
+}
+
+/** `data: NAME/FILE`: a dataset name (as `resolveDatasetPath` takes it) and a relative file inside it. */
+function datasetFile(raw: unknown, at: string): { name: string; file: string } {
+  const text = requiredString(raw, at);
+  const slash = text.indexOf("/");
+  const name = text.slice(0, slash);
+  const file = text.slice(slash + 1);
+  if (slash <= 0 || file === "" || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name) || file.split("/").includes("..")) {
+    throw new SuiteError(`${at}: expected NAME/FILE (a dataset name, then a file inside it, e.g. wikipedia-sample/wiki.jsonl), got ${JSON.stringify(text)}`);
+  }
+  return { name, file };
 }
 
 /** `split: dev` or `split: {part: dev, devFraction: 0.1, seed: 0}`. */

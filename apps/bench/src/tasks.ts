@@ -5,6 +5,7 @@ import {
   loadParallelTask,
   loadTrecTask,
   loadXquadTask,
+  resolveDatasetPath,
   type RetrievalTask,
 } from "@crossrank/datasets";
 import type { DatasetSpec } from "./suite.js";
@@ -76,11 +77,13 @@ export function suiteTasks(spec: DatasetSpec, baseDir: string): SuiteTask[] {
         task: "same-id",
         queryLang,
         docLang: spec.docLang,
-        load: () =>
-          loadJsonlTask(path(spec.path), {
+        load: async () =>
+          loadJsonlTask(spec.data === undefined ? path(spec.path!) : await resolveDatasetPath(spec.data.name, spec.data.file, { download: false }), {
             queryLang,
             docLang: spec.docLang,
             ...(spec.limit ? { limit: spec.limit } : {}),
+            ...(spec.documentLimit ? { documentLimit: spec.documentLimit } : {}),
+            ...(spec.queryLimit ? { queryLimit: spec.queryLimit } : {}),
           }),
       }));
     case "parallel":

@@ -14,8 +14,15 @@ export interface JsonlTaskOptions {
   queryLang: string;
   /** The `lang` of the document records. */
   docLang: string;
-  /** Keep the first `limit` documents (file order) and the first `limit` queries that match them; all when absent. */
+  /** Keep the first `limit` documents (file order) and the first `limit` queries that match them; all when absent. Sets both of the limits below. */
   limit?: number;
+  /**
+   * Keep the first `documentLimit` docLang records (file order) as documents; all when absent. The
+   * LaBSE / DistilUSE notebook takes the first 1000 records of each language.
+   */
+  documentLimit?: number;
+  /** Keep the first `queryLimit` queryLang records (file order) whose id is among the kept documents; all when absent. */
+  queryLimit?: number;
   /** Task name; default `<file name without extension>/<queryLang>-<docLang>`. */
   name?: string;
 }
@@ -60,21 +67,31 @@ function parseRecord(text: string, where: string): JsonlRecord {
 /**
  * Loads a same-id retrieval task from a multilingual JSONL file, streamed line by line.
  *
- * Documents are the first `limit` records whose `lang` is `docLang` (all without a limit); queries
- * are the records of `queryLang` whose id is among those documents (the first `limit` of them); the
- * one relevant document of a query is the document with the same id (grade 1). Query-language
- * records whose id has no document — none in the file, or beyond `limit` — are skipped and counted
- * in `warnings`. Blank lines are ignored. `id` may be a string or an integer (used as a string).
+ * Documents are the first `documentLimit` records whose `lang` is `docLang` (all without a limit);
+ * queries are the records of `queryLang` whose id is among those documents (the first `queryLimit`
+ * of them); `limit` sets both limits. The one relevant document of a query is the document with the
+ * same id (grade 1), so every kept query's relevant document is among the documents. Query-language
+ * records whose id has no document — none in the file, or beyond `documentLimit` — are skipped and
+ * counted in `warnings`: where the LaBSE / DistilUSE notebook keeps the first N records of each
+ * language and a query whose article fell outside its N documents can only miss, here it is not a
+ * query (on a sample whose languages list the same articles in the same order, the two agree).
+ * Blank lines are ignored. `id` may be a string or an integer (used as a string).
  *
  * Throws `path:line: ...` on a line that is not a JSON object with a string `lang` and `text` and a
  * string or integer `id`, and on a second record with the same (id, lang), naming both lines.
  */
 export async function loadJsonlTask(path: string, options: JsonlTaskOptions): Promise<RetrievalTask> {
   const { queryLang, docLang, limit } = options;
-  if (limit !== undefined && !(Number.isSafeInteger(limit) && limit > 0)) {
-    throw new Error(`loadJsonlTask: limit must be a positive integer, got ${limit}`);
+  for (const key of ["limit", "documentLimit", "queryLimit"] as const) {
+    const value = options[key];
+    if (value !== undefined && !(Number.isSafeInteger(value) && value > 0)) throw new Error(`loadJsonlTask: ${key} must be a positive integer, got ${value}`);
   }
-  const maxDocs = limit ?? Infinity;
+  if (limit !== undefined && (options.documentLimit !== undefined || options.queryLimit !== undefined)) {
+    throw new Error("loadJsonlTask: give limit (both sides) or documentLimit / queryLimit, not both");
+  }
+  const documentLimit = options.documentLimit ?? limit;
+  const queryLimit = options.queryLimit ?? limit;
+  const maxDocs = documentLimit ?? Infinity;
   /** lang → id → line, for the duplicate check over the whole file. */
   const seen = new Map<string, Map<string, number>>();
   const documents: Document[] = [];
@@ -101,12 +118,12 @@ export async function loadJsonlTask(path: string, options: JsonlTaskOptions): Pr
 
   const docIds = new Set(documents.map((d) => d.id));
   const matching = candidates.filter((q) => docIds.has(q.id));
-  const queries = matching.slice(0, limit ?? matching.length);
+  const queries = matching.slice(0, queryLimit ?? matching.length);
   const qrels: Qrels = new Map(queries.map((q) => [q.id, new Map([[q.id, 1]])]));
   const warnings: string[] = [];
   const skipped = candidates.length - matching.length;
   if (skipped > 0) {
-    const why = limit === undefined ? "" : ` (limit ${limit})`;
+    const why = limit !== undefined ? ` (limit ${limit})` : documentLimit !== undefined ? ` (documentLimit ${documentLimit})` : "";
     warnings.push(`skipped ${skipped} ${queryLang} records whose id has no ${docLang} document${why}`);
   }
   const name = options.name ?? `${basename(path).replace(/(\.jsonl?)?(\.gz)?$/, "")}/${queryLang}-${docLang}`;

@@ -43,6 +43,25 @@ describe("loadJsonlTask", () => {
     await expect(loadJsonlTask(wiki, { queryLang: "de", docLang: "en", limit: 0 })).rejects.toThrow("limit must be a positive integer, got 0");
   });
 
+  it("limits documents and queries separately (the LaBSE / DistilUSE notebook's N per language); kept queries keep their documents", async () => {
+    // Documents en: Q1, Q2, 3 (file order); de records: Q1, Q2, Q4 (no en document), 3.
+    const docs2 = await loadJsonlTask(wiki, { queryLang: "de", docLang: "en", documentLimit: 2 });
+    expect(docs2.documents.map((d) => d.id)).toEqual(["Q1", "Q2"]);
+    expect(docs2.queries.map((q) => q.id)).toEqual(["Q1", "Q2"]);
+    expect(docs2.warnings).toEqual(["skipped 2 de records whose id has no en document (documentLimit 2)"]);
+    const queries1 = await loadJsonlTask(wiki, { queryLang: "de", docLang: "en", queryLimit: 1 });
+    expect(queries1.documents.map((d) => d.id)).toEqual(["Q1", "Q2", "3"]);
+    expect(queries1.queries.map((q) => q.id)).toEqual(["Q1"]);
+    expect([...queries1.qrels.keys()]).toEqual(["Q1"]);
+    const both = await loadJsonlTask(wiki, { queryLang: "de", docLang: "en", queryLimit: 3, documentLimit: 3 });
+    expect(both.documents).toHaveLength(3);
+    // Q4 has no en document: the third query is 3's, whose document is kept.
+    expect(both.queries.map((q) => q.id)).toEqual(["Q1", "Q2", "3"]);
+    for (const q of both.queries) expect(both.documents.some((d) => d.id === q.id)).toBe(true);
+    await expect(loadJsonlTask(wiki, { queryLang: "de", docLang: "en", limit: 2, queryLimit: 1 })).rejects.toThrow("give limit (both sides) or documentLimit / queryLimit, not both");
+    await expect(loadJsonlTask(wiki, { queryLang: "de", docLang: "en", queryLimit: 1.5 })).rejects.toThrow("queryLimit must be a positive integer, got 1.5");
+  });
+
   describe("errors name the file and line", () => {
     const tmp = tempFiles();
     const good = '{"id": "a", "lang": "en", "text": "x"}\n';
