@@ -15,6 +15,7 @@ import { type CachedEmbedding, type EmbeddingCache, EncoderCaches } from "./cach
 import { type FixtureKind, fixtureModelPath } from "./fixture/index.js";
 import { describeHead, type Head, HEAD_CONFIG_FILE, type HeadFiles, readHeadFiles } from "./head.js";
 import { applyDense, l2normalizeRows, type Pooling, poolBatch } from "./pooling.js";
+import { adapterLanguagesOf, type AdapterLanguages, type LanguageOptions, languageIds } from "./languages.js";
 import { detectStaticModel, loadStaticEncoder } from "./static.js";
 import { moduleSource, readSentenceTransformers, type SentenceTransformersConfig, type SimilarityFunctionName } from "./sentence-transformers.js";
 
@@ -64,7 +65,7 @@ export interface EncoderOptions extends ResolveOptions {
 }
 
 /** Options of {@link Encoder.encode}. */
-export interface SentenceOptions extends EncodeProgress {
+export interface SentenceOptions extends EncodeProgress, LanguageOptions {
   /** Default: a trained head's recorded pooling, else the sentence-transformers 1_Pooling mode when the folder has modules.json, else "mean". */
   pooling?: Pooling;
   /** Default: a trained head's normalize (true for sentence heads when absent), else true when modules.json lists Normalize, else false. */
@@ -121,15 +122,23 @@ export interface Encoder {
    * (UKPLab/sentence-transformers, sentence_transformers/SentenceTransformer.py).
    */
   readonly similarity: SimilarityFunctionName;
+  /**
+   * The model's language adapters (X-MOD: config.json `languages`, e.g. ["en_XX", "de_DE"]), or
+   * undefined for a model without them. With adapters, every text is encoded by its own language's
+   * adapter: give `languages` (per text) or `language` to encodeTokens / encode (ISO codes such as
+   * "de" are mapped to the model's names), else config.json's `default_language` applies, else
+   * they throw. Without adapters, the language options are ignored.
+   */
+  readonly languages?: readonly string[];
   /** Token embeddings per text, in input order. */
-  encodeTokens(texts: readonly string[], options?: EncodeProgress): Promise<TokenEmbeddings[]>;
+  encodeTokens(texts: readonly string[], options?: EncodeProgress & LanguageOptions): Promise<TokenEmbeddings[]>;
   /** One row per text, [texts.length, sentenceDim] row-major ([texts.length, dim] with dense: false). */
   encode(texts: readonly string[], options?: SentenceOptions): Promise<{ rows: number; dim: number; data: Float32Array }>;
   /** Releases the onnxruntime session and the cache files. */
   dispose(): Promise<void>;
 }
 
-const FIXTURE_KINDS: readonly FixtureKind[] = ["bert", "sentence-transformers", "static", "cross-encoder", "distiluse"];
+const FIXTURE_KINDS: readonly FixtureKind[] = ["bert", "sentence-transformers", "static", "cross-encoder", "distiluse", "xmod"];
 
 /**
  * The encoder used wherever one is needed and none is named: crossrank's own static multilingual
@@ -226,7 +235,14 @@ async function loadBase(spec: string, options: EncoderOptions, heads: HeadFiles[
   }
   const st = await readSentenceTransformers(root);
   const source = st === undefined ? root : moduleSource(root, st.transformerPath);
-  await source.file("config.json", { purpose: "the model architecture" });
+  const config = (await source.json<Record<string, unknown>>("config.json", { purpose: "the model architecture" })) ?? {};
+  // X-MOD: one adapter per language, chosen per text through the graph's lang_ids input. transformers.js
+  // (4.x) has no X-MOD model type and would not feed lang_ids, so these models run on raw onnxruntime.
+  const adapters = adapterLanguagesOf(config, join(source.folder, "config.json"));
+  if (adapters !== undefined && options.backend === "transformers") {
+    throw new Error(`${spec}: an X-MOD model (language adapters ${adapters.languages.join(", ")}) runs on backend "onnx" only; transformers.js has no X-MOD model type and does not feed lang_ids (leave backend unset or set it to "onnx")`);
+  }
+  const runnerBackend: EncoderBackend = adapters !== undefined ? "onnx" : backend;
   const tokenizer = await Tokenizer.load(source);
   const onnxRel = dtype === "q8" ? "onnx/model_quantized.onnx" : "onnx/model.onnx";
   const onnxPath = await onnxFile(source, onnxRel, dtype);
@@ -239,11 +255,17 @@ async function loadBase(spec: string, options: EncoderOptions, heads: HeadFiles[
     throw new Error(`maxLength ${maxLength} exceeds what ${spec} supports (${tokenizer.modelMaxLength} tokens)`);
   }
 
-  const runner = backend === "onnx" ? await loadOnnxRunner(onnxPath) : await loadTransformersRunner(source.folder, dtype);
+  const runner = runnerBackend === "onnx" ? await loadOnnxRunner(onnxPath) : await loadTransformersRunner(source.folder, dtype);
   try {
+    if (adapters !== undefined && !runner.takesLanguage) {
+      throw new Error(
+        `${onnxPath}: ${spec} is an X-MOD model (config.json languages: ${adapters.languages.join(", ")}) but its ONNX graph has no lang_ids input, so each text's language adapter cannot be chosen; export it with lang_ids as an input (see @crossrank/encode's README, "X-MOD models")`,
+      );
+    }
+    if (adapters === undefined && runner.takesLanguage) throw new Error(`${onnxPath}: the graph takes lang_ids but ${join(source.folder, "config.json")} declares no languages to index`);
     // One tiny run: the hidden size without trusting config.json's naming (hidden_size, dim, d_model…),
     // and a load error surfaces here rather than in the first encode.
-    const probe = await runner.run(tokenizer.encodeBatch([""], { maxLength }));
+    const probe = await runner.run(tokenizer.encodeBatch([""], { maxLength }), runner.takesLanguage ? BigInt64Array.of(0n) : undefined);
     const dim = probe.dim;
     checkHeads(st, dim, heads, spec);
     const params: string[] = [];
@@ -253,7 +275,7 @@ async function loadBase(spec: string, options: EncoderOptions, heads: HeadFiles[
     const baseId = params.length === 0 ? spec : `${spec}?${params.join("&")}`;
     const id = heads.reduce((acc, h) => `${acc}+head:${h.sha256.slice(0, 12)}`, baseId);
     const fingerprintFiles = await collectFingerprintFiles(root, source, st, onnxPath);
-    return new OnnxEncoder({ id, backend, dtype, tokenizer, runner, st, dim, batchSize, maxLength, cacheDir: options.cache || undefined, fingerprintFiles, heads });
+    return new OnnxEncoder({ id, backend: runnerBackend, dtype, tokenizer, runner, st, dim, batchSize, maxLength, cacheDir: options.cache || undefined, fingerprintFiles, heads, adapters });
   } catch (e) {
     await runner.dispose();
     throw e;
@@ -348,9 +370,11 @@ interface EncoderParts {
   fingerprintFiles: { name: string; path: string }[];
   /** Trained heads, innermost first. */
   heads: HeadFiles[];
+  /** Language adapters (X-MOD), or undefined. */
+  adapters: AdapterLanguages | undefined;
 }
 
-type ResolvedSentenceOptions = Required<Omit<SentenceOptions, "onProgress">>;
+type ResolvedSentenceOptions = Required<Omit<SentenceOptions, "onProgress" | keyof LanguageOptions>>;
 
 class OnnxEncoder implements Encoder {
   readonly id: string;
@@ -364,6 +388,8 @@ class OnnxEncoder implements Encoder {
   readonly prompts: Readonly<Record<string, string>>;
   readonly defaultPromptName: string | undefined;
   readonly similarity: SimilarityFunctionName;
+  readonly languages: readonly string[] | undefined;
+  private readonly adapters: AdapterLanguages | undefined;
   private readonly runner: ModelRunner;
   private readonly st: SentenceTransformersConfig | undefined;
   private readonly batchSize: number;
@@ -382,6 +408,8 @@ class OnnxEncoder implements Encoder {
     this.dtype = p.dtype;
     this.tokenizer = p.tokenizer;
     this.runner = p.runner;
+    this.adapters = p.adapters;
+    this.languages = p.adapters?.languages;
     this.st = p.st;
     this.prompts = p.st?.prompts ?? {};
     this.defaultPromptName = p.st?.defaultPromptName;
@@ -412,12 +440,14 @@ class OnnxEncoder implements Encoder {
     ];
   }
 
-  async encodeTokens(texts: readonly string[], options: EncodeProgress = {}): Promise<TokenEmbeddings[]> {
+  async encodeTokens(texts: readonly string[], options: EncodeProgress & LanguageOptions = {}): Promise<TokenEmbeddings[]> {
     this.check();
     const total = texts.length;
     const out = new Array<TokenEmbeddings>(total);
     const cache = await this.cache({ kind: "tokens" });
-    const todo = await this.lookup(cache, texts, (i, hit) => {
+    const langs = this.langIds(total, options);
+    const keys = this.cacheKeys(texts, langs);
+    const todo = await this.lookup(cache, keys, (i, hit) => {
       const meta = hit.meta as Pick<TokenEmbeddings, "tokens" | "offsets" | "special">;
       out[i] = { text: this.prepare(texts[i]!), ...meta, dim: this.dim, embeddings: hit.data };
     });
@@ -426,7 +456,7 @@ class OnnxEncoder implements Encoder {
     const items = todo.map((i) => this.tokenize(texts[i]!));
     for (const chunk of batches(byLength(items), this.batchSize)) {
       const batch = this.tokenizer.encodeBatch(chunk.map((k) => items[k]!), { maxLength: this.maxLength });
-      const hidden = await this.runner.run(batch);
+      const hidden = await this.run(batch, langs, chunk.map((k) => todo[k]!));
       const stored: { key: string; value: CachedEmbedding }[] = [];
       chunk.forEach((k, b) => {
         const item = batch.items[b]!;
@@ -436,7 +466,7 @@ class OnnxEncoder implements Encoder {
         const embeddings = this.applyTokenHeads(hidden.data.slice(start, start + rows * hidden.dim), rows);
         const i = todo[k]!;
         out[i] = { text: item.text, tokens: item.tokens, offsets: item.offsets, special: item.special, dim: this.dim, embeddings };
-        stored.push({ key: texts[i]!, value: { meta: { tokens: item.tokens, offsets: item.offsets, special: item.special }, data: embeddings } });
+        stored.push({ key: keys[i]!, value: { meta: { tokens: item.tokens, offsets: item.offsets, special: item.special }, data: embeddings } });
       });
       await cache?.putMany(stored);
       done += chunk.length;
@@ -453,17 +483,19 @@ class OnnxEncoder implements Encoder {
     const data = new Float32Array(total * dim);
     const cache = await this.cache({ kind: "sentence", ...o });
     const report = options.onProgress;
+    const langs = this.langIds(total, options);
+    const textKeys = this.cacheKeys(texts, langs);
     if (!o.paddedPooling) {
       // Per-text vectors do not depend on the batch: encode misses sorted by length (least padding).
-      const todo = await this.lookup(cache, texts, (i, hit) => data.set(hit.data, i * dim));
+      const todo = await this.lookup(cache, textKeys, (i, hit) => data.set(hit.data, i * dim));
       let done = total - todo.length;
       if (done > 0) report?.(done, total);
       const items = todo.map((i) => this.tokenize(texts[i]!));
       for (const chunk of batches(byLength(items), this.batchSize)) {
         const batch = this.tokenizer.encodeBatch(chunk.map((k) => items[k]!), { maxLength: this.maxLength });
-        const pooled = this.pool(await this.runner.run(batch), batch, o);
+        const pooled = this.pool(await this.run(batch, langs, chunk.map((k) => todo[k]!)), batch, o);
         chunk.forEach((k, b) => data.set(pooled.subarray(b * dim, (b + 1) * dim), todo[k]! * dim));
-        await cache?.putMany(chunk.map((k, b) => ({ key: texts[todo[k]!]!, value: { data: pooled.slice(b * dim, (b + 1) * dim) } })));
+        await cache?.putMany(chunk.map((k, b) => ({ key: textKeys[todo[k]!]!, value: { data: pooled.slice(b * dim, (b + 1) * dim) } })));
         done += chunk.length;
         report?.(done, total);
       }
@@ -476,13 +508,13 @@ class OnnxEncoder implements Encoder {
     let done = 0;
     for (const chunk of batches(order, this.batchSize)) {
       const padded = Math.max(...chunk.map((i) => items[i]!.ids.length));
-      const keys = chunk.map((i) => `${padded}\0${texts[i]!}`);
+      const keys = chunk.map((i) => `${padded}\0${textKeys[i]!}`);
       const hits = cache === undefined ? [] : await cache.getMany(keys);
       if (hits.length === chunk.length && hits.every((h) => h !== undefined)) {
         chunk.forEach((i, b) => data.set(hits[b]!.data, i * dim));
       } else {
         const batch = this.tokenizer.encodeBatch(chunk.map((i) => items[i]!), { maxLength: this.maxLength });
-        const pooled = this.pool(await this.runner.run(batch), batch, o);
+        const pooled = this.pool(await this.run(batch, langs, chunk), batch, o);
         data.set(pooled, chunk[0]! * dim);
         await cache?.putMany(keys.map((key, b) => ({ key, value: { data: pooled.slice(b * dim, (b + 1) * dim) } })));
       }
@@ -563,6 +595,23 @@ class OnnxEncoder implements Encoder {
 
   private tokenize(text: string): TokenizedText {
     return this.tokenizer.tokenize(this.prepare(text), { maxLength: this.maxLength });
+  }
+
+  /** Each text's lang id under a model with language adapters (see languages.ts); undefined for a model without. */
+  private langIds(count: number, options: LanguageOptions): Int32Array | undefined {
+    return this.adapters === undefined ? undefined : languageIds(count, options, this.adapters, this.id);
+  }
+
+  /** Cache keys: the text, prefixed by its adapter language under X-MOD (the same text in two languages gives two vectors). */
+  private cacheKeys(texts: readonly string[], langs: Int32Array | undefined): readonly string[] {
+    if (langs === undefined) return texts;
+    const names = this.adapters!.languages;
+    return texts.map((t, i) => `${names[langs[i]!]!}\0${t}`);
+  }
+
+  /** One model run over `batch`, whose rows are texts `rows` (indices into `langs`, each text's lang id, when the model has adapters). */
+  private run(batch: EncodedBatch, langs: ArrayLike<number> | undefined, rows: readonly number[]): Promise<HiddenStates> {
+    return this.runner.run(batch, langs === undefined ? undefined : BigInt64Array.from(rows, (r) => BigInt(langs[r]!)));
   }
 
   /** Fills hits through `use`; returns the indices of the misses (all indices without a cache). */

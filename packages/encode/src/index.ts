@@ -18,6 +18,7 @@ export { type CachedEmbedding, EmbeddingCache } from "./cache.js";
 export { benchTexts, encodeBench, type EncodeBenchOptions, type EncodeBenchResult, type EncodeBenchRow } from "./bench.js";
 export * from "./safetensors.js";
 export * from "./fixture/index.js";
+export { type AdapterLanguages, adapterLanguagesOf, languageIds, languageIndex, type LanguageOptions } from "./languages.js";
 export { chunkMode, detectStaticModel, loadStaticEncoder, loadStaticTokenizer, readStaticWeights, STATIC_MAX_LENGTH, ST_STATIC_EMBEDDING, StaticEncoder, type StaticLayout, type StaticModelParts } from "./static.js";
 export { quantizeRowsInt8, quantizeStaticModel, type QuantizeStaticResult } from "./quantize.js";
 export { STATIC_MODEL_NAME, staticModelDir } from "@crossrank/static-model";

@@ -15,7 +15,12 @@ export interface HiddenStates {
 
 /** One loaded model: runs padded batches, holds its onnxruntime session until disposed. */
 export interface ModelRunner {
-  run(batch: EncodedBatch): Promise<HiddenStates>;
+  /**
+   * Whether the graph takes `lang_ids` (int64 [batch]: per text, the index of its language adapter
+   * in config.json `languages`), as an X-MOD export does; `run` then requires `langIds`.
+   */
+  readonly takesLanguage: boolean;
+  run(batch: EncodedBatch, langIds?: BigInt64Array): Promise<HiddenStates>;
   dispose(): Promise<void>;
 }
 
@@ -34,6 +39,9 @@ export const HIDDEN_OUTPUTS = ["last_hidden_state", "token_embeddings"] as const
 
 /** The ONNX inputs a padded batch can feed. */
 export const INPUT_NAMES = ["input_ids", "attention_mask", "token_type_ids"] as const;
+
+/** The input of an X-MOD export that selects each text's language adapter (int64 [batch_size]; XmodModel.forward's `lang_ids`). */
+export const LANG_IDS = "lang_ids";
 
 /** The padded-batch tensors by ONNX input name. */
 export function batchInputs(batch: EncodedBatch): Record<(typeof INPUT_NAMES)[number], BigInt64Array> {

@@ -5,7 +5,7 @@
  * `config.json` model_type transformers.js does not know.
  */
 import type * as Ort from "onnxruntime-node";
-import { batchInputs, HIDDEN_OUTPUTS, INPUT_NAMES, hiddenStates, type ModelRunner, SESSION_OPTIONS } from "./common.js";
+import { batchInputs, HIDDEN_OUTPUTS, INPUT_NAMES, hiddenStates, LANG_IDS, type ModelRunner, SESSION_OPTIONS } from "./common.js";
 
 type OrtModule = typeof Ort;
 let ortPromise: Promise<OrtModule> | undefined;
@@ -16,11 +16,15 @@ export function loadOrt(): Promise<OrtModule> {
   return ortPromise;
 }
 
-/** Opens `modelPath` (an .onnx file) and returns a runner feeding only the inputs the graph declares. */
+/**
+ * Opens `modelPath` (an .onnx file) and returns a runner feeding only the inputs the graph declares:
+ * the padded batch's tensors, and `lang_ids` [batch] for a graph that takes the language of each
+ * text (an X-MOD export, see the package README).
+ */
 export async function loadOnnxRunner(modelPath: string): Promise<ModelRunner> {
   const ort = await loadOrt();
   const session = await ort.InferenceSession.create(modelPath, SESSION_OPTIONS);
-  const known: readonly string[] = INPUT_NAMES;
+  const known: readonly string[] = [...INPUT_NAMES, LANG_IDS];
   const unknown = session.inputNames.filter((n) => !known.includes(n));
   if (unknown.length > 0) {
     await session.release();
@@ -31,12 +35,18 @@ export async function loadOnnxRunner(modelPath: string): Promise<ModelRunner> {
     await session.release();
     throw new Error(`${modelPath}: no ${HIDDEN_OUTPUTS.join(" or ")} output (outputs: ${session.outputNames.join(", ")})`);
   }
+  const takesLanguage = session.inputNames.includes(LANG_IDS);
   return {
-    async run(batch) {
+    takesLanguage,
+    async run(batch, langIds) {
       const dims = [batch.batchSize, batch.seqLength];
       const all = batchInputs(batch);
       const feeds: Record<string, Ort.Tensor> = {};
-      for (const name of session.inputNames) feeds[name] = new ort.Tensor("int64", all[name as (typeof INPUT_NAMES)[number]], dims);
+      for (const name of session.inputNames) if (name !== LANG_IDS) feeds[name] = new ort.Tensor("int64", all[name as (typeof INPUT_NAMES)[number]], dims);
+      if (takesLanguage) {
+        if (langIds === undefined || langIds.length !== batch.batchSize) throw new Error(`${modelPath}: the graph takes ${LANG_IDS}, one language id per text (${batch.batchSize}); got ${langIds?.length ?? "none"}`);
+        feeds[LANG_IDS] = new ort.Tensor("int64", langIds, [batch.batchSize]);
+      }
       // Fetch only the hidden state: a pooler output, when the graph has one, is never copied out.
       const out = await session.run(feeds, [output]);
       const t = out[output]!;

@@ -20,6 +20,8 @@ export async function loadTransformersRunner(folder: string, dtype: "fp32" | "q8
     session_options: SESSION_OPTIONS,
   });
   return {
+    // transformers.js (4.x) has no X-MOD model type; loadEncoder routes X-MOD folders to the onnx backend.
+    takesLanguage: false,
     async run(batch) {
       const dims = [batch.batchSize, batch.seqLength];
       const inputs: Record<string, InstanceType<typeof Tensor>> = {};

@@ -213,7 +213,8 @@ export async function tokenIdsOf(encoder: Encoder): Promise<(text: string) => Ar
   let lower = lowerCasing.get(encoder);
   if (lower === undefined) {
     // The encoder reports the text as it tokenized it: one tiny probe tells whether it lower-cases.
-    lower = encoder.encodeTokens(["A"]).then(([probe]) => probe?.text === "a");
+    // (Lower-casing is the tokenizer's: any language adapter of an X-MOD encoder answers it.)
+    lower = encoder.encodeTokens(["A"], encoder.languages === undefined ? {} : { language: encoder.languages[0]! }).then(([probe]) => probe?.text === "a");
     lowerCasing.set(encoder, lower);
   }
   const lowerCase = await lower;

@@ -111,49 +111,58 @@ const idfMemo = new Map<string, Promise<IdfTable>>();
 /**
  * Token embeddings (unit rows) of `texts`, in order, from the memo where present; the rest are
  * encoded in one `encodeTokens` call, shortest first so that batches carry little padding.
- * `onProgress(done, total)` counts the texts that had to be encoded.
+ * `onProgress(done, total)` counts the texts that had to be encoded. `languages` (parallel to
+ * `texts`, for an encoder with language adapters, see ./languages.ts) are passed to the encoder and
+ * key the memo with the text: the same text in two languages has two sets of rows.
  */
-export async function tokenRows(shared: SharedEncoder, texts: readonly string[], onProgress?: (done: number, total: number) => void): Promise<TokenRows[]> {
+export async function tokenRows(shared: SharedEncoder, texts: readonly string[], onProgress?: (done: number, total: number) => void, languages?: readonly (string | undefined)[]): Promise<TokenRows[]> {
   let memo = tokenMemo.get(shared.vectorKey);
   if (memo === undefined) {
     memo = new Map();
     tokenMemo.set(shared.vectorKey, memo);
   }
-  const missing: string[] = [];
+  if (languages !== undefined && languages.length !== texts.length) throw new Error(`tokenRows: ${languages.length} languages for ${texts.length} texts`);
+  const missing: { key: string; text: string; lang: string | undefined }[] = [];
   const resolvers = new Map<string, { resolve: (r: TokenRows) => void; reject: (e: unknown) => void }>();
-  const found: Promise<TokenRows>[] = texts.map((text) => {
-    const hit = memo.get(text);
+  const found: Promise<TokenRows>[] = texts.map((text, i) => {
+    const lang = languages?.[i];
+    const key = languages === undefined ? text : `${lang ?? ""}\0${text}`;
+    const hit = memo.get(key);
     if (hit !== undefined) {
       // Least recently used order: re-insert on use.
-      memo.delete(text);
-      memo.set(text, hit);
+      memo.delete(key);
+      memo.set(key, hit);
       return hit.rows;
     }
-    const rows = new Promise<TokenRows>((resolve, reject) => resolvers.set(text, { resolve, reject }));
+    const rows = new Promise<TokenRows>((resolve, reject) => resolvers.set(key, { resolve, reject }));
     // Rejections are reported through `found` below; this keeps an unobserved copy from warning.
     rows.catch(() => undefined);
-    memo.set(text, { rows, floats: 0 });
-    missing.push(text);
+    memo.set(key, { rows, floats: 0 });
+    missing.push({ key, text, lang });
     return rows;
   });
   if (missing.length > 0) {
-    missing.sort((a, b) => a.length - b.length);
+    missing.sort((a, b) => a.text.length - b.text.length);
+    const missingTexts = missing.map((m) => m.text);
     try {
       const ids = staticIds(shared.encoder);
-      const made = ids === undefined ? await encodedRows(shared.encoder, missing, onProgress) : await tableRows(shared, ids, missing, onProgress);
+      const made =
+        ids === undefined
+          ? await encodedRows(shared.encoder, missingTexts, onProgress, languages === undefined ? undefined : missing.map((m) => m.lang))
+          : await tableRows(shared, ids, missingTexts, onProgress);
       made.forEach((rows, i) => {
-        const text = missing[i]!;
-        const entry = memo.get(text);
+        const { key } = missing[i]!;
+        const entry = memo.get(key);
         if (entry !== undefined) {
           entry.floats = rows instanceof TableTokenRows ? rows.length : rows.data.length;
           tokenMemoFloats += entry.floats;
         }
-        resolvers.get(text)!.resolve(rows);
+        resolvers.get(key)!.resolve(rows);
       });
     } catch (err) {
-      for (const text of missing) {
-        memo.delete(text);
-        resolvers.get(text)!.reject(err);
+      for (const { key } of missing) {
+        memo.delete(key);
+        resolvers.get(key)!.reject(err);
       }
       throw err;
     }
@@ -162,9 +171,9 @@ export async function tokenRows(shared: SharedEncoder, texts: readonly string[],
   return Promise.all(found);
 }
 
-/** Unit rows of `texts` from `encodeTokens`, in order. */
-async function encodedRows(encoder: Encoder, texts: readonly string[], onProgress?: (done: number, total: number) => void): Promise<TokenRows[]> {
-  const embedded = await encoder.encodeTokens(texts, onProgress ? { onProgress } : {});
+/** Unit rows of `texts` from `encodeTokens`, in order (`languages` parallel to them, for an encoder with language adapters). */
+async function encodedRows(encoder: Encoder, texts: readonly string[], onProgress?: (done: number, total: number) => void, languages?: readonly (string | undefined)[]): Promise<TokenRows[]> {
+  const embedded = await encoder.encodeTokens(texts, { ...(onProgress ? { onProgress } : {}), ...(languages ? { languages } : {}) });
   if (embedded.length !== texts.length) throw new Error(`encodeTokens returned ${embedded.length} results for ${texts.length} texts`);
   return embedded.map((e, i) => unitRows(e.embeddings, e.special, e.dim, texts[i]!, e.tokens));
 }
@@ -397,7 +406,9 @@ export function pooledMatrix(
 ): Promise<PooledMatrix> {
   // Key on the settings that change vectors, including the batch size: faithful padded pooling
   // divides by the padded batch length, so the batching is part of the result.
-  const key = JSON.stringify([shared.loadKey, shared.encoder.id, options, similarity, texts.length, textsHash(texts)]);
+  // Per-text languages (X-MOD encoders only, see ./languages.ts) enter the key as a hash.
+  const { languages, ...vectorOptions } = options;
+  const key = JSON.stringify([shared.loadKey, shared.encoder.id, vectorOptions, languages === undefined ? null : textsHash(languages.map((l) => l ?? "")), similarity, texts.length, textsHash(texts)]);
   const hit = pooledMemo.get(key);
   if (hit !== undefined) {
     pooledMemo.delete(key);

@@ -10,6 +10,7 @@ import { type CollectionPart, type CollectionPartBuilder, collectionParts, docum
 import type { RankingInput, RankOptions } from "../ranker.js";
 import { type CandidateMap, type CandidateRanker, checkInput, checkScore, positions, Progress, topKEntry, yieldToEventLoop } from "./common.js";
 import { denseScoreBlock } from "./dense.js";
+import { languagesFor } from "./languages.js";
 import { type PooledMatrix, pooledMatrix, pooledRows, type PooledSimilarity, type SharedEncoder, sharedEncoder } from "./memo.js";
 import { checkEncoderSettings, documentText, encoderNameParts, type NeuralRankerOptions } from "./settings.js";
 
@@ -171,7 +172,7 @@ export class PooledRanker implements CandidateRanker {
    */
   async prebuild(documents: readonly Document[], onProgress?: (done: number, total: number) => void): Promise<CollectionPart> {
     const shared = await sharedEncoder(this.settings);
-    const matrix = await pooledRows(shared.encoder, this.documentTexts(shared, documents), this.sentenceOptions(), this.similarity(shared), onProgress);
+    const matrix = await pooledRows(shared.encoder, this.documentTexts(shared, documents), { ...this.sentenceOptions(), ...languagesFor(shared.encoder, documents, undefined) }, this.similarity(shared), onProgress);
     return { kind: "vectors", key: this.partKey(shared), matrix };
   }
 
@@ -192,7 +193,7 @@ export class PooledRanker implements CandidateRanker {
     return {
       add: async (documents) => {
         if (chunks === undefined) throw new Error(`ranker ${this.name}: vectors added after finish`);
-        chunks.push(await pooledRows(shared.encoder, this.documentTexts(shared, documents), sentence, similarity));
+        chunks.push(await pooledRows(shared.encoder, this.documentTexts(shared, documents), { ...sentence, ...languagesFor(shared.encoder, documents, undefined) }, similarity));
       },
       finish: async () => {
         if (chunks === undefined) throw new Error(`ranker ${this.name}: vectors finished twice`);
@@ -222,11 +223,14 @@ export class PooledRanker implements CandidateRanker {
     const sentence = this.sentenceOptions();
     const parts = collectionParts(documents);
     const key = this.partKey(shared);
-    const prebuilt = parts?.vectors.get(key);
-    const ann = candidates === undefined && this.settings.exact !== true ? parts?.ann.get(key) : undefined;
+    // With language adapters (X-MOD) each text goes through its own language's; prebuilt vectors
+    // used each document's own lang, so they do not serve documents that would fall back to docLang.
+    const prebuiltLanguages = shared.encoder.languages === undefined || input.docLang === undefined || documents.every((d) => d.lang !== undefined);
+    const prebuilt = prebuiltLanguages ? parts?.vectors.get(key) : undefined;
+    const ann = candidates === undefined && this.settings.exact !== true && prebuiltLanguages ? parts?.ann.get(key) : undefined;
     const similarity = this.similarity(shared);
-    const docs = prebuilt ?? (await pooledMatrix(shared, this.documentTexts(shared, documents), sentence, similarity, progress.encodeDocs));
-    const qs = await pooledMatrix(shared, this.queryTexts(shared, queries), sentence, similarity, progress.encodeQueries);
+    const docs = prebuilt ?? (await pooledMatrix(shared, this.documentTexts(shared, documents), { ...sentence, ...languagesFor(shared.encoder, documents, input.docLang) }, similarity, progress.encodeDocs));
+    const qs = await pooledMatrix(shared, this.queryTexts(shared, queries), { ...sentence, ...languagesFor(shared.encoder, queries, input.queryLang) }, similarity, progress.encodeQueries);
     const ids = documentIds(documents);
     if (ann !== undefined) {
       // The approximate index's candidates, scored exactly below like a re-ranker's.

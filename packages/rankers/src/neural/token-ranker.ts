@@ -5,6 +5,7 @@
 import type { RankingInput } from "../ranker.js";
 import type { CandidateMap, Progress } from "./common.js";
 import { candidateUnion } from "./common.js";
+import { languagesFor } from "./languages.js";
 import { type SharedEncoder, sharedEncoder, type TokenRows, tokenRows } from "./memo.js";
 import { documentText, type EncoderSettings } from "./settings.js";
 
@@ -18,10 +19,13 @@ export interface EncodedTask {
 /** Encodes (or fetches from the memo) the queries and the union of the candidates. */
 export async function encodeTask(shared: SharedEncoder, input: RankingInput, candidates: CandidateMap | undefined, progress: Progress): Promise<EncodedTask> {
   const union = candidateUnion(input.documents.length, candidates);
+  // An encoder with language adapters (X-MOD) runs each text through its own language's adapter.
+  const docs = Array.from(union, (d) => input.documents[d]!);
   const docRows = await tokenRows(
     shared,
-    Array.from(union, (d) => documentText(input.documents[d]!)),
+    docs.map((d) => documentText(d)),
     progress.encodeDocs,
+    languagesFor(shared.encoder, docs, input.docLang).languages,
   );
   const documents: (TokenRows | undefined)[] = new Array<TokenRows | undefined>(input.documents.length).fill(undefined);
   union.forEach((d, i) => {
@@ -31,6 +35,7 @@ export async function encodeTask(shared: SharedEncoder, input: RankingInput, can
     shared,
     input.queries.map((q) => q.text),
     progress.encodeQueries,
+    languagesFor(shared.encoder, input.queries, input.queryLang).languages,
   );
   return { queries, documents };
 }
