@@ -4,7 +4,7 @@ import { cpus, platform, release } from "node:os";
 import { join, resolve } from "node:path";
 import { evaluate, type Run } from "@crossrank/metrics";
 import { defaultCacheDir } from "@crossrank/tokenize";
-import { createRanker, rankerParameterNames } from "@crossrank/rankers";
+import { createRanker, rankCandidateSets, rankerParameterNames } from "@crossrank/rankers";
 import { formatMarkdown } from "./report.js";
 import { ensureStaticModels } from "./static-models.js";
 import { expandGrid, resolveModelSpec, type Suite } from "./suite.js";
@@ -118,7 +118,8 @@ export async function runSuite(suite: Suite, options: RunSuiteOptions): Promise<
           const splitKey = `${trainConfig.split}/${trainConfig.seed}`;
           let split = splits.get(splitKey);
           if (split === undefined) {
-            split = training.splitTask(task, trainConfig.split, trainConfig.seed);
+            // A dataset with its own training part (sasaki18's train file) trains on it; others are split by query.
+            split = suiteTask.loadTrain !== undefined ? training.givenSplit(await suiteTask.loadTrain(), task, trainConfig.seed) : training.splitTask(task, trainConfig.split, trainConfig.seed);
             splits.set(splitKey, split);
           }
           progress?.job(`${task.name} ${label}: training`);
@@ -145,10 +146,9 @@ export async function runSuite(suite: Suite, options: RunSuiteOptions): Promise<
         const rankStart = performance.now();
         let run: Run;
         try {
-          run = await ranker.rank(ranked, {
-            k: suite.k,
-            onProgress: (done, total) => progress?.update(done, total),
-          });
+          const rankOptions = { k: suite.k, onProgress: (done: number, total: number) => progress?.update(done, total) };
+          // A task with candidate sets (sasaki18) ranks each query against its own candidates only.
+          run = ranked.candidates !== undefined ? await rankCandidateSets(ranker, ranked, ranked.candidates, rankOptions) : await ranker.rank(ranked, rankOptions);
         } catch (error) {
           // A ranker that needs something this machine lacks (a dictionary) leaves its cell empty
           // with what to install, rather than ending the whole suite on a fresh machine.

@@ -100,6 +100,26 @@ export type DatasetSpec =
       limit?: number;
     }
   | {
+      /**
+       * The LM-EMD study's data (`@crossrank/datasets`' loadSasaki18Task): English queries, documents
+       * in each of `docLangs`, every query ranked against its own candidate set; one task per
+       * language. Train blocks train on the `train` file's queries and their candidates (not on a
+       * split of the test file), as the study does.
+       */
+      dataset: "sasaki18";
+      docLangs: string[];
+      /** The evaluated file (default "test1", the study's). */
+      test?: string;
+      /** The file train blocks train on (default "train"). */
+      train?: string;
+      /** The extracted sasaki18 folder (default: found as every dataset is, e.g. `$CROSSRANK_DATA/sasaki18`). */
+      dir?: string;
+      /** Only the first `limit` queries of the test file (with their candidates). Default: all. */
+      limit?: number;
+      /** Only the first `trainLimit` queries of the train file. Default: all. */
+      trainLimit?: number;
+    }
+  | {
       dataset: "trec";
       topics: string;
       qrels: string;
@@ -138,7 +158,7 @@ export class SuiteError extends Error {
   override name = "SuiteError";
 }
 
-const DATASET_KINDS = ["xquad", "jsonl", "ddtp", "parallel", "trec"] as const;
+const DATASET_KINDS = ["xquad", "jsonl", "ddtp", "parallel", "trec", "sasaki18"] as const;
 
 /** Reads and validates a suite file (YAML or JSON); errors name the file and the offending key. */
 export async function loadSuite(path: string): Promise<Suite> {
@@ -280,6 +300,16 @@ function parseDatasetSpec(raw: unknown, at: string): DatasetSpec {
         docLang: optionalString(entry.docLang, `${at}.docLang`),
         ...(entry.name === undefined ? {} : { name: requiredString(entry.name, `${at}.name`) }),
         ...(entry.limit === undefined ? {} : { limit: positiveInteger(entry.limit, `${at}.limit`) }),
+      };
+    case "sasaki18":
+      return {
+        dataset: "sasaki18",
+        docLangs: stringList(entry.docLangs, `${at}.docLangs`),
+        ...(entry.test === undefined ? {} : { test: requiredString(entry.test, `${at}.test`) }),
+        ...(entry.train === undefined ? {} : { train: requiredString(entry.train, `${at}.train`) }),
+        ...(entry.dir === undefined ? {} : { dir: requiredString(entry.dir, `${at}.dir`) }),
+        ...(entry.limit === undefined ? {} : { limit: positiveInteger(entry.limit, `${at}.limit`) }),
+        ...(entry.trainLimit === undefined ? {} : { trainLimit: positiveInteger(entry.trainLimit, `${at}.trainLimit`) }),
       };
     case "trec":
       return {

@@ -3,6 +3,7 @@ import {
   loadDdtpTask,
   loadJsonlTask,
   loadParallelTask,
+  loadSasaki18Task,
   loadTrecTask,
   loadXquadTask,
   resolveDatasetPath,
@@ -17,6 +18,8 @@ export interface SuiteTask {
   queryLang?: string;
   docLang?: string;
   load(): Promise<RetrievalTask>;
+  /** The dataset's own training part (sasaki18's train file), which train blocks train on instead of splitting the task. */
+  loadTrain?(): Promise<RetrievalTask>;
 }
 
 /**
@@ -102,6 +105,18 @@ export function suiteTasks(spec: DatasetSpec, baseDir: string): SuiteTask[] {
           },
         },
       ];
+    case "sasaki18":
+      return spec.docLangs.map((docLang) => {
+        const dir = spec.dir === undefined ? {} : { dir: path(spec.dir) };
+        return {
+          dataset: "sasaki18",
+          task: spec.test ?? "test1",
+          queryLang: "en",
+          docLang,
+          load: async () => leadingQueries(await loadSasaki18Task({ docLang, split: spec.test ?? "test1", ...dir }), spec.limit),
+          loadTrain: async () => leadingQueries(await loadSasaki18Task({ docLang, split: spec.train ?? "train", ...dir }), spec.trainLimit),
+        };
+      });
     case "trec":
       return [
         {
@@ -131,6 +146,21 @@ export function firstQueries(task: RetrievalTask, limit: number): RetrievalTask 
   const queries = [...task.queries].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).slice(0, limit);
   const qrels = new Map(queries.flatMap((q) => (task.qrels.has(q.id) ? [[q.id, task.qrels.get(q.id)!] as const] : [])));
   return { ...task, queries, qrels, warnings: [...(task.warnings ?? []), `${limit} of ${task.queries.length} queries (smallest ids)`] };
+}
+
+/**
+ * A task with candidate sets cut to its first `limit` queries in file order, their qrels and
+ * candidates, and the documents those candidates name (unchanged without a limit).
+ */
+export function leadingQueries(task: RetrievalTask, limit: number | undefined): RetrievalTask {
+  if (limit === undefined || task.queries.length <= limit) return task;
+  const queries = task.queries.slice(0, limit);
+  const keep = new Set(queries.map((q) => q.id));
+  const candidates = new Map([...(task.candidates ?? [])].filter(([qid]) => keep.has(qid)));
+  const named = new Set([...candidates.values()].flat());
+  const qrels = new Map([...task.qrels].filter(([qid]) => keep.has(qid)));
+  const documents = task.candidates === undefined ? task.documents : task.documents.filter((d) => named.has(d.id));
+  return { ...task, queries, qrels, documents, ...(task.candidates === undefined ? {} : { candidates }), warnings: [...(task.warnings ?? []), `${limit} of ${task.queries.length} queries (the first in the file)`] };
 }
 
 /**

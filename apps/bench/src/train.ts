@@ -44,6 +44,8 @@ export interface SplitSummary {
   testDocuments: number;
   /** Documents relevant to both a train and a test query (in both pools). */
   shared: number;
+  /** The dataset's own training part the head was trained on (sasaki18's train file), when the task was not split. */
+  trainedOn?: string;
 }
 
 /**
@@ -74,13 +76,19 @@ export function splitTask(task: RetrievalTask, fraction: number, seed: number): 
   const testRelevant = relevantTo((id) => !trainIds.has(id));
   const queries = { train: task.queries.filter((q) => trainIds.has(q.id)), test: task.queries.filter((q) => !trainIds.has(q.id)) };
   const qrelsOf = (keep: (id: string) => boolean): Qrels => new Map([...task.qrels].filter(([qid]) => keep(qid)));
-  const testDocuments = task.documents.filter((d) => !trainRelevant.has(d.id) || testRelevant.has(d.id));
-  const trainDocuments = task.documents.filter((d) => trainRelevant.has(d.id));
+  // A task with candidate sets: each side keeps the documents its queries' candidates name (what is ranked, and the pool negatives come from).
+  const candidatesOf = (keep: (id: string) => boolean) => new Map([...(task.candidates ?? [])].filter(([qid]) => keep(qid)));
+  const named = (keep: (id: string) => boolean): Set<string> => new Set([...candidatesOf(keep).values()].flat());
+  const testNamed = task.candidates !== undefined ? named((id) => !trainIds.has(id)) : undefined;
+  const trainNamed = task.candidates !== undefined ? named((id) => trainIds.has(id)) : undefined;
+  const testDocuments = task.documents.filter((d) => (testNamed !== undefined ? testNamed.has(d.id) : !trainRelevant.has(d.id) || testRelevant.has(d.id)));
+  const trainDocuments = task.documents.filter((d) => (trainNamed !== undefined ? trainNamed.has(d.id) : trainRelevant.has(d.id)));
   const test: RetrievalTask = {
     name: task.name,
     queries: queries.test,
     documents: testDocuments,
     qrels: qrelsOf((id) => !trainIds.has(id)),
+    ...(task.candidates !== undefined ? { candidates: candidatesOf((id) => !trainIds.has(id)) } : {}),
     ...(task.queryLang !== undefined ? { queryLang: task.queryLang } : {}),
     ...(task.docLang !== undefined ? { docLang: task.docLang } : {}),
     ...(task.warnings !== undefined ? { warnings: task.warnings } : {}),
@@ -96,6 +104,36 @@ export function splitTask(task: RetrievalTask, fraction: number, seed: number): 
       trainDocuments: trainDocuments.length,
       testDocuments: testDocuments.length,
       shared: [...trainRelevant].filter((d) => testRelevant.has(d)).length,
+    },
+  };
+}
+
+/**
+ * The split of a dataset that has its own training part (sasaki18's train file): train on `train`
+ * (its queries, qrels and every document — with candidate sets, the documents its candidates
+ * name, from which negatives are drawn), rank `test` as it is. `shared` counts the test part's
+ * relevant documents whose text is also relevant in the train part.
+ */
+export function givenSplit(train: RetrievalTask, test: RetrievalTask, seed: number): TaskSplit {
+  const relevantTexts = (task: RetrievalTask): Set<string> => {
+    const text = new Map(task.documents.map((d) => [d.id, d.text]));
+    const out = new Set<string>();
+    for (const judged of task.qrels.values()) for (const [doc, rel] of judged) if (rel > 0 && text.has(doc)) out.add(text.get(doc)!);
+    return out;
+  };
+  const trainRelevant = relevantTexts(train);
+  return {
+    train: { queries: train.queries, documents: train.documents, qrels: train.qrels },
+    test,
+    summary: {
+      fraction: train.queries.length / (train.queries.length + test.queries.length),
+      seed,
+      trainQueries: train.queries.length,
+      testQueries: test.queries.length,
+      trainDocuments: train.documents.length,
+      testDocuments: test.documents.length,
+      shared: [...relevantTexts(test)].filter((t) => trainRelevant.has(t)).length,
+      trainedOn: train.name,
     },
   };
 }

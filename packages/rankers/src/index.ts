@@ -24,6 +24,7 @@ export { createRanker, type CreateRankerOptions, type FirstStageName, type First
 export { clearNeuralMemo, neuralMemoStats, type PooledMatrix } from "./neural/memo.js";
 export type { EncoderSettings, NeuralPreset, NeuralRankerOptions } from "./neural/settings.js";
 export { type CandidateMap, type CandidateRanker, isCandidateRanker } from "./neural/common.js";
+export { rankCandidateSets } from "./candidate-sets.js";
 export { PooledRanker, type PooledKind, type PooledRankerOptions } from "./neural/pooled-ranker.js";
 export { MaxSimRanker, maxSim, type MaxSimRankerOptions } from "./neural/maxsim-ranker.js";
 export {
