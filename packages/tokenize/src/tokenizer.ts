@@ -18,13 +18,19 @@ export interface TokenizedText {
   special: boolean[];
   /** Content was cut to maxLength. */
   truncated: boolean;
+  /**
+   * Per token, whether the attention mask covers it (`encodeBatch` writes 1 for true and absent
+   * entries, 0 for false): a token the others must not attend to still gets its row, as ColBERT's
+   * [MASK] query padding with `attend_to_mask_tokens` false. Absent: every token is attended to.
+   */
+  attention?: boolean[];
 }
 
 /** A padded batch in the row-major int64 layout ONNX BERT models take. */
 export interface EncodedBatch {
   /** [batchSize, seqLength] row-major, padded with padTokenId. */
   inputIds: BigInt64Array;
-  /** 1 = real token, 0 = padding. */
+  /** 1 = real token, 0 = padding (and an item's tokens its `attention` leaves out). */
   attentionMask: BigInt64Array;
   /** Zeros. */
   tokenTypeIds: BigInt64Array;
@@ -142,11 +148,14 @@ export class Tokenizer {
   /** Longest input the model takes, special tokens included. */
   readonly modelMaxLength: number;
   readonly padTokenId: number;
+  /** The mask token's id (`mask_token` of tokenizer_config.json: BERT's [MASK], XLM-R's <mask>), undefined when the tokenizer has none. */
+  readonly maskTokenId: number | undefined;
   /** Number of token ids (highest id + 1, added tokens included). */
   readonly vocabSize: number;
   private readonly aligner: OffsetAligner;
   private readonly specialIds: ReadonlySet<number>;
-  private readonly unkTokenId: number | undefined;
+  /** The unknown token's id, undefined when the tokenizer has none. */
+  readonly unkTokenId: number | undefined;
   /** Template tokens the post-processor puts around a single text ([CLS] / [SEP]). */
   private readonly prefix: EncodedContent;
   private readonly suffix: EncodedContent;
@@ -158,6 +167,7 @@ export class Tokenizer {
   ) {
     this.modelMaxLength = modelMaxLength;
     this.padTokenId = hf.pad_token_id ?? hf.eos_token_id ?? 0;
+    this.maskTokenId = hf.mask_token_id ?? undefined;
     this.vocabSize = hf._tokenizer.model?.vocab.length ?? hf.get_vocab().size;
     this.specialIds = new Set(hf.all_special_ids);
     this.unkTokenId = hf.unk_token_id ?? undefined;
@@ -231,7 +241,7 @@ export class Tokenizer {
       const base = row * seqLength;
       item.ids.forEach((id, k) => {
         inputIds[base + k] = BigInt(id);
-        attentionMask[base + k] = 1n;
+        attentionMask[base + k] = item.attention?.[k] === false ? 0n : 1n;
       });
     });
     return { inputIds, attentionMask, tokenTypeIds: new BigInt64Array(size), batchSize: items.length, seqLength, items };

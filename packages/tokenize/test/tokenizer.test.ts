@@ -202,6 +202,17 @@ describe("encodeBatch", () => {
     expect(() => uncased.encodeBatch([long], { maxLength: 4 })).toThrow(/batch item 0 has 6 tokens, more than maxLength 4/);
   });
 
+  it("leaves out of the attention mask the tokens an item's attention marks false (they keep their ids)", () => {
+    const t = uncased.tokenize("the fox");
+    const mask = uncased.maskTokenId!;
+    expect(mask).toBe(4);
+    const augmented: TokenizedText = { ...t, ids: [...t.ids, mask, mask], tokens: [...t.tokens, "[MASK]", "[MASK]"], offsets: [...t.offsets, [0, 0], [0, 0]], special: [...t.special, true, true], attention: [true, true, true, true, false, false] };
+    const batch = uncased.encodeBatch([augmented, "the lazy dog . ."]);
+    expect([...batch.inputIds.subarray(0, 7)]).toEqual([2n, 5n, 8n, 3n, 4n, 4n, 0n]);
+    expect([...batch.attentionMask.subarray(0, 7)]).toEqual([1n, 1n, 1n, 1n, 0n, 0n, 0n]);
+    expect([...batch.attentionMask.subarray(7)]).toEqual(Array(7).fill(1n));
+  });
+
   it("gives an empty batch for no input", () => {
     const batch = uncased.encodeBatch([]);
     expect(batch.batchSize).toBe(0);
