@@ -9,6 +9,7 @@ import { clearNeuralMemo, createRanker, rankCandidateSets } from "@crossrank/ran
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { rankerConfigs, runSuite } from "../src/run.js";
 import { loadSuite, type Suite } from "../src/suite.js";
+import { splitTask } from "../src/train.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const suitePath = join(here, "..", "suites", "lm-emd-sasaki18.yaml");
@@ -48,6 +49,23 @@ describe("the LM-EMD study's protocol suite (lm-emd-sasaki18.yaml)", { timeout: 
     expect(configs.length).toBe(3 + 3 + 3 * 2 + 3 * 2);
     expect(configs.filter((c) => c.name === "lm-emd").map((c) => c.params.gamma)).toEqual([0.1, 1, 10, 0.1, 0.1, 1, 1, 10, 10]);
     expect(configs.filter((c) => c.train !== undefined).map((c) => c.train!.label)).toEqual(Array.from({ length: 12 }, (_, i) => `+train(loss=${i % 2 === 0 ? "pairwise" : "cross-entropy"},epochs=1)`));
+  });
+
+  it("splits a task with candidate sets by query: each side ranks and trains on its queries' candidates", async () => {
+    const task = await loadSasaki18Task({ docLang: "de", split: "train", dir: data });
+    const split = splitTask(task, 0.5, 1);
+    const testIds = split.test.queries.map((q) => q.id);
+    expect([...split.test.candidates!.keys()].sort()).toEqual([...testIds].sort());
+    const named = (ids: string[]) => [...new Set(ids.flatMap((id) => task.candidates!.get(id)!))].sort();
+    expect(split.test.documents.map((d) => d.id).sort()).toEqual(named(testIds));
+    expect(split.train.documents.map((d) => d.id).sort()).toEqual(named(split.train.queries.map((q) => q.id)));
+  });
+
+  it("rankCandidateSets needs a ranker that scores given candidates, and ids of the collection", async () => {
+    const task = await loadSasaki18Task({ docLang: "de", dir: data });
+    await expect(rankCandidateSets(createRanker("bm25", {}), task, task.candidates!)).rejects.toThrow(/ranker bm25.* cannot rank per-query candidate sets/);
+    const ranker = createRanker("bert-mean", { encoder: "fixture:bert" });
+    await expect(rankCandidateSets(ranker, task, new Map([["q1", ["d1", "nope"]]]))).rejects.toThrow('the candidates of query "q1" list document "nope", which is not in the collection');
   });
 
   it("runs end to end on the fixture model: each test query ranked within its candidates, heads trained on the train file", async () => {

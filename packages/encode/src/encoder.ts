@@ -132,13 +132,21 @@ export interface Encoder {
   readonly languages?: readonly string[];
   /** Token embeddings per text, in input order. */
   encodeTokens(texts: readonly string[], options?: EncodeProgress & LanguageOptions): Promise<TokenEmbeddings[]>;
+  /**
+   * Token embeddings of texts the caller tokenized itself (its own ids, e.g. ColBERT's [Q] marker
+   * and [MASK] padding, see colbert.ts; tokens an item's `attention` leaves out still get their
+   * rows), in input order, batched as `encodeTokens` batches; never cached (the cache is keyed by
+   * text). Items longer than maxLength are an Error. Transformer encoders only: a static encoder
+   * has no attention and no such method.
+   */
+  encodeTokenized?(items: readonly TokenizedText[], options?: EncodeProgress & LanguageOptions): Promise<TokenEmbeddings[]>;
   /** One row per text, [texts.length, sentenceDim] row-major ([texts.length, dim] with dense: false). */
   encode(texts: readonly string[], options?: SentenceOptions): Promise<{ rows: number; dim: number; data: Float32Array }>;
   /** Releases the onnxruntime session and the cache files. */
   dispose(): Promise<void>;
 }
 
-const FIXTURE_KINDS: readonly FixtureKind[] = ["bert", "sentence-transformers", "static", "cross-encoder", "distiluse", "xmod"];
+const FIXTURE_KINDS: readonly FixtureKind[] = ["bert", "sentence-transformers", "static", "cross-encoder", "distiluse", "colbert", "xmod"];
 
 /**
  * The encoder used wherever one is needed and none is named: crossrank's own static multilingual
@@ -451,28 +459,65 @@ class OnnxEncoder implements Encoder {
       const meta = hit.meta as Pick<TokenEmbeddings, "tokens" | "offsets" | "special">;
       out[i] = { text: this.prepare(texts[i]!), ...meta, dim: this.dim, embeddings: hit.data };
     });
-    let done = total - todo.length;
+    const done = total - todo.length;
     if (done > 0) options.onProgress?.(done, total);
-    const items = todo.map((i) => this.tokenize(texts[i]!));
+    await this.runTokenized(
+      todo.map((i) => this.tokenize(texts[i]!)),
+      async (chunk) => {
+        for (const [k, e] of chunk) out[todo[k]!] = e;
+        await cache?.putMany(chunk.map(([k, e]) => ({ key: keys[todo[k]!]!, value: { meta: { tokens: e.tokens, offsets: e.offsets, special: e.special }, data: e.embeddings } })));
+      },
+      options.onProgress === undefined ? undefined : (n) => options.onProgress!(done + n, total),
+      langs && todo.map((i) => langs[i]!),
+    );
+    return out;
+  }
+
+  async encodeTokenized(items: readonly TokenizedText[], options: EncodeProgress & LanguageOptions = {}): Promise<TokenEmbeddings[]> {
+    this.check();
+    items.forEach((item, i) => {
+      if (item.ids.length > this.maxLength) throw new Error(`encoder ${this.id}: item ${i} has ${item.ids.length} tokens, more than maxLength ${this.maxLength}`);
+    });
+    const out = new Array<TokenEmbeddings>(items.length);
+    await this.runTokenized(
+      items,
+      async (chunk) => {
+        for (const [k, e] of chunk) out[k] = e;
+      },
+      options.onProgress === undefined ? undefined : (n) => options.onProgress!(n, items.length),
+      this.langIds(items.length, options),
+    );
+    return out;
+  }
+
+  /**
+   * Runs `items` in batches of similar length and hands each batch's token embeddings to `use`
+   * as (index into items, embeddings) pairs; `progress` gets the number of items done after each.
+   * `langs`: each item's lang id, for a model with language adapters.
+   */
+  private async runTokenized(
+    items: readonly TokenizedText[],
+    use: (chunk: [number, TokenEmbeddings][]) => Promise<void>,
+    progress?: (done: number) => void,
+    langs?: ArrayLike<number>,
+  ): Promise<void> {
+    let done = 0;
     for (const chunk of batches(byLength(items), this.batchSize)) {
       const batch = this.tokenizer.encodeBatch(chunk.map((k) => items[k]!), { maxLength: this.maxLength });
-      const hidden = await this.run(batch, langs, chunk.map((k) => todo[k]!));
-      const stored: { key: string; value: CachedEmbedding }[] = [];
-      chunk.forEach((k, b) => {
-        const item = batch.items[b]!;
-        // The tokenizer pads on the right: the item's rows are a prefix of its batch row.
-        const rows = item.ids.length;
-        const start = b * hidden.seqLength * hidden.dim;
-        const embeddings = this.applyTokenHeads(hidden.data.slice(start, start + rows * hidden.dim), rows);
-        const i = todo[k]!;
-        out[i] = { text: item.text, tokens: item.tokens, offsets: item.offsets, special: item.special, dim: this.dim, embeddings };
-        stored.push({ key: keys[i]!, value: { meta: { tokens: item.tokens, offsets: item.offsets, special: item.special }, data: embeddings } });
-      });
-      await cache?.putMany(stored);
+      const hidden = await this.run(batch, langs, chunk);
+      await use(
+        chunk.map((k, b) => {
+          const item = batch.items[b]!;
+          // The tokenizer pads on the right: the item's rows are a prefix of its batch row.
+          const rows = item.ids.length;
+          const start = b * hidden.seqLength * hidden.dim;
+          const embeddings = this.applyTokenHeads(hidden.data.slice(start, start + rows * hidden.dim), rows);
+          return [k, { text: item.text, tokens: item.tokens, offsets: item.offsets, special: item.special, dim: this.dim, embeddings }];
+        }),
+      );
       done += chunk.length;
-      options.onProgress?.(done, total);
+      progress?.(done);
     }
-    return out;
   }
 
   async encode(texts: readonly string[], options: SentenceOptions = {}): Promise<{ rows: number; dim: number; data: Float32Array }> {

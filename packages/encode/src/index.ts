@@ -14,6 +14,21 @@ export { applyDense, type BatchShape, type DenseActivation, type DenseLayer, erf
 export { createHead, HEAD_CONFIG_FILE, HEAD_WEIGHTS_FILE, type Head, type HeadConfig, type HeadWeights, readHead, writeHead } from "./head.js";
 export { readSentenceTransformers, type SentenceTransformersConfig, SIMILARITY_FUNCTION_NAMES, type SimilarityFunctionName } from "./sentence-transformers.js";
 export { CrossEncoder, type CrossEncoderClassifier, type CrossEncoderOptions, findClassifier, loadCrossEncoder, loadPairFeatures, PairFeatures } from "./cross-encoder.js";
+export {
+  COLBERT_DEFAULTS,
+  COLBERT_METADATA_FILE,
+  ColbertEncoder,
+  type ColbertOptions,
+  type ColbertRows,
+  type ColbertSettings,
+  type ColbertSimilarity,
+  colbertScore,
+  colbertSettings,
+  detectColbert,
+  isColbertModel,
+  loadColbert,
+  PYTHON_PUNCTUATION,
+} from "./colbert.js";
 export { type CachedEmbedding, EmbeddingCache } from "./cache.js";
 export { benchTexts, encodeBench, type EncodeBenchOptions, type EncodeBenchResult, type EncodeBenchRow } from "./bench.js";
 export * from "./safetensors.js";

@@ -12,7 +12,7 @@ import type { Ranker, RankingInput, RankOptions } from "./ranker.js";
  * a query without a list gets an empty result). Throws when `ranker` cannot score given candidates,
  * or when a listed id is not a document of the input.
  */
-export function rankCandidateSets(ranker: Ranker, input: RankingInput, candidates: ReadonlyMap<string, readonly string[]>, options: RankOptions = {}): Promise<Run> {
+export async function rankCandidateSets(ranker: Ranker, input: RankingInput, candidates: ReadonlyMap<string, readonly string[]>, options: RankOptions = {}): Promise<Run> {
   if (!isCandidateRanker(ranker)) {
     throw new Error(`ranker ${ranker.name} cannot rank per-query candidate sets (the task gives one per query); the neural rankers and rerank can`);
   }
