@@ -72,6 +72,13 @@ const ENCODER_PARAMS: Readonly<Record<string, ParameterSpec>> = {
   preset: { ...oneOf("default", "faithful"), default: '"default"' },
 };
 const INCLUDE_SPECIAL: ParameterSpec = { accepts: "boolean", default: "true", check: (v) => typeof v === "boolean" };
+/** maxsim's ColBERT scoring (see MaxSimRankerOptions.colbert). */
+const COLBERT: ParameterSpec = {
+  accepts: 'string "auto" or a boolean',
+  default:
+    '"auto": a ColBERT checkpoint (artifact.metadata, the HF_ColBERT architecture, or linear.weight in a local model.safetensors) is scored as stanford-futuredata/ColBERT scores it ([Q]/[D] markers, [MASK] query augmentation, linear projection, punctuation skip-list); true: always (an error without linear.weight); false: the plain token rows',
+  check: (v) => v === "auto" || typeof v === "boolean",
+};
 const LM_EMD_PARAMS: Readonly<Record<string, ParameterSpec>> = {
   gamma: { accepts: "number > 0", default: "0.1", check: (v) => isFiniteNumber(v) && v > 0 },
   iterations: { accepts: "whole number >= 1", default: '100 (500 with preset "faithful")', check: isWholeAtLeast(1) },
@@ -117,6 +124,7 @@ const RERANK_PARAMS: Readonly<Record<string, ParameterSpec>> = {
   },
   ...LM_EMD_PARAMS,
   ...CROSS_ENCODER_PARAMS,
+  colbert: COLBERT,
 };
 
 /** `params` without the undefined values, typed as the options of a ranker class (values were checked against the specs). */
@@ -167,10 +175,12 @@ function createRerank(ranker: string, p: Readonly<Record<string, unknown>>, firs
       ? [...Object.keys(LM_EMD_PARAMS), ...Object.keys(PASSAGE_PARAMS)]
       : second === "cross-encoder"
         ? Object.keys(CROSS_ENCODER_PARAMS)
-        : ["bert-max", "bert-mean", "maxsim"].includes(second)
-          ? ["includeSpecial", ...Object.keys(PASSAGE_PARAMS)]
-          : Object.keys(PASSAGE_PARAMS);
-  for (const key of [...Object.keys(LM_EMD_PARAMS), ...Object.keys(CROSS_ENCODER_PARAMS)]) {
+        : second === "maxsim"
+          ? ["includeSpecial", "colbert", ...Object.keys(PASSAGE_PARAMS)]
+          : ["bert-max", "bert-mean"].includes(second)
+            ? ["includeSpecial", ...Object.keys(PASSAGE_PARAMS)]
+            : Object.keys(PASSAGE_PARAMS);
+  for (const key of [...Object.keys(LM_EMD_PARAMS), ...Object.keys(CROSS_ENCODER_PARAMS), "colbert"]) {
     if (p[key] !== undefined && !secondParams.includes(key)) throw new Error(`parameter ${key} of ranker ${ranker} does not apply to second stage ${second}`);
   }
   if (second === "cross-encoder" && p.model === undefined) throw new Error(`ranker ${ranker} with second stage cross-encoder needs parameter model (${CROSS_ENCODER_PARAMS.model!.accepts})`);
@@ -265,7 +275,7 @@ const REGISTRY: ReadonlyMap<string, RankerEntry> = new Map<string, RankerEntry>(
   ["bert-max", pooledEntry("bert-max")],
   ["bert-mean", pooledEntry("bert-mean")],
   ["bi-encoder", pooledEntry("bi-encoder")],
-  ["maxsim", { params: { ...ENCODER_PARAMS, includeSpecial: INCLUDE_SPECIAL, ...PASSAGE_PARAMS }, create: (p) => createNeural("maxsim", p) }],
+  ["maxsim", { params: { ...ENCODER_PARAMS, includeSpecial: INCLUDE_SPECIAL, colbert: COLBERT, ...PASSAGE_PARAMS }, create: (p) => createNeural("maxsim", p) }],
   ["lm-emd", { params: { ...ENCODER_PARAMS, ...LM_EMD_PARAMS, ...PASSAGE_PARAMS }, create: (p) => createNeural("lm-emd", p) }],
   [
     "cross-encoder",

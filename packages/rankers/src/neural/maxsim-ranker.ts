@@ -6,9 +6,10 @@ import type { Run } from "@crossrank/metrics";
 import { documentIds } from "../collection-parts.js";
 import type { RankingInput, RankOptions } from "../ranker.js";
 import { type CandidateMap, type CandidateRanker, checkInput, checkScore, positions, Progress, topKEntry, yieldToEventLoop } from "./common.js";
+import { type ColbertMode, encodeColbertTask, sharedColbert } from "./colbert-memo.js";
 import { sharedEncoder } from "./memo.js";
 import { checkEncoderSettings, encoderNameParts, type NeuralRankerOptions } from "./settings.js";
-import { encodeTask, selectRows, tokenCounts } from "./token-ranker.js";
+import { type EncodedTask, encodeTask, selectRows, tokenCounts } from "./token-ranker.js";
 
 /** Where {@link MaxSimRanker} computes its scores. */
 export type MaxSimScoring = "auto" | "onnx" | "js";
@@ -21,6 +22,16 @@ export interface MaxSimRankerOptions extends NeuralRankerOptions {
    * embeddings include [CLS], [D] and [SEP] and drop only padding and punctuation).
    */
   includeSpecial?: boolean;
+  /**
+   * Whether the encoder is scored as a ColBERT checkpoint (its [Q]/[D] markers, [MASK] query
+   * augmentation, linear projection and document punctuation skip-list, see
+   * packages/encode/src/colbert.ts): "auto" (default) when the model is one (`artifact.metadata`,
+   * the HF_ColBERT architecture, or `linear.weight` in a local model.safetensors), true always
+   * (an error for a model without `linear.weight`), false never (the plain token rows of its
+   * BERT). With ColBERT scoring `maxLength` caps the documents (default the checkpoint's doc_maxlen)
+   * and `includeSpecial` must stay true (the reference keeps those rows).
+   */
+  colbert?: ColbertMode;
   /**
    * Where the scores are computed: "js" the plain loop {@link maxSim} (float64 sums); "onnx" one
    * onnxruntime-node graph per block of queries and documents (float32, see ./maxsim-onnx.ts);
@@ -68,11 +79,14 @@ async function requireOnnx(): Promise<MaxSimOnnx> {
  *
  *     score(q, d) = Σ_i max_j cos(q_i, d_j)
  *
- * This is ColBERT's scoring function on a given encoder; what a ColBERT checkpoint adds is not
- * reproduced: its [Q]/[D] marker tokens, query augmentation with [MASK] tokens up to a fixed query
- * length, its linear projection to 128 dimensions and its punctuation skip-list. With a plain
- * language model it is a token-matching baseline next to LM-EMD (which spreads each token's mass
- * instead of taking the best match). The preset does not apply.
+ * A ColBERT checkpoint (colbert-ir/colbertv2.0, ColBERT-XM; `colbert`, default "auto") is scored as
+ * stanford-futuredata/ColBERT scores it: the rows are its own (`[CLS] [Q] … [SEP]` padded with
+ * [MASK] to query_maxlen, `[CLS] [D] … [SEP]` to doc_maxlen, BERT → `linear.weight` → unit rows,
+ * the document's punctuation skip-list dropped; see packages/encode/src/colbert.ts) and the score
+ * is the same sum of best dot products (similarity "cosine"), or Σ_i max_j −‖q_i − d_j‖² =
+ * 2·score − 2·|q| for unit rows (similarity "l2"). With a plain language model it is a
+ * token-matching baseline next to LM-EMD (which spreads each token's mass instead of taking the
+ * best match). The preset does not apply.
  *
  * Scoring (`scoring`, default "auto"): without candidates the documents are packed once into
  * length-sorted chunks and blocks of queries are scored against them with onnxruntime; with
@@ -88,6 +102,7 @@ export class MaxSimRanker implements CandidateRanker {
   private readonly settings: MaxSimRankerOptions;
   private readonly includeSpecial: boolean;
   private readonly scoring: MaxSimScoring;
+  private readonly colbert: ColbertMode;
 
   constructor(options: MaxSimRankerOptions) {
     checkEncoderSettings(options, "maxsim");
@@ -97,11 +112,19 @@ export class MaxSimRanker implements CandidateRanker {
     if (options.scoring !== undefined && options.scoring !== "auto" && options.scoring !== "onnx" && options.scoring !== "js") {
       throw new Error(`ranker maxsim: scoring must be "auto", "onnx" or "js", got ${JSON.stringify(options.scoring)}`);
     }
+    if (options.colbert !== undefined && options.colbert !== "auto" && typeof options.colbert !== "boolean") {
+      throw new Error(`ranker maxsim: colbert must be "auto", true or false, got ${JSON.stringify(options.colbert)}`);
+    }
+    if (options.colbert === true && options.includeSpecial === false) {
+      throw new Error("ranker maxsim: includeSpecial false does not apply to ColBERT scoring (colbert true), which keeps [CLS], the markers, [SEP] and the [MASK] rows as the reference does");
+    }
     this.settings = { ...options };
     this.includeSpecial = options.includeSpecial ?? true;
     this.scoring = options.scoring ?? "auto";
+    this.colbert = options.colbert ?? "auto";
     const parts = encoderNameParts(options);
     if (!this.includeSpecial) parts.push("includeSpecial=false");
+    if (options.colbert !== undefined) parts.push(`colbert=${String(options.colbert)}`);
     if (options.scoring !== undefined) parts.push(`scoring=${options.scoring}`);
     this.name = `maxsim(${parts.join(",")})`;
   }
@@ -120,8 +143,17 @@ export class MaxSimRanker implements CandidateRanker {
     const progress = new Progress(options.onProgress, documents.length, queries.length);
     const run: Run = new Map();
     if (queries.length === 0) return run;
-    const shared = await sharedEncoder(this.settings);
-    const task = await encodeTask(shared, input, candidates, progress);
+    const checkpoint = this.colbert === false ? undefined : await sharedColbert(this.settings, this.colbert);
+    let task: EncodedTask;
+    if (checkpoint !== undefined) {
+      if (!this.includeSpecial) throw new Error(`ranker ${this.name}: ${this.settings.encoder} is a ColBERT checkpoint, scored with the rows the reference keeps; includeSpecial false does not apply (or set colbert false)`);
+      task = await encodeColbertTask(checkpoint, input, candidates, progress);
+    } else {
+      task = await encodeTask(await sharedEncoder(this.settings), input, candidates, progress);
+    }
+    // Similarity "l2" of unit rows: Σ_i max_j −‖q_i − d_j‖² = 2·Σ_i max_j q_i·d_j − 2·|q|.
+    const l2 = checkpoint?.settings.similarity === "l2";
+    const finish = (score: number, queryRows: number) => (l2 ? 2 * score - 2 * queryRows : score);
     const docRows = task.documents.map((t) => (t === undefined ? undefined : selectRows(t, this.includeSpecial)));
     // From here on the rows are reached through docRows only (which packing may release).
     task.documents = [];
@@ -139,7 +171,7 @@ export class MaxSimRanker implements CandidateRanker {
       for (const q of queryRows) queryRowCount += q.length;
       const onnx = await this.onnxFor((queryRowCount * docRowCount * dim) / queries.length);
       if (onnx !== undefined) {
-        await this.rankAllOnnx(onnx, queries.map((q) => q.id), queryRows, docRows, all, ids, dim, k, run, progress);
+        await this.rankAllOnnx(onnx, queries.map((q) => q.id), queryRows, docRows, all, ids, dim, k, run, progress, finish);
         return run;
       }
     }
@@ -161,14 +193,14 @@ export class MaxSimRanker implements CandidateRanker {
           const chunks = onnx.packChunks(cands, docRows, dim, { scratch });
           await onnx.scoreBlock(onnx.queryBlock([q], dim), chunks, dim, (_, doc, s) => {
             checkScore(s, this.name, query.id, ids[doc]!);
-            scores[doc] = s;
+            scores[doc] = finish(s, q.length);
           });
         } else {
           for (const doc of cands) {
             const d = docRows[doc]!;
             const s = maxSim(q.data, q.length, d.data, d.length, dim);
             checkScore(s, this.name, query.id, ids[doc]!);
-            scores[doc] = s;
+            scores[doc] = finish(s, q.length);
           }
         }
         run.set(query.id, topKEntry(scores, ids, k, cands));
@@ -201,6 +233,7 @@ export class MaxSimRanker implements CandidateRanker {
     k: number,
     run: Run,
     progress: Progress,
+    finish: (score: number, queryRows: number) => number,
   ): Promise<void> {
     const chunks = onnx.packChunks(all, docRows, dim, { release: true });
     // Entries in query order; queries without rows keep the empty result.
@@ -215,7 +248,7 @@ export class MaxSimRanker implements CandidateRanker {
       const block = onnx.queryBlock(group.map((i) => queryRows[i]!), dim);
       await onnx.scoreBlock(block, chunks, dim, (i, doc, s) => {
         checkScore(s, this.name, queryIds[group[i]!]!, ids[doc]!);
-        scores[i * n + doc] = s;
+        scores[i * n + doc] = finish(s, queryRows[group[i]!]!.length);
       });
       group.forEach((qi, i) => run.set(queryIds[qi]!, topKEntry(scores.subarray(i * n, (i + 1) * n), ids, k, all)));
       progress.score(group[group.length - 1]! + 1);

@@ -24,6 +24,7 @@
  */
 import { createHash } from "node:crypto";
 import type { Encoder, SentenceOptions } from "@crossrank/encode";
+import { clearColbert } from "./colbert-memo.js";
 import { clearCrossEncoders } from "./cross-encoder-ranker.js";
 import { countFrequencies, type IdfTable } from "./idf.js";
 import { type EncoderSettings, encoderOptions } from "./settings.js";
@@ -496,6 +497,7 @@ export async function clearNeuralMemo(): Promise<void> {
     await shared?.encoder.dispose();
   }
   await clearCrossEncoders();
+  await clearColbert();
 }
 
 /** Sizes of the memos, for tests and diagnostics. */

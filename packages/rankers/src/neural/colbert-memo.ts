@@ -1,0 +1,105 @@
+/**
+ * ColBERT checkpoints for the maxsim ranker: loaded once per process and settings (as the shared
+ * encoders of ./memo.ts), and their query / document rows memoised per text, so that a bench
+ * running maxsim and a rerank with a maxsim second stage encodes each text once. The rows are what
+ * @crossrank/encode's ColbertEncoder gives (stanford-futuredata/ColBERT's encoding, see
+ * packages/encode/src/colbert.ts): unit rows, a document's punctuation and padding rows dropped.
+ */
+import type { ColbertEncoder, ColbertRows } from "@crossrank/encode";
+import type { RankingInput } from "../ranker.js";
+import { type CandidateMap, candidateUnion, type Progress } from "./common.js";
+import type { TokenRows } from "./memo.js";
+import { documentText, type EncoderSettings, encoderOptions } from "./settings.js";
+import type { EncodedTask } from "./token-ranker.js";
+
+/** Whether maxsim scores a model as a ColBERT checkpoint: "auto" when it is one (see `detectColbert`), true always, false never. */
+export type ColbertMode = "auto" | boolean;
+
+const checkpoints = new Map<string, Promise<ColbertEncoder | undefined>>();
+
+/**
+ * The ColBERT checkpoint of these settings, loaded on first use and shared; undefined in "auto"
+ * mode when the model is not one. `maxLength` caps the documents (the checkpoint's doc_maxlen
+ * otherwise); a failed load is forgotten, so a later call retries.
+ */
+export function sharedColbert(settings: EncoderSettings, mode: true | "auto"): Promise<ColbertEncoder | undefined> {
+  const { maxLength, ...options } = encoderOptions(settings);
+  const key = JSON.stringify([settings.encoder, mode, options.backend ?? null, options.dtype ?? null, options.batchSize ?? null, maxLength ?? null]);
+  let loaded = checkpoints.get(key);
+  if (loaded === undefined) {
+    loaded = import("@crossrank/encode").then(async ({ isColbertModel, loadColbert }) => {
+      if (mode === "auto" && !(await isColbertModel(settings.encoder))) return undefined;
+      return loadColbert(settings.encoder, { ...options, ...(maxLength === undefined ? {} : { docMaxLength: maxLength }) });
+    });
+    checkpoints.set(key, loaded);
+    loaded.catch(() => {
+      if (checkpoints.get(key) === loaded) checkpoints.delete(key);
+    });
+  }
+  return loaded;
+}
+
+/** Upper bound of the rows memo in floats (256 MiB). */
+const ROWS_MEMO_FLOATS = 2 ** 26;
+const rowsMemo = new Map<string, TokenRows>();
+let rowsMemoFloats = 0;
+
+/** ColBERT rows as the rankers' token rows (special: [CLS], [SEP], the marker and the [MASK] augmentation). */
+function asTokenRows(r: ColbertRows): TokenRows {
+  return { data: r.embeddings, special: Uint8Array.from(r.special, (s) => (s ? 1 : 0)), tokens: r.tokens, length: r.rows, dim: r.dim };
+}
+
+/** The rows of `texts` as queries or documents, in order, from the memo where present; the rest encoded in one call. */
+export async function colbertRows(checkpoint: ColbertEncoder, role: "query" | "document", texts: readonly string[], onProgress?: (done: number, total: number) => void): Promise<TokenRows[]> {
+  const keyOf = (text: string) => `${checkpoint.id}\0${role}\0${text}`;
+  const out = texts.map((t) => rowsMemo.get(keyOf(t)));
+  const missing = [...new Set(texts.filter((_, i) => out[i] === undefined))];
+  if (missing.length > 0) {
+    const options = onProgress === undefined ? {} : { onProgress };
+    const made = role === "query" ? await checkpoint.encodeQueries(missing, options) : await checkpoint.encodeDocuments(missing, options);
+    made.forEach((r, i) => {
+      const rows = asTokenRows(r);
+      rowsMemo.set(keyOf(missing[i]!), rows);
+      rowsMemoFloats += rows.data.length;
+    });
+    texts.forEach((t, i) => (out[i] ??= rowsMemo.get(keyOf(t))));
+    // Least recently added first; the rows just handed out stay referenced by the caller.
+    for (const [key, rows] of rowsMemo) {
+      if (rowsMemoFloats <= ROWS_MEMO_FLOATS) break;
+      rowsMemo.delete(key);
+      rowsMemoFloats -= rows.data.length;
+    }
+  }
+  return out as TokenRows[];
+}
+
+/** The rows of every query and of the candidate documents (undefined for documents no query needs), as ./token-ranker.ts's encodeTask. */
+export async function encodeColbertTask(checkpoint: ColbertEncoder, input: RankingInput, candidates: CandidateMap | undefined, progress: Progress): Promise<EncodedTask> {
+  const union = candidateUnion(input.documents.length, candidates);
+  const docRows = await colbertRows(
+    checkpoint,
+    "document",
+    Array.from(union, (d) => documentText(input.documents[d]!)),
+    progress.encodeDocs,
+  );
+  const documents: (TokenRows | undefined)[] = new Array<TokenRows | undefined>(input.documents.length).fill(undefined);
+  union.forEach((d, i) => {
+    documents[d] = docRows[i];
+  });
+  const queries = await colbertRows(
+    checkpoint,
+    "query",
+    input.queries.map((q) => q.text),
+    progress.encodeQueries,
+  );
+  return { queries, documents };
+}
+
+/** Empties the rows memo and disposes the checkpoints (called by clearNeuralMemo). */
+export async function clearColbert(): Promise<void> {
+  rowsMemo.clear();
+  rowsMemoFloats = 0;
+  const loaded = [...checkpoints.values()];
+  checkpoints.clear();
+  for (const p of loaded) await (await p.catch(() => undefined))?.dispose();
+}
