@@ -43,6 +43,11 @@ export interface CellResult {
   split?: SplitSummary;
   /** Training rows: the head folder ranked with, whether it was reused from the cache, and the training. */
   head?: TrainedHead;
+  /**
+   * Cross-validated rows (`folds: k`): per fold, its split (the test part is the fold) and its head.
+   * `queries` and the measures above cover every query, each ranked by its fold's head.
+   */
+  folds?: { split: SplitSummary; head: TrainedHead }[];
 }
 
 export interface SuiteResult {
@@ -111,7 +116,19 @@ export async function runSuite(suite: Suite, options: RunSuiteOptions): Promise<
         let label = ranker.name;
         let ranked = task;
         let trained: { config: TrainConfig; split: TaskSplit; head: TrainedHead } | undefined;
-        if (config.train !== undefined && training !== undefined) {
+        // k-fold rows: per fold, the split and the ranker over the head trained without that fold.
+        let folds: { split: TaskSplit; head: TrainedHead; ranker: ReturnType<typeof createRanker> }[] | undefined;
+        if (config.train !== undefined && training !== undefined && config.train.config.folds !== undefined) {
+          const trainConfig = config.train.config;
+          label = `${ranker.name}${config.train.label}`;
+          if (suiteTask.loadTrain !== undefined) throw new Error(`${task.name}: the dataset has its own training part; folds apply to datasets split by query`);
+          folds = [];
+          for (const split of training.foldSplits(task, trainConfig.folds!, trainConfig.seed)) {
+            progress?.job(`${task.name} ${label}: training fold ${split.summary.fold!.index + 1}/${trainConfig.folds}`);
+            const head = await training.trainedHead(task, split, config.name, config.params, trainConfig, (done, total) => progress?.update(done, total));
+            folds.push({ split, head, ranker: createRanker(config.name, { ...config.params, [training.headParameter(config.name)]: head.folder }) });
+          }
+        } else if (config.train !== undefined && training !== undefined) {
           // Train a head on the train queries (or reuse it), then rank the test queries with it.
           const trainConfig = config.train.config;
           label = `${ranker.name}${config.train.label}`;
@@ -124,7 +141,7 @@ export async function runSuite(suite: Suite, options: RunSuiteOptions): Promise<
           }
           progress?.job(`${task.name} ${label}: training`);
           const head = await training.trainedHead(task, split, config.name, config.params, trainConfig, (done, total) => progress?.update(done, total));
-          ranker = createRanker(config.name, { ...config.params, encoder: head.folder });
+          ranker = createRanker(config.name, { ...config.params, [training.headParameter(config.name)]: head.folder });
           ranked = split.test;
           trained = { config: trainConfig, split, head };
         }
@@ -148,7 +165,13 @@ export async function runSuite(suite: Suite, options: RunSuiteOptions): Promise<
         try {
           const rankOptions = { k: suite.k, onProgress: (done: number, total: number) => progress?.update(done, total) };
           // A task with candidate sets (sasaki18) ranks each query against its own candidates only.
-          run = ranked.candidates !== undefined ? await rankCandidateSets(ranker, ranked, ranked.candidates, rankOptions) : await ranker.rank(ranked, rankOptions);
+          const rankWith = (r: typeof ranker, t: typeof ranked): Promise<Run> => (t.candidates !== undefined ? rankCandidateSets(r, t, t.candidates, rankOptions) : r.rank(t, rankOptions));
+          if (folds === undefined) run = await rankWith(ranker, ranked);
+          else {
+            // k-fold: each fold's queries by its own head, merged into one run (the folds share no query).
+            run = new Map();
+            for (const f of folds) for (const [query, hits] of await rankWith(f.ranker, f.split.test)) run.set(query, hits);
+          }
         } catch (error) {
           // A ranker that needs something this machine lacks (a dictionary) leaves its cell empty
           // with what to install, rather than ending the whole suite on a fresh machine.
@@ -167,6 +190,7 @@ export async function runSuite(suite: Suite, options: RunSuiteOptions): Promise<
           rankSeconds,
           queriesPerSecond: ranked.queries.length / Math.max(rankSeconds, 1e-9),
           ...(trained !== undefined ? { train: trained.config, split: trained.split.summary, head: trained.head } : {}),
+          ...(folds !== undefined ? { train: config.train!.config, folds: folds.map((f) => ({ split: f.split.summary, head: f.head })) } : {}),
         };
         results.push(cell);
         progress?.jobDone(
@@ -216,7 +240,7 @@ export function rankerConfigs(suite: Suite): RankerConfig[] {
       if (spec.train === undefined) return [{ name: spec.name, params, ...only }];
       const block = spec.train;
       return expandGrid(block).map((point) => {
-        const config = resolveTrainConfig(point);
+        const config = resolveTrainConfig(point, spec.name);
         return { name: spec.name, params, train: { config, label: trainLabel(config, block) }, ...only };
       });
     }),

@@ -9,6 +9,10 @@
  *     train: { loss: [pairwise, cross-entropy], epochs: 3, lr: 0.001, group: 5, split: 0.5, seed: 1 }
  *     # the study's gradient: through every Sinkhorn iteration, on the float64 solver
  *     # train: { gradient: unrolled, solver: reference }
+ *   # Pretraining-CLIR: the cross-encoder's classifier trained with the relevance-ranking loss, 5-fold cross-validated
+ *   - name: cross-encoder
+ *     params: { model: fixture:cross-encoder }
+ *     train: { loss: relevance-ranking, epochs: 3, lr: 0.001, group: 5, negatives: bm25, folds: 5, seed: 1 }
  * ```
  */
 
@@ -16,15 +20,25 @@
  * Rankers a `train` block can be given to: LM-EMD, and the study's CLS / MAX / MEAN baselines
  * (trained with the same losses, groups and loop; scored by the cosine of the pooled rows).
  */
-export const TRAINABLE_RANKERS = ["lm-emd", "bert-cls", "bert-max", "bert-mean"] as const;
+export const TRAINABLE_RANKERS = ["lm-emd", "bert-cls", "bert-max", "bert-mean", "cross-encoder"] as const;
+
+/**
+ * Keys that do not apply to the cross-encoder, whose head is its classifier (a linear layer over
+ * the pair features) trained with the relevance-ranking loss only.
+ */
+const NOT_FOR_CROSS_ENCODER = ["margin", "head", "hidden", "activation", "solver", "gradient"] as const;
 
 /** Keys that set LM-EMD's Sinkhorn solver, refused for the pooled baselines. */
 const SINKHORN_KEYS = ["solver", "gradient"] as const;
 
 /** One grid point of a `train` block, defaults filled in. */
 export interface TrainConfig {
-  /** "pairwise" (MarginRankingLoss, the study's margin 0) or "cross-entropy" over 1 − distance. */
-  loss: "pairwise" | "cross-entropy";
+  /**
+   * LM-EMD and its baselines: "pairwise" (MarginRankingLoss, the study's margin 0) or
+   * "cross-entropy" over 1 − distance. The cross-encoder: "relevance-ranking", Pretraining-CLIR's
+   * RR (softmax over the relevant document and its negatives), its only loss and default.
+   */
+  loss: "pairwise" | "cross-entropy" | "relevance-ranking";
   margin: number;
   /** 0: the identity head, i.e. the untrained ranker on the same test split (a baseline row). */
   epochs: number;
@@ -38,6 +52,12 @@ export interface TrainConfig {
   bm25Depth?: number;
   /** Fraction of the task's queries trained on; the rest are ranked. */
   split: number;
+  /**
+   * k-fold cross-validation instead of one split: the queries are dealt into k folds (seeded, see
+   * train.ts `foldQueryIds`); each fold is ranked by a model trained on the other k − 1 folds, and
+   * the per-query results of all folds are evaluated as one run.
+   */
+  folds?: number;
   /** Seeds the split and the training. */
   seed: number;
   head: "linear" | "mlp";
@@ -57,7 +77,7 @@ const oneOf = (...values: string[]): Check => ({ accepts: values.join(" or "), c
 
 /** Every key of a `train` block, in label order. `sweep: false`: a list is refused (it would give the rows different test sets). */
 export const TRAIN_KEYS: Readonly<Record<keyof TrainConfig, Check>> = {
-  loss: oneOf("pairwise", "cross-entropy"),
+  loss: oneOf("pairwise", "cross-entropy", "relevance-ranking"),
   epochs: { accepts: "a whole number >= 0", check: isInt(0) },
   lr: { accepts: "a number >= 0", check: (v) => isNumber(v) && v >= 0 },
   weightDecay: { accepts: "a number >= 0", check: (v) => isNumber(v) && v >= 0 },
@@ -72,6 +92,7 @@ export const TRAIN_KEYS: Readonly<Record<keyof TrainConfig, Check>> = {
   solver: oneOf("batched", "reference"),
   gradient: oneOf("envelope", "unrolled"),
   split: { accepts: "a number strictly between 0 and 1 (the train fraction)", check: (v) => isNumber(v) && v > 0 && v < 1, sweep: false },
+  folds: { accepts: "a whole number >= 2 (cross-validation folds, instead of split)", check: isInt(2), sweep: false },
   seed: { accepts: "a whole number >= 0", check: isInt(0), sweep: false },
 };
 
@@ -114,6 +135,14 @@ export function checkTrainSpec(train: Record<string, unknown>, ranker: string): 
       return { key, message: `expected ${spec.accepts}, got ${JSON.stringify(value)}` };
     }
   }
+  if ("folds" in train && "split" in train) return { key: "folds", message: "folds and split exclude each other: give split (one train/test split) or folds (k-fold cross-validation)" };
+  const losses = Array.isArray(train.loss) ? train.loss : train.loss === undefined ? [] : [train.loss];
+  if (ranker === "cross-encoder") {
+    for (const key of NOT_FOR_CROSS_ENCODER) if (key in train) return { key, message: "does not apply to the cross-encoder, whose trained head is its classifier (linear) under the relevance-ranking loss" };
+    if (losses.some((l) => l !== "relevance-ranking")) return { key: "loss", message: "the cross-encoder is trained with relevance-ranking (Pretraining-CLIR's RR)" };
+    return undefined;
+  }
+  if (losses.includes("relevance-ranking")) return { key: "loss", message: `relevance-ranking trains the cross-encoder; ${ranker} takes pairwise or cross-entropy` };
   if (ranker !== "lm-emd") {
     for (const key of SINKHORN_KEYS) if (key in train) return { key, message: `sets LM-EMD's Sinkhorn solver; ${ranker} is scored by the cosine of pooled vectors` };
   }
@@ -125,21 +154,27 @@ export function checkTrainSpec(train: Record<string, unknown>, ranker: string): 
   return undefined;
 }
 
-/** One grid point of a `train` block with the defaults filled in. */
-export function resolveTrainConfig(point: Record<string, unknown>): TrainConfig {
-  return { ...TRAIN_DEFAULTS, ...point } as TrainConfig;
+/** Defaults that differ per ranker: the cross-encoder's loss, and an lr for a classifier over frozen features. */
+const RANKER_TRAIN_DEFAULTS: Readonly<Record<string, Partial<TrainConfig>>> = {
+  "cross-encoder": { loss: "relevance-ranking", lr: 1e-3 },
+};
+
+/** One grid point of a `train` block of ranker `ranker` with the defaults filled in. */
+export function resolveTrainConfig(point: Record<string, unknown>, ranker?: string): TrainConfig {
+  return { ...TRAIN_DEFAULTS, ...(ranker !== undefined ? RANKER_TRAIN_DEFAULTS[ranker] : {}), ...point } as TrainConfig;
 }
 
 /**
  * The `+train(...)` suffix of a row label: `epochs=0` alone for the identity head (no other
  * setting matters then); else `loss` and `epochs` (defaults included), then every key the entry
- * sweeps. `full` adds every key the entry sets (except split and seed, shared by the table) — used
- * when the short labels of two configurations would coincide.
+ * sweeps, and `folds` when the rows are cross-validated. `full` adds every key the entry sets
+ * (except split and seed, shared by the table) — used when the short labels of two configurations
+ * would coincide.
  */
 export function trainLabel(config: TrainConfig, block: Record<string, unknown>, full = false): string {
-  if (config.epochs === 0) return "+train(epochs=0)";
+  if (config.epochs === 0) return config.folds !== undefined ? `+train(epochs=0,folds=${config.folds})` : "+train(epochs=0)";
   const keys = (Object.keys(TRAIN_KEYS) as (keyof TrainConfig)[]).filter(
-    (k) => k === "loss" || k === "epochs" || (k in block && k !== "split" && k !== "seed" && (full || Array.isArray(block[k]))),
+    (k) => k === "loss" || k === "epochs" || (k === "folds" && config.folds !== undefined) || (k in block && k !== "split" && k !== "seed" && (full || Array.isArray(block[k]))),
   );
   return `+train(${keys.map((k) => `${k}=${String(config[k])}`).join(",")})`;
 }

@@ -12,6 +12,14 @@
  * - the test pool: every document but those relevant only to train queries, so the ranked
  *   documents (relevant and distractors) were never trained on — unless a document is relevant to
  *   both a train and a test query (counted as `shared`).
+ *
+ * The cross-encoder (`trainCrossEncoderHead`): the same pairs, pool and negatives train its
+ * classifier with the relevance-ranking loss; the head folder is then the ranker's `model`.
+ *
+ * k-fold cross-validation (`folds: k`, the Pretraining-CLIR study's 5-fold runs): the distinct
+ * query ids, sorted, shuffled with the seed, dealt round-robin into k folds ({@link foldQueryIds});
+ * fold f is the test part of a split whose train part is the other k − 1 folds (documents as
+ * above), so every query is ranked exactly once, by a model that never saw it.
  */
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
@@ -20,7 +28,7 @@ import type { Document, Query, RetrievalTask } from "@crossrank/datasets";
 import type { Qrels } from "@crossrank/metrics";
 import { resolveLmEmd } from "@crossrank/rankers";
 import { defaultCacheDir } from "@crossrank/tokenize";
-import { type LmEmdPair, POOLING_OF_RANKER, Rng, shuffle, trainLmEmdHead, trainPooledHead } from "@crossrank/train";
+import { type LmEmdPair, POOLING_OF_RANKER, Rng, shuffle, trainCrossEncoderHead, trainLmEmdHead, trainPooledHead } from "@crossrank/train";
 import type { TrainConfig } from "./train-spec.js";
 
 /** A task cut into its train and test parts. */
@@ -34,7 +42,10 @@ export interface TaskSplit {
 }
 
 export interface SplitSummary {
+  /** The share of the queries trained on. */
   fraction: number;
+  /** k-fold rows: which fold is the test part (0-based) of how many. */
+  fold?: { index: number; of: number };
   seed: number;
   trainQueries: number;
   testQueries: number;
@@ -60,6 +71,20 @@ export function splitQueryIds(ids: readonly string[], fraction: number, seed: nu
   return new Set(shuffle(sorted, new Rng(seed)).slice(0, count));
 }
 
+/**
+ * The k folds of the query ids: the distinct ids sorted, shuffled with `seed` (as
+ * {@link splitQueryIds}), then dealt round-robin, the i-th id of the shuffle to fold i mod k. Every
+ * id is in exactly one fold; fold sizes differ by at most one.
+ */
+export function foldQueryIds(ids: readonly string[], folds: number, seed: number): string[][] {
+  const sorted = [...new Set(ids)].sort();
+  if (!(Number.isInteger(folds) && folds >= 2)) throw new RangeError(`folds must be a whole number >= 2, got ${String(folds)}`);
+  if (sorted.length < folds) throw new Error(`${folds}-fold cross-validation needs at least ${folds} queries, the task has ${sorted.length}`);
+  const out: string[][] = Array.from({ length: folds }, () => []);
+  shuffle(sorted, new Rng(seed)).forEach((id, i) => out[i % folds]!.push(id));
+  return out;
+}
+
 /** Splits `task` (see the module comment). */
 export function splitTask(task: RetrievalTask, fraction: number, seed: number): TaskSplit {
   const trainIds = splitQueryIds(
@@ -67,6 +92,21 @@ export function splitTask(task: RetrievalTask, fraction: number, seed: number): 
     fraction,
     seed,
   );
+  return splitByTrainIds(task, trainIds, { fraction, seed });
+}
+
+/** The k splits of k-fold cross-validation: split f tests fold f and trains on the others (see the module comment). */
+export function foldSplits(task: RetrievalTask, folds: number, seed: number): TaskSplit[] {
+  const all = task.queries.map((q) => q.id);
+  const distinct = new Set(all).size;
+  return foldQueryIds(all, folds, seed).map((fold, index) => {
+    const held = new Set(fold);
+    const trainIds = new Set(all.filter((id) => !held.has(id)));
+    return splitByTrainIds(task, trainIds, { fraction: trainIds.size / distinct, seed, fold: { index, of: folds } });
+  });
+}
+
+function splitByTrainIds(task: RetrievalTask, trainIds: Set<string>, what: Pick<SplitSummary, "fraction" | "seed" | "fold">): TaskSplit {
   const relevantTo = (ids: (id: string) => boolean): Set<string> => {
     const out = new Set<string>();
     for (const [qid, judged] of task.qrels) if (ids(qid)) for (const [doc, rel] of judged) if (rel > 0) out.add(doc);
@@ -97,8 +137,7 @@ export function splitTask(task: RetrievalTask, fraction: number, seed: number): 
     train: { queries: queries.train, documents: trainDocuments, qrels: qrelsOf((id) => trainIds.has(id)) },
     test,
     summary: {
-      fraction,
-      seed,
+      ...what,
       trainQueries: queries.train.length,
       testQueries: queries.test.length,
       trainDocuments: trainDocuments.length,
@@ -163,6 +202,11 @@ export interface TrainedHead {
   lastEpochLoss?: number;
 }
 
+/** The ranker parameter that names the trained head folder: the cross-encoder's `model`, the others' `encoder`. */
+export function headParameter(ranker: string): "model" | "encoder" {
+  return ranker === "cross-encoder" ? "model" : "encoder";
+}
+
 /** Bumped when a change to training makes heads of the same settings differ (part of the cache key). */
 const HEAD_CACHE_VERSION = 1;
 
@@ -181,11 +225,14 @@ export async function trainedHead(
   config: TrainConfig,
   onProgress?: (done: number, total: number) => void,
 ): Promise<TrainedHead> {
+  if (ranker === "cross-encoder") return trainedCrossEncoderHead(task, split, params, config, onProgress);
   const started = performance.now();
   const encoder = params.encoder;
   if (typeof encoder !== "string") throw new Error("training needs the ranker's encoder");
   const pooling = POOLING_OF_RANKER[ranker as keyof typeof POOLING_OF_RANKER];
   if (pooling === undefined && ranker !== "lm-emd") throw new Error(`training: ${ranker} cannot be trained`);
+  const loss = config.loss;
+  if (loss === "relevance-ranking") throw new Error(`training: relevance-ranking trains the cross-encoder; ${ranker} takes pairwise or cross-entropy`);
   // The faithful preset pools over the padded batch (a vector depends on its batch); training pools the real tokens.
   if (pooling !== undefined && pooling !== "cls" && params.preset === "faithful") throw new Error(`training: ${ranker} with preset faithful pools padded batches, which training does not reproduce; train with the default preset`);
   const lm = pooling === undefined ? resolveLmEmd(params as Parameters<typeof resolveLmEmd>[0]) : undefined;
@@ -197,9 +244,6 @@ export async function trainedHead(
   };
   const pairs = trainingPairs(split);
   if (pairs.length === 0) throw new Error(`${task.name}: no train query has a relevant document to train on`);
-  const data = createHash("sha256");
-  for (const p of pairs) data.update(`${p.queryId}\0${p.query}\0${p.relevantId}\0${p.relevant}\0`);
-  for (const d of split.train.documents) data.update(`${d.id}\0${documentText(d)}\0`);
   const key = {
     version: HEAD_CACHE_VERSION,
     encoder,
@@ -207,7 +251,7 @@ export async function trainedHead(
     ...(lm !== undefined ? { lmEmd: { gamma: lm.gamma, iterations: lm.iterations, includeSpecial: lm.includeSpecial, domain: lm.domain } } : { ranker, includeSpecial }),
     train: config,
     task: task.name,
-    data: data.digest("hex"),
+    data: trainingDataHash(split, pairs),
   };
   const hash = createHash("sha256").update(JSON.stringify(key)).digest("hex").slice(0, 16);
   const folder = join(defaultCacheDir(), "heads", `${ranker}-${hash}`);
@@ -218,7 +262,7 @@ export async function trainedHead(
     encoderOptions: { ...encoderOptions, ...(typeof params.cache === "string" ? { cache: params.cache } : {}), ...(params.batchSize !== undefined ? { batchSize: params.batchSize as number } : {}) },
     pairs,
     pool: split.train.documents.map((d) => ({ id: d.id, text: d.text, ...(d.title ? { title: d.title } : {}) })),
-    loss: config.loss,
+    loss,
     margin: config.margin,
     includeSpecial,
     group: config.group,
@@ -248,6 +292,59 @@ export async function trainedHead(
           solver: config.solver,
           gradient: config.gradient,
         });
+  return {
+    folder,
+    reused: false,
+    seconds: (performance.now() - started) / 1000,
+    steps: result.steps,
+    ...(result.firstEpochLoss !== undefined ? { firstEpochLoss: result.firstEpochLoss } : {}),
+    ...(result.lastEpochLoss !== undefined ? { lastEpochLoss: result.lastEpochLoss } : {}),
+  };
+}
+
+/** The cache key's hash of a split's training data (pairs and pool). */
+function trainingDataHash(split: TaskSplit, pairs: readonly LmEmdPair[]): string {
+  const data = createHash("sha256");
+  for (const p of pairs) data.update(`${p.queryId}\0${p.query}\0${p.relevantId}\0${p.relevant}\0`);
+  for (const d of split.train.documents) data.update(`${d.id}\0${documentText(d)}\0`);
+  return data.digest("hex");
+}
+
+/**
+ * The cross-encoder's trained classifier for one cell: `<crossrank cache>/heads/cross-encoder-<hash>`,
+ * the hash over the model and its loading options, the train config, the task and the training
+ * data; reused when it exists, resumed from its checkpoint when interrupted.
+ */
+async function trainedCrossEncoderHead(task: RetrievalTask, split: TaskSplit, params: Record<string, unknown>, config: TrainConfig, onProgress?: (done: number, total: number) => void): Promise<TrainedHead> {
+  const started = performance.now();
+  const model = params.model;
+  if (typeof model !== "string") throw new Error("training needs the cross-encoder's model");
+  if (params.dtype === "q8") throw new Error("training: the cross-encoder's classifier is trained on the fp32 export (its int8 export holds int8 weights); leave dtype unset");
+  const modelOptions = { ...(params.maxLength !== undefined ? { maxLength: params.maxLength as number } : {}) };
+  const pairs = trainingPairs(split);
+  if (pairs.length === 0) throw new Error(`${task.name}: no train query has a relevant document to train on`);
+  const key = { version: HEAD_CACHE_VERSION, model, modelOptions, train: config, task: task.name, data: trainingDataHash(split, pairs) };
+  const folder = join(defaultCacheDir(), "heads", `cross-encoder-${createHash("sha256").update(JSON.stringify(key)).digest("hex").slice(0, 16)}`);
+  if (existsSync(join(folder, "crossrank-head.json"))) return { folder, reused: true, seconds: (performance.now() - started) / 1000 };
+  const result = await trainCrossEncoderHead({
+    model,
+    modelOptions: { ...modelOptions, ...(params.batchSize !== undefined ? { batchSize: params.batchSize as number } : {}) },
+    pairs,
+    pool: split.train.documents.map((d) => ({ id: d.id, text: d.text, ...(d.title ? { title: d.title } : {}) })),
+    group: config.group,
+    negatives: config.negatives,
+    ...(config.bm25Depth !== undefined ? { bm25Depth: config.bm25Depth } : {}),
+    ...(task.docLang !== undefined ? { lang: task.docLang } : {}),
+    ...(task.queryLang !== undefined ? { queryLang: task.queryLang } : {}),
+    optimizer: { lr: config.lr, weightDecay: config.weightDecay },
+    epochs: config.epochs,
+    batchSize: config.batchSize,
+    seed: config.seed,
+    out: folder,
+    resume: true,
+    ...(onProgress !== undefined ? { onProgress: (info: { step: number; totalSteps: number }) => onProgress(info.step, info.totalSteps) } : {}),
+    trainedBy: { bench: { task: task.name, split: split.summary } },
+  });
   return {
     folder,
     reused: false,

@@ -35,11 +35,11 @@ describe("parseSuite: train blocks", () => {
   });
 
   it.each([
-    [{ name: "bm25", train: { epochs: 1 } }, 's.yaml: rankers[0].train: only lm-emd, bert-cls, bert-max, bert-mean can be trained, not "bm25"'],
+    [{ name: "bm25", train: { epochs: 1 } }, 's.yaml: rankers[0].train: only lm-emd, bert-cls, bert-max, bert-mean, cross-encoder can be trained, not "bm25"'],
     [{ name: "lm-emd", train: [1] }, "s.yaml: rankers[0].train: expected a mapping, got a list"],
     [{ name: "lm-emd", train: { lossy: "pairwise" } }, "s.yaml: rankers[0].train.lossy: unknown key (a train block takes loss, epochs"],
-    [{ name: "lm-emd", train: { loss: "hinge" } }, 's.yaml: rankers[0].train.loss: expected pairwise or cross-entropy, got "hinge"'],
-    [{ name: "lm-emd", train: { loss: ["pairwise", "softmax"] } }, 's.yaml: rankers[0].train.loss[1]: expected pairwise or cross-entropy, got "softmax"'],
+    [{ name: "lm-emd", train: { loss: "hinge" } }, 's.yaml: rankers[0].train.loss: expected pairwise or cross-entropy or relevance-ranking, got "hinge"'],
+    [{ name: "lm-emd", train: { loss: ["pairwise", "softmax"] } }, 's.yaml: rankers[0].train.loss[1]: expected pairwise or cross-entropy or relevance-ranking, got "softmax"'],
     [{ name: "lm-emd", train: { epochs: -1 } }, "s.yaml: rankers[0].train.epochs: expected a whole number >= 0, got -1"],
     [{ name: "lm-emd", train: { epochs: 1.5 } }, "s.yaml: rankers[0].train.epochs: expected a whole number >= 0, got 1.5"],
     [{ name: "lm-emd", train: { lr: [] } }, "s.yaml: rankers[0].train.lr: an empty sweep expands to no configuration"],
