@@ -102,7 +102,7 @@ const PASSAGE_PARAMS: Readonly<Record<string, ParameterSpec>> = {
 /** A cross-encoder's model and how long documents are cut into passages (the `cross-encoder` ranker, and `rerank`'s second stage "cross-encoder"). */
 const CROSS_ENCODER_PARAMS: Readonly<Record<string, ParameterSpec>> = {
   model: {
-    accepts: "hub id or model folder of a sequence-classification model (a cross-encoder), or fixture:cross-encoder",
+    accepts: "hub id or model folder of a sequence-classification model (a cross-encoder), fixture:cross-encoder, or a trained pair head folder",
     default: "none: required",
     check: (v) => typeof v === "string" && v !== "",
   },

@@ -20,7 +20,11 @@ import { documentText } from "./settings.js";
 
 /** Options of {@link CrossEncoderRanker}. */
 export interface CrossEncoderRankerOptions {
-  /** The cross-encoder: a hub id (e.g. cross-encoder/mmarco-mMiniLMv2-L12-H384-v1), a folder, or fixture:cross-encoder. */
+  /**
+   * The cross-encoder: a hub id (e.g. cross-encoder/mmarco-mMiniLMv2-L12-H384-v1), a folder,
+   * fixture:cross-encoder, or a pair head folder (its classifier trained by @crossrank/train's
+   * `trainCrossEncoderHead`; scored on raw onnxruntime, so backend "transformers" is refused).
+   */
   model: string;
   /** Default "transformers"; "onnx" = raw onnxruntime-node. */
   backend?: "transformers" | "onnx";
