@@ -133,9 +133,11 @@ export interface RankerSpec {
   /** Scalars are fixed; arrays are swept. */
   params: Record<string, unknown>;
   /**
-   * Train a token head before ranking (lm-emd, bert-cls, bert-max, bert-mean; see train.ts): the
-   * settings of `trainLmEmdHead`, lists swept like `params` (the grid is params × train). Each task's queries
-   * are split into train and test parts; the row is the ranker over the head, on the test part.
+   * Train a head before ranking (see train.ts, train-spec.ts): a token head for lm-emd, bert-cls,
+   * bert-max, bert-mean (`trainLmEmdHead`), the classifier for cross-encoder
+   * (`trainCrossEncoderHead`, relevance-ranking loss); lists swept like `params` (the grid is params
+   * × train). Each task's queries are split into train and test parts (or k folds, `folds`); the row
+   * is the ranker over the head, on the test part (every fold's, merged).
    */
   train?: Record<string, unknown>;
   /**
