@@ -85,7 +85,7 @@ describe("crossrank fixture-model", { timeout: TIMEOUT }, () => {
   it("rejects an unknown --kind in one line and writes nothing", async () => {
     const out = join(dir, "fm-gpt");
     const line = failure(await run("fixture-model", "--out", out, "--kind", "gpt"));
-    expect(line).toContain('--kind: expected one of bert, sentence-transformers, got "gpt"');
+    expect(line).toContain('--kind: expected one of bert, sentence-transformers, xmod, got "gpt"');
     expect(existsSync(out)).toBe(false);
   });
 });
@@ -195,6 +195,15 @@ describe("crossrank encode", { timeout: TIMEOUT }, () => {
     for (const flag of [["--pooling", "mean"], ["--normalize"]]) {
       expect(failure(await run("encode", "--model", bert, "--input", input, "--tokens", ...flag))).toContain("--tokens prints raw token embeddings");
     }
+  });
+
+  it("--language picks an X-MOD model's adapter (fixture:xmod, on onnx without --backend); without it, one line naming the model's languages", async () => {
+    const [de, en] = await Promise.all([run("encode", "--model", "fixture:xmod", "--input", input, "--language", "de"), run("encode", "--model", "fixture:xmod", "--input", input, "--language", "en")]);
+    const deVectors = json<number[][]>(de);
+    const enVectors = json<number[][]>(en);
+    expect(deVectors).toHaveLength(TEXTS.length);
+    expect(Math.max(...deVectors[1]!.map((x, i) => Math.abs(x - enVectors[1]![i]!)))).toBeGreaterThan(1e-3);
+    expect(failure(await run("encode", "--model", "fixture:xmod", "--input", input))).toMatch(/has no language.*pass languages .* or language; the model has ar_AR, de_DE/);
   });
 
   it("ignores a byte-order mark at the start of the input", async () => {

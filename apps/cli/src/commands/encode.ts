@@ -9,11 +9,11 @@ import { barProgress } from "../progress.js";
 const POOLINGS: readonly Pooling[] = ["cls", "mean", "max"];
 const BACKENDS: readonly EncoderBackend[] = ["transformers", "onnx"];
 const DTYPES = ["fp32", "q8"] as const;
-const FIXTURE_KINDS: readonly FixtureKind[] = ["bert", "sentence-transformers"];
+const FIXTURE_KINDS: readonly FixtureKind[] = ["bert", "sentence-transformers", "xmod"];
 
 interface ModelFlags {
   model: string;
-  backend: string;
+  backend?: string;
   dtype: string;
   batchSize: number;
   maxLength?: number;
@@ -27,7 +27,7 @@ interface ModelFlags {
 function withModelFlags(command: Command, defaultModel?: string): Command {
   const help = "a Hugging Face hub id, a local model folder, crossrank-static (the shipped static model), or fixture:bert | fixture:sentence-transformers | fixture:static";
   return (defaultModel === undefined ? command.requiredOption("--model <spec>", help) : command.option("--model <spec>", help, defaultModel))
-    .option("--backend <name>", `encoder backend: ${BACKENDS.join(" | ")}`, "transformers")
+    .option("--backend <name>", `encoder backend: ${BACKENDS.join(" | ")} (default transformers; X-MOD models run on onnx)`)
     .option("--dtype <type>", `weights: ${DTYPES.join(" | ")} (q8 needs onnx/model_quantized.onnx)`, "fp32")
     .option("--batch-size <n>", "texts per model call", positiveInt("--batch-size"), 16)
     .option("--max-length <n>", "truncate texts to this many tokens (default: the model's maximum)", positiveInt("--max-length"))
@@ -35,10 +35,10 @@ function withModelFlags(command: Command, defaultModel?: string): Command {
 }
 
 function openEncoder(flags: ModelFlags, backend = flags.backend): Promise<Encoder> {
-  if (!BACKENDS.includes(backend as EncoderBackend)) throw new UsageError(`--backend: expected one of ${BACKENDS.join(", ")}, got "${backend}"`);
+  if (backend !== undefined && !BACKENDS.includes(backend as EncoderBackend)) throw new UsageError(`--backend: expected one of ${BACKENDS.join(", ")}, got "${backend}"`);
   if (!DTYPES.includes(flags.dtype as (typeof DTYPES)[number])) throw new UsageError(`--dtype: expected one of ${DTYPES.join(", ")}, got "${flags.dtype}"`);
   return loadEncoder(flags.model, {
-    backend: backend as EncoderBackend,
+    ...(backend !== undefined ? { backend: backend as EncoderBackend } : {}),
     dtype: flags.dtype as "fp32" | "q8",
     batchSize: flags.batchSize,
     ...(flags.maxLength !== undefined ? { maxLength: flags.maxLength } : {}),
@@ -91,8 +91,9 @@ export function encodeCommand(): Command {
     .option("--pooling <mode>", `${POOLINGS.join(" | ")} (default: the model's sentence-transformers pooling, else mean)`)
     .option("--normalize", "L2-normalise the sentence vectors (default: as the model's modules.json says)")
     .option("--tokens", "print {tokens, embeddings, special} per text over the non-padding positions instead of one vector")
+    .option("--language <code>", "the texts' language, for models with per-language adapters (X-MOD: an ISO code such as de, or the model's name such as de_DE); ignored by other models")
     .option("--json", "print JSON (the only output format; accepted for symmetry with other commands)")
-    .action(async (options: ModelFlags & { input: string; pooling?: string; normalize?: boolean; tokens?: boolean }) => {
+    .action(async (options: ModelFlags & { input: string; pooling?: string; normalize?: boolean; tokens?: boolean; language?: string }) => {
       if (options.pooling !== undefined && !POOLINGS.includes(options.pooling as Pooling)) {
         throw new UsageError(`--pooling: expected one of ${POOLINGS.join(", ")}, got "${options.pooling}"`);
       }
@@ -104,7 +105,7 @@ export function encodeCommand(): Command {
       const progress = barProgress("encoding", texts.length);
       try {
         if (options.tokens) {
-          const items = await encoder.encodeTokens(texts, { onProgress: progress.update });
+          const items = await encoder.encodeTokens(texts, { onProgress: progress.update, ...(options.language !== undefined ? { language: options.language } : {}) });
           progress.stop();
           const out = items.map((item) => {
             const embeddings: number[][] = [];
@@ -118,6 +119,7 @@ export function encodeCommand(): Command {
           const matrix = await encoder.encode(texts, {
             ...(options.pooling !== undefined ? { pooling: options.pooling as Pooling } : {}),
             ...(options.normalize ? { normalize: true } : {}),
+            ...(options.language !== undefined ? { language: options.language } : {}),
             onProgress: progress.update,
           });
           progress.stop();
@@ -141,7 +143,7 @@ export function encodeBenchCommand(): Command {
     .option("--json", "print the measurement as JSON")
     .action(async (options: ModelFlags & { input?: string; texts: number; rounds: number; json?: boolean }) => {
       const sample = options.input ? await readLines(options.input) : await benchTexts();
-      if (!BACKENDS.includes(options.backend as EncoderBackend)) throw new UsageError(`--backend: expected one of ${BACKENDS.join(", ")}, got "${options.backend}"`);
+      if (options.backend !== undefined && !BACKENDS.includes(options.backend as EncoderBackend)) throw new UsageError(`--backend: expected one of ${BACKENDS.join(", ")}, got "${options.backend}"`);
       if (!DTYPES.includes(options.dtype as (typeof DTYPES)[number])) throw new UsageError(`--dtype: expected one of ${DTYPES.join(", ")}, got "${options.dtype}"`);
       const report = await encodeBench({
         model: options.model,
