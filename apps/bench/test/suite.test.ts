@@ -35,7 +35,7 @@ describe("parseSuite", () => {
   it.each([
     [{ ...minimal, measures: ["F1"] }, "s.yaml: measures:"],
     [{ ...minimal, rankers: [] }, "s.yaml: rankers: expected a non-empty list"],
-    [{ ...minimal, datasets: [{ dataset: "msmarco" }] }, 's.yaml: datasets[0].dataset: expected one of xquad, jsonl, ddtp, parallel, trec, got "msmarco"'],
+    [{ ...minimal, datasets: [{ dataset: "msmarco" }] }, 's.yaml: datasets[0].dataset: expected one of xquad, jsonl, ddtp, parallel, trec, sasaki18, got "msmarco"'],
     [{ ...minimal, datasets: [{ dataset: "jsonl", queryLangs: ["de"] }] }, "s.yaml: datasets[0].path: expected a non-empty string, got nothing"],
     [{ ...minimal, k: 0 }, "s.yaml: k: expected a positive integer, got 0"],
     [{ ...minimal, rankers: [{ name: "bm25", params: { k1: [] } }] }, "s.yaml: rankers[0].params.k1: an empty sweep"],
