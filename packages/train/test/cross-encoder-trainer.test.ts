@@ -2,6 +2,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadCrossEncoder, loadPairFeatures } from "@crossrank/encode";
+import { clearNeuralMemo, createRanker } from "@crossrank/rankers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { trainCrossEncoderHead, type RelevancePair } from "../src/cross-encoder-trainer.js";
 import { relevanceRankingLoss } from "../src/losses/index.js";
@@ -15,6 +16,7 @@ beforeAll(async () => {
   process.env.CROSSRANK_OFFLINE = "1";
 });
 afterAll(async () => {
+  await clearNeuralMemo();
   for (const [key, value] of Object.entries(savedEnv)) {
     if (value === undefined) delete process.env[key];
     else process.env[key] = value;
@@ -78,6 +80,9 @@ describe("trainCrossEncoderHead (relevance ranking, frozen encoder)", () => {
       const { y } = result.head.forward(x, allPairs.length);
       const after = await trained.score(allPairs);
       after.forEach((s, i) => expect(Math.abs(s - y[i]!)).toBeLessThan(1e-5));
+      // The cross-encoder ranker over the head folder ranks by those scores.
+      const run = await createRanker("cross-encoder", { model: out }).rank({ queries: [{ id: "q0", text: PAIRS[0]!.query }], documents: POOL }, { k: 100 });
+      POOL.forEach((d, j) => expect(Math.abs(run.get("q0")!.get(d.id)! - y[j]!)).toBeLessThan(1e-5));
       // The relevant documents move up: full-softmax RR loss over every document drops, and the mean rank improves.
       const before = await base.score(allPairs);
       const n = SENTENCES.length;
