@@ -27,6 +27,7 @@
 import { open } from "node:fs/promises";
 import type { ModelSource, TokenizedText } from "@crossrank/tokenize";
 import { type EncodeProgress, type Encoder, type EncoderOptions, loadEncoder, openSource } from "./encoder.js";
+import type { LanguageOptions } from "./languages.js";
 import { halfToFloat } from "./safetensors.js";
 
 /** How query rows are compared with document rows (ColBERTConfig `similarity`). */
@@ -307,15 +308,19 @@ export class ColbertEncoder {
     return this.marked(text, this.docMarkerId, this.settings.docTokenId, this.settings.docMaxlen);
   }
 
-  /** Every query row (the augmentation's included: the reference masks none of them), projected and normalised. */
-  async encodeQueries(texts: readonly string[], options: EncodeProgress = {}): Promise<ColbertRows[]> {
+  /**
+   * Every query row (the augmentation's included: the reference masks none of them), projected and
+   * normalised. `language` / `languages` choose an X-MOD checkpoint's adapter per text (ColBERT-XM;
+   * see languages.ts), as for any encoder.
+   */
+  async encodeQueries(texts: readonly string[], options: EncodeProgress & LanguageOptions = {}): Promise<ColbertRows[]> {
     const items = texts.map((t) => this.tokenizeQuery(t));
     const padId = this.encoder.tokenizer.padTokenId;
     return this.rows(texts, items, (id) => id !== padId, options);
   }
 
-  /** The document rows that are neither padding nor in the skip-list, projected and normalised. */
-  async encodeDocuments(texts: readonly string[], options: EncodeProgress = {}): Promise<ColbertRows[]> {
+  /** The document rows that are neither padding nor in the skip-list, projected and normalised (languages as for queries). */
+  async encodeDocuments(texts: readonly string[], options: EncodeProgress & LanguageOptions = {}): Promise<ColbertRows[]> {
     const items = texts.map((t) => this.tokenizeDocument(t));
     const padId = this.encoder.tokenizer.padTokenId;
     return this.rows(texts, items, (id) => id !== padId && !this.skiplist.has(id), options);
@@ -344,7 +349,7 @@ export class ColbertEncoder {
     return { text, ids, tokens, offsets, special, truncated: t.truncated };
   }
 
-  private async rows(texts: readonly string[], items: TokenizedText[], keep: (id: number) => boolean, options: EncodeProgress): Promise<ColbertRows[]> {
+  private async rows(texts: readonly string[], items: TokenizedText[], keep: (id: number) => boolean, options: EncodeProgress & LanguageOptions): Promise<ColbertRows[]> {
     const hidden = await this.encoder.encodeTokenized!(items, options);
     const H = this.encoder.dim;
     const D = this.dim;

@@ -2,7 +2,20 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ColbertEncoder, colbertScore, colbertSettings, type FixtureModel, generateFixtureModel, isColbertModel, loadColbert, PYTHON_PUNCTUATION, referenceForward, writeFixtureModel } from "../src/index.js";
+import {
+  type ColbertEncoder,
+  colbertScore,
+  colbertSettings,
+  type FixtureModel,
+  generateFixtureModel,
+  isColbertModel,
+  loadColbert,
+  PYTHON_PUNCTUATION,
+  readSafetensors,
+  referenceForward,
+  writeFixtureModel,
+  writeSafetensors,
+} from "../src/index.js";
 
 // fixture:colbert's rows against a plain TypeScript reference: the BERT forward of
 // reference-forward.ts over the ids ColBERT's tokenizers build, then linear.weight, the masks and
@@ -167,6 +180,38 @@ describe("ColBERT checkpoints (fixture:colbert)", () => {
     expect(colbert.score(q!, d!)).toBeCloseTo(cosine, 9);
     expect(colbertScore(q!, d!, "l2")).toBeCloseTo(l2, 9);
     expect(colbertScore(q!, d!, "l2")).toBeCloseTo(2 * cosine - 2 * q!.rows, 5);
+  });
+
+  it("an X-MOD checkpoint (ColBERT-XM's shape) runs each text through its language's adapter", async () => {
+    // fixture:xmod plus linear.weight and artifact.metadata: its vocabulary lacks [unused0] /
+    // [unused1], which then take the unknown token's id, as transformers' convert_tokens_to_ids gives.
+    const xm = join(dir, "colbert-xm");
+    await writeFixtureModel(xm, { kind: "xmod" });
+    const weights = Object.fromEntries(await readSafetensors(join(xm, "model.safetensors")));
+    await writeSafetensors(join(xm, "model.safetensors"), { ...weights, "linear.weight": { dtype: "F32", shape: model.linear!.shape, data: model.linear!.data } }, { format: "pt" });
+    await writeFile(join(xm, "artifact.metadata"), new TextDecoder().decode(model.files.get("artifact.metadata")));
+    const c = await loadColbert(xm);
+    try {
+      expect(c.queryMarkerId).toBe(c.encoder.tokenizer.unkTokenId);
+      const [de] = await c.encodeQueries(["der Hund läuft"], { language: "de" });
+      const [en] = await c.encodeQueries(["der Hund läuft"], { language: "en" });
+      expect(Math.abs(de!.embeddings[5]! - en!.embeddings[5]!)).toBeGreaterThan(1e-6);
+      // The German rows are the German adapter's hidden states of the same tokens, projected and normalised.
+      const [hidden] = await c.encoder.encodeTokenized!([c.tokenizeQuery("der Hund läuft")], { language: "de" });
+      const H = hidden!.dim;
+      for (const r of [0, 3, 31]) {
+        const row = Array.from({ length: 16 }, (_, k) => {
+          let s = 0;
+          for (let j = 0; j < H; j++) s += model.linear!.data[k * H + j]! * hidden!.embeddings[r * H + j]!;
+          return s;
+        });
+        const norm = Math.hypot(...row);
+        row.forEach((v, k) => expect(Math.abs(de!.embeddings[r * 16 + k]! - v / norm)).toBeLessThan(1e-6));
+      }
+      await expect(c.encodeDocuments(["der Hund"])).rejects.toThrow(/no language/);
+    } finally {
+      await c.dispose();
+    }
   });
 
   it("refuses bad settings and weights clearly", async () => {

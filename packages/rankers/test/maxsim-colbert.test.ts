@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type ColbertEncoder, type ColbertRows, colbertScore, loadColbert, writeFixtureModel } from "@crossrank/encode";
+import { type ColbertEncoder, type ColbertRows, colbertScore, loadColbert, readSafetensors, writeFixtureModel, writeSafetensors } from "@crossrank/encode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { clearNeuralMemo, createRanker, MaxSimRanker, type RankingInput } from "../src/index.js";
 
@@ -96,6 +96,25 @@ describe("maxsim on a ColBERT checkpoint", () => {
     await writeFile(join(l2Folder, "artifact.metadata"), JSON.stringify({ ...metadata, similarity: "l2" }));
     const run = await new MaxSimRanker({ encoder: l2Folder, scoring: "js" }).rank(INPUT, { k: 10 });
     expect(run.get("q2")!.get("d2")).toBeCloseTo(colbertScore(queries[1]!, documents[1]!, "l2"), 4);
+  });
+
+  it("an X-MOD checkpoint (ColBERT-XM's shape): queries through queryLang's adapter, documents through docLang's", async () => {
+    const xm = (await writeFixtureModel(join(dir, "colbert-xm"), { kind: "xmod" })).dir;
+    const weights = Object.fromEntries(await readSafetensors(join(xm, "model.safetensors")));
+    const linear = (await readSafetensors(join(folder, "model.safetensors"))).get("linear.weight")!;
+    await writeSafetensors(join(xm, "model.safetensors"), { ...weights, "linear.weight": linear }, { format: "pt" });
+    await writeFile(join(xm, "artifact.metadata"), await readFile(join(folder, "artifact.metadata"), "utf8"));
+    const run = await new MaxSimRanker({ encoder: xm, scoring: "js" }).rank(INPUT, { k: 10 });
+    const direct = await loadColbert(xm);
+    try {
+      const [q] = await direct.encodeQueries([INPUT.queries[1]!.text], { language: "en" });
+      const [d] = await direct.encodeDocuments([DOC_TEXTS[1]!], { language: "de" });
+      const [wrong] = await direct.encodeDocuments([DOC_TEXTS[1]!], { language: "en" });
+      expect(run.get("q2")!.get("d2")).toBeCloseTo(expected(q!, d!), 4);
+      expect(Math.abs(expected(q!, wrong!) - expected(q!, d!))).toBeGreaterThan(1e-4);
+    } finally {
+      await direct.dispose();
+    }
   });
 
   it("rerank's second stage maxsim takes colbert; the parameters are checked", async () => {

@@ -8,6 +8,7 @@
 import type { ColbertEncoder, ColbertRows } from "@crossrank/encode";
 import type { RankingInput } from "../ranker.js";
 import { type CandidateMap, candidateUnion, type Progress } from "./common.js";
+import { languagesFor } from "./languages.js";
 import type { TokenRows } from "./memo.js";
 import { documentText, type EncoderSettings, encoderOptions } from "./settings.js";
 import type { EncodedTask } from "./token-ranker.js";
@@ -49,20 +50,35 @@ function asTokenRows(r: ColbertRows): TokenRows {
   return { data: r.embeddings, special: Uint8Array.from(r.special, (s) => (s ? 1 : 0)), tokens: r.tokens, length: r.rows, dim: r.dim };
 }
 
-/** The rows of `texts` as queries or documents, in order, from the memo where present; the rest encoded in one call. */
-export async function colbertRows(checkpoint: ColbertEncoder, role: "query" | "document", texts: readonly string[], onProgress?: (done: number, total: number) => void): Promise<TokenRows[]> {
-  const keyOf = (text: string) => `${checkpoint.id}\0${role}\0${text}`;
-  const out = texts.map((t) => rowsMemo.get(keyOf(t)));
-  const missing = [...new Set(texts.filter((_, i) => out[i] === undefined))];
+/**
+ * The rows of `texts` as queries or documents, in order, from the memo where present; the rest
+ * encoded in one call. `languages` (parallel to `texts`, for an X-MOD checkpoint: ColBERT-XM)
+ * choose each text's adapter and key the memo with the text.
+ */
+export async function colbertRows(
+  checkpoint: ColbertEncoder,
+  role: "query" | "document",
+  texts: readonly string[],
+  onProgress?: (done: number, total: number) => void,
+  languages?: readonly (string | undefined)[],
+): Promise<TokenRows[]> {
+  const keys = texts.map((text, i) => `${checkpoint.id}\0${role}\0${languages?.[i] ?? ""}\0${text}`);
+  const out = keys.map((key) => rowsMemo.get(key));
+  const first = new Map<string, number>();
+  keys.forEach((key, i) => {
+    if (out[i] === undefined && !first.has(key)) first.set(key, i);
+  });
+  const missing = [...first.values()];
   if (missing.length > 0) {
-    const options = onProgress === undefined ? {} : { onProgress };
-    const made = role === "query" ? await checkpoint.encodeQueries(missing, options) : await checkpoint.encodeDocuments(missing, options);
-    made.forEach((r, i) => {
+    const options = { ...(onProgress === undefined ? {} : { onProgress }), ...(languages === undefined ? {} : { languages: missing.map((i) => languages[i]) }) };
+    const missingTexts = missing.map((i) => texts[i]!);
+    const made = role === "query" ? await checkpoint.encodeQueries(missingTexts, options) : await checkpoint.encodeDocuments(missingTexts, options);
+    made.forEach((r, m) => {
       const rows = asTokenRows(r);
-      rowsMemo.set(keyOf(missing[i]!), rows);
+      rowsMemo.set(keys[missing[m]!]!, rows);
       rowsMemoFloats += rows.data.length;
     });
-    texts.forEach((t, i) => (out[i] ??= rowsMemo.get(keyOf(t))));
+    keys.forEach((key, i) => (out[i] ??= rowsMemo.get(key)));
     // Least recently added first; the rows just handed out stay referenced by the caller.
     for (const [key, rows] of rowsMemo) {
       if (rowsMemoFloats <= ROWS_MEMO_FLOATS) break;
@@ -76,11 +92,14 @@ export async function colbertRows(checkpoint: ColbertEncoder, role: "query" | "d
 /** The rows of every query and of the candidate documents (undefined for documents no query needs), as ./token-ranker.ts's encodeTask. */
 export async function encodeColbertTask(checkpoint: ColbertEncoder, input: RankingInput, candidates: CandidateMap | undefined, progress: Progress): Promise<EncodedTask> {
   const union = candidateUnion(input.documents.length, candidates);
+  // An X-MOD checkpoint (ColBERT-XM) runs each text through its own language's adapter.
+  const docs = Array.from(union, (d) => input.documents[d]!);
   const docRows = await colbertRows(
     checkpoint,
     "document",
-    Array.from(union, (d) => documentText(input.documents[d]!)),
+    docs.map((d) => documentText(d)),
     progress.encodeDocs,
+    languagesFor(checkpoint.encoder, docs, input.docLang).languages,
   );
   const documents: (TokenRows | undefined)[] = new Array<TokenRows | undefined>(input.documents.length).fill(undefined);
   union.forEach((d, i) => {
@@ -91,6 +110,7 @@ export async function encodeColbertTask(checkpoint: ColbertEncoder, input: Ranki
     "query",
     input.queries.map((q) => q.text),
     progress.encodeQueries,
+    languagesFor(checkpoint.encoder, input.queries, input.queryLang).languages,
   );
   return { queries, documents };
 }
