@@ -1,7 +1,7 @@
 import { loadEncoder } from "@crossrank/encode";
 import type { Run } from "@crossrank/metrics";
 import { afterAll, describe, expect, it } from "vitest";
-import { clearNeuralMemo, createRanker, type RankingInput } from "../src/index.js";
+import { clearNeuralMemo, createRanker, explainPair, type RankingInput } from "../src/index.js";
 
 // Queries and documents in several languages: each query and document names its own, or falls
 // back to the input's queryLang / docLang. The same text appears in two languages (q1 / q3, d1 / d5).
@@ -75,6 +75,19 @@ describe("rankers over an X-MOD encoder: each text through its own language's ad
     // A second run hits the memo and gives the same scores.
     const again = await createRanker("maxsim", { encoder: "fixture:xmod" }).rank(INPUT, { k: ALL });
     expect(scores(again)).toEqual(scores(run));
+  });
+
+  it("explainPair takes the query's and the document's languages", async () => {
+    const encoder = await loadEncoder("fixture:xmod");
+    try {
+      const query = INPUT.queries[0]!.text;
+      const asGerman = await explainPair(encoder, query, RIVER_DE, { queryLang: "en", docLang: "de" });
+      const asEnglish = await explainPair(encoder, query, RIVER_DE, { queryLang: "en", docLang: "en" });
+      expect(Math.abs(asGerman.distance - asEnglish.distance)).toBeGreaterThan(1e-4);
+      await expect(explainPair(encoder, query, RIVER_DE)).rejects.toThrow(/has no language/);
+    } finally {
+      await encoder.dispose();
+    }
   });
 
   it("a text without any language is an error naming the model's languages", async () => {

@@ -177,8 +177,10 @@ export function explainCommand(): Command {
     .option("--domain <name>", 'Sinkhorn domain: "auto", "kernel" or "log" (default auto; kernel with --preset faithful)')
     .option("--ot-backend <name>", 'solver backend: "auto", "onnx", "webasm", "cpu", "webgpu" or "js" (default auto)')
     .option("--no-special", "leave CLS/SEP out of the marginals")
+    .option("--query-lang <code>", "the query's language, for models with per-language adapters (X-MOD); ignored by other models")
+    .option("--doc-lang <code>", "the document's language, likewise")
     .option("--json", "also print tokens, distance and the top matches as JSON")
-    .action(async (options: ModelFlags & { query: string; doc: string; out: string; preset: string; gamma?: number; iterations?: number; domain?: string; otBackend?: string; special: boolean; json?: boolean }) => {
+    .action(async (options: ModelFlags & { query: string; doc: string; out: string; preset: string; gamma?: number; iterations?: number; domain?: string; otBackend?: string; special: boolean; queryLang?: string; docLang?: string; json?: boolean }) => {
       if (!/\.(png|svg)$/i.test(options.out)) throw new UsageError(`--out: expected a .png or .svg file, got "${options.out}"`);
       if (options.preset !== "default" && options.preset !== "faithful") throw new UsageError(`--preset: expected default or faithful, got "${options.preset}"`);
       if (options.domain !== undefined && !["auto", "kernel", "log"].includes(options.domain)) throw new UsageError(`--domain: expected auto, kernel or log, got "${options.domain}"`);
@@ -197,7 +199,8 @@ export function explainCommand(): Command {
       const resolved = resolveLmEmd(settings, "explain");
       const encoder = await openEncoder(options);
       try {
-        const explanation = await explainPair(encoder, options.query, options.doc, settings);
+        const languages = { ...(options.queryLang === undefined ? {} : { queryLang: options.queryLang }), ...(options.docLang === undefined ? {} : { docLang: options.docLang }) };
+        const explanation = await explainPair(encoder, options.query, options.doc, { ...settings, ...languages });
         const rows = explanation.queryTokens.length;
         const cols = explanation.docTokens.length;
         const asMatrix = (data: Float32Array): Matrix => ({ rows, cols, data: Float64Array.from(data) });

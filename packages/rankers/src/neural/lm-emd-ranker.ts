@@ -301,6 +301,9 @@ export interface ExplainPairOptions extends LmEmdOptions {
    * the query's tokens carry equal mass (one query is no collection to count over).
    */
   queryFrequencies?: IdfTable;
+  /** The query's and the document's languages, for an encoder with per-language adapters (X-MOD); ignored by others. */
+  queryLang?: string;
+  docLang?: string;
 }
 
 /**
@@ -325,12 +328,12 @@ export function countDocumentFrequencies(encoder: Encoder, texts: readonly strin
  *   or `marginals` is "idf" without `documentFrequencies` (a single pair is no collection).
  */
 export async function explainPair(encoder: Encoder, query: string, doc: string, options: ExplainPairOptions = {}): Promise<PairExplanation> {
-  const { documentFrequencies, queryFrequencies, ...rest } = options;
+  const { documentFrequencies, queryFrequencies, queryLang, docLang, ...rest } = options;
   const p = resolveLmEmd(rest, "explainPair");
   if (p.marginals === "idf" && documentFrequencies === undefined) {
     throw new Error(`explainPair: marginals "idf" needs the document frequencies of a collection (option documentFrequencies, from countDocumentFrequencies); a single pair has none`);
   }
-  const [qe, de] = await encoder.encodeTokens([query, doc]);
+  const [qe, de] = await encoder.encodeTokens([query, doc], { languages: [queryLang, docLang] });
   if (qe === undefined || de === undefined) throw new Error("explainPair: the encoder returned fewer than 2 results");
   const pick = (e: { text: string; tokens: string[]; special: boolean[]; embeddings: Float32Array; dim: number }, what: string) => {
     const rows = unitRows(e.embeddings, e.special, e.dim, e.text);
