@@ -246,7 +246,7 @@ async function loadBase(spec: string, options: EncoderOptions, heads: HeadFiles[
   const config = (await source.json<Record<string, unknown>>("config.json", { purpose: "the model architecture" })) ?? {};
   // X-MOD: one adapter per language, chosen per text through the graph's lang_ids input. transformers.js
   // (4.x) has no X-MOD model type and would not feed lang_ids, so these models run on raw onnxruntime.
-  const adapters = adapterLanguagesOf(config, join(source.folder, "config.json"));
+  let adapters = adapterLanguagesOf(config, join(source.folder, "config.json"));
   if (adapters !== undefined && options.backend === "transformers") {
     throw new Error(`${spec}: an X-MOD model (language adapters ${adapters.languages.join(", ")}) runs on backend "onnx" only; transformers.js has no X-MOD model type and does not feed lang_ids (leave backend unset or set it to "onnx")`);
   }
@@ -270,7 +270,8 @@ async function loadBase(spec: string, options: EncoderOptions, heads: HeadFiles[
         `${onnxPath}: ${spec} is an X-MOD model (config.json languages: ${adapters.languages.join(", ")}) but its ONNX graph has no lang_ids input, so each text's language adapter cannot be chosen; export it with lang_ids as an input (see @crossrank/encode's README, "X-MOD models")`,
       );
     }
-    if (adapters === undefined && runner.takesLanguage) throw new Error(`${onnxPath}: the graph takes lang_ids but ${join(source.folder, "config.json")} declares no languages to index`);
+    // A graph that takes lang_ids indexes config.json's languages whatever its model_type says.
+    if (adapters === undefined && runner.takesLanguage) adapters = adapterLanguagesOf(config, `${join(source.folder, "config.json")} (its ONNX graph takes lang_ids)`, true);
     // One tiny run: the hidden size without trusting config.json's naming (hidden_size, dim, d_model…),
     // and a load error surfaces here rather than in the first encode.
     const probe = await runner.run(tokenizer.encodeBatch([""], { maxLength }), runner.takesLanguage ? BigInt64Array.of(0n) : undefined);

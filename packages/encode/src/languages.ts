@@ -23,13 +23,13 @@ export interface AdapterLanguages {
 }
 
 /**
- * The adapter languages config.json declares: for model_type "xmod" (or any config with a
- * `languages` list) the list and the default; undefined for a model without adapters. `where`
- * names the file in errors.
+ * The adapter languages config.json declares: for model_type "xmod" (or when `graphTakesLanguage`:
+ * an export with a `lang_ids` input) the list and the default; undefined for any other model (whose
+ * config may hold a `languages` list for other purposes). `where` names the file in errors.
  */
-export function adapterLanguagesOf(config: Record<string, unknown>, where: string): AdapterLanguages | undefined {
+export function adapterLanguagesOf(config: Record<string, unknown>, where: string, graphTakesLanguage = false): AdapterLanguages | undefined {
   const list = config.languages;
-  if (config.model_type !== "xmod" && list === undefined) return undefined;
+  if (config.model_type !== "xmod" && !graphTakesLanguage) return undefined;
   if (!Array.isArray(list) || list.length === 0 || !list.every((l) => typeof l === "string" && l !== "")) {
     throw new Error(`${where}: an X-MOD config needs "languages", a non-empty list of language codes (got ${JSON.stringify(list)})`);
   }

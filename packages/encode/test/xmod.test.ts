@@ -176,6 +176,35 @@ describe("encoder over fixture:xmod", () => {
     }
   });
 
+  it("a graph with lang_ids indexes config.json's languages whatever its model_type; a languages list alone makes no adapters", async () => {
+    const relabelled = join(tmp, "xmod-relabelled");
+    await cp(folder, relabelled, { recursive: true });
+    const config = JSON.parse(await readFile(join(relabelled, "config.json"), "utf8")) as Record<string, unknown>;
+    await writeFile(join(relabelled, "config.json"), JSON.stringify({ ...config, model_type: "roberta" }));
+    const viaGraph = await loadEncoder(relabelled, { backend: "onnx" });
+    try {
+      expect(viaGraph.languages).toEqual(model.weights.languages);
+      const [a] = await viaGraph.encodeTokens([GERMAN], { language: "de" });
+      const [b] = await encoder.encodeTokens([GERMAN], { language: "de" });
+      expect(maxDiff(a!.embeddings, b!.embeddings)).toBe(0);
+    } finally {
+      await viaGraph.dispose();
+    }
+    await writeFile(join(relabelled, "config.json"), JSON.stringify({ ...config, model_type: "roberta", languages: [] }));
+    await expect(loadEncoder(relabelled, { backend: "onnx" })).rejects.toThrow(/its ONNX graph takes lang_ids\): an X-MOD config needs "languages"/);
+    const bert = join(tmp, "bert-with-languages");
+    await cp(await fixtureModelPath("bert"), bert, { recursive: true });
+    const bertConfig = JSON.parse(await readFile(join(bert, "config.json"), "utf8")) as Record<string, unknown>;
+    await writeFile(join(bert, "config.json"), JSON.stringify({ ...bertConfig, languages: ["en", "de"] }));
+    const plain = await loadEncoder(bert, { backend: "onnx" });
+    try {
+      expect(plain.languages).toBeUndefined();
+      expect((await plain.encodeTokens([GERMAN], { language: "xx" }))[0]!.tokens.length).toBeGreaterThan(2);
+    } finally {
+      await plain.dispose();
+    }
+  });
+
   it("ISO codes map to the model's names; ambiguous and unknown codes name the choices", () => {
     const model = { languages: ["en_XX", "zh_CN", "zh_TW", "de_DE"], defaultLanguage: undefined };
     expect(languageIndex("de", model, "m")).toBe(3);
