@@ -90,7 +90,7 @@ export async function buildIndex(dir: string, documents: Iterable<Document> | As
   // Loaded before the index folder is touched, so a bad encoder or a missing stemmer changes nothing.
   const builders: { builder: CollectionPartBuilder; ranker: string; params: Record<string, unknown> }[] = [];
   for (const name of lexical) builders.push({ builder: await (name === "bm25" ? new Bm25Ranker() : new Bm25PsqRanker()).partBuilder(docLang), ranker: name, params: {} });
-  if (encoder !== null) builders.push({ builder: await new PooledRanker("bi-encoder", { encoder }).partBuilder(), ranker: "bi-encoder", params: { encoder } });
+  if (encoder !== null) builders.push({ builder: await new PooledRanker("bi-encoder", { encoder }).partBuilder(docLang), ranker: "bi-encoder", params: { encoder } });
   const total = Array.isArray(documents) ? (documents as readonly Document[]).length : undefined;
   const progress = stageProgress(options.onProgress, "documents");
 

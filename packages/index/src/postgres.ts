@@ -352,7 +352,7 @@ export class PostgresIndex implements SearchStore {
 
   /** One first stage in SQL for every query: the best `k` hits each. */
   private async stage(name: FirstStageName, params: Readonly<Record<string, unknown>>, queries: readonly string[], k: number, queryLang: string | undefined): Promise<SearchHit[][]> {
-    if (name === "bi-encoder") return this.dense(queries, k, params.exact === true);
+    if (name === "bi-encoder") return this.dense(queries, k, params.exact === true, queryLang);
     const lexical = this.meta.lexical[name];
     if (lexical === undefined) throw new Error(`${this.location}: holds no ${name} postings (the embedded index it was written from was built without them)`);
     if (name === "bm25") {
@@ -449,15 +449,16 @@ export class PostgresIndex implements SearchStore {
     return hits(rows);
   }
 
-  private encoder: Promise<{ encode(texts: readonly string[]): Promise<{ dim: number; data: Float32Array }> }> | undefined;
+  private encoder: Promise<{ encode(texts: readonly string[], options?: { language?: string }): Promise<{ dim: number; data: Float32Array }> }> | undefined;
 
   /** The bi-encoder: the stored vectors' encoder on the queries, then HNSW (or a full scan with `exact`). */
-  private async dense(queries: readonly string[], k: number, exact: boolean): Promise<SearchHit[][]> {
+  private async dense(queries: readonly string[], k: number, exact: boolean, queryLang: string | undefined): Promise<SearchHit[][]> {
     const spec = this.manifest.encoder?.spec;
     if (spec === undefined || this.meta.vectors === null) throw new Error(`${this.location}: holds no vectors (built with --encoder none)`);
     const similarity = this.manifest.encoder?.similarity ?? "cosine";
     this.encoder ??= import("@crossrank/encode").then(({ loadEncoder }) => loadEncoder(spec));
-    const { dim, data } = await (await this.encoder).encode(queries);
+    // The queries' language picks an X-MOD encoder's adapter (other encoders ignore it).
+    const { dim, data } = await (await this.encoder).encode(queries, queryLang === undefined ? {} : { language: queryLang });
     const client = await this.pool.connect();
     try {
       await client.query("BEGIN");

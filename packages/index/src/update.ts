@@ -84,7 +84,7 @@ export async function updateIndex(dir: string, options: UpdateIndexOptions): Pro
     const fresh = documents.filter((_, i) => source[i]! < 0);
     encoded = fresh.length;
     const ranker = new PooledRanker("bi-encoder", p.params as unknown as PooledRankerOptions);
-    const computed = fresh.length === 0 ? undefined : await ranker.prebuild(fresh, stageProgress(options.onProgress, "bi-encoder"));
+    const computed = fresh.length === 0 ? undefined : await ranker.prebuild(fresh, stageProgress(options.onProgress, "bi-encoder"), lang);
     if (computed !== undefined && (computed.kind !== "vectors" || computed.key !== p.key)) {
       throw new Error(`${dir}: the encoder now gives vectors under another key than the index's (${p.key}): rebuild the index with crossrank index`);
     }

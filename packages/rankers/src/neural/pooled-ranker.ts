@@ -169,10 +169,12 @@ export class PooledRanker implements CandidateRanker {
   /**
    * The documents' vectors, as `rank` would encode them, as a part to keep with the collection
    * (`attachCollectionParts`): a later `rank` over that documents array encodes the queries only.
+   * `docLang`: the language of documents without their own `lang`, for an encoder with language
+   * adapters (X-MOD); give documents a `lang` (or rank with that `docLang`) so that ranking matches.
    */
-  async prebuild(documents: readonly Document[], onProgress?: (done: number, total: number) => void): Promise<CollectionPart> {
+  async prebuild(documents: readonly Document[], onProgress?: (done: number, total: number) => void, docLang?: string): Promise<CollectionPart> {
     const shared = await sharedEncoder(this.settings);
-    const matrix = await pooledRows(shared.encoder, this.documentTexts(shared, documents), { ...this.sentenceOptions(), ...languagesFor(shared.encoder, documents, undefined) }, this.similarity(shared), onProgress);
+    const matrix = await pooledRows(shared.encoder, this.documentTexts(shared, documents), { ...this.sentenceOptions(), ...languagesFor(shared.encoder, documents, docLang) }, this.similarity(shared), onProgress);
     return { kind: "vectors", key: this.partKey(shared), matrix };
   }
 
@@ -181,9 +183,9 @@ export class PooledRanker implements CandidateRanker {
    * when added, so only the vectors are kept. A pooled vector depends on its text alone (exactly for
    * a static encoder; a transformer's batches differ from `prebuild`'s, which may change the last
    * bits of its float arithmetic), except under the faithful preset's padded pooling (bert-max,
-   * bert-mean), which depends on the batch by design and is refused here.
+   * bert-mean), which depends on the batch by design and is refused here. `docLang` as for `prebuild`.
    */
-  async partBuilder(): Promise<CollectionPartBuilder> {
+  async partBuilder(docLang?: string): Promise<CollectionPartBuilder> {
     const sentence = this.sentenceOptions();
     if (sentence.paddedPooling === true) throw new Error(`ranker ${this.name}: padded pooling makes a vector depend on the texts encoded with it, so the vectors cannot be built in chunks`);
     const shared = await sharedEncoder(this.settings);
@@ -193,7 +195,7 @@ export class PooledRanker implements CandidateRanker {
     return {
       add: async (documents) => {
         if (chunks === undefined) throw new Error(`ranker ${this.name}: vectors added after finish`);
-        chunks.push(await pooledRows(shared.encoder, this.documentTexts(shared, documents), { ...sentence, ...languagesFor(shared.encoder, documents, undefined) }, similarity));
+        chunks.push(await pooledRows(shared.encoder, this.documentTexts(shared, documents), { ...sentence, ...languagesFor(shared.encoder, documents, docLang) }, similarity));
       },
       finish: async () => {
         if (chunks === undefined) throw new Error(`ranker ${this.name}: vectors finished twice`);
