@@ -40,8 +40,9 @@ export interface ModelFileOptions {
 export interface ModelSource {
   /** What the user passed (hub id or folder path). */
   readonly spec: string;
-  readonly kind: "folder" | "hub";
-  /** Local folder holding the model files (for "hub": the cache folder of this id+revision). */
+  /** "memory": files given in memory (`Tokenizer.fromJSON`), none to read. */
+  readonly kind: "folder" | "hub" | "memory";
+  /** Local folder holding the model files (for "hub": the cache folder of this id+revision; "" for "memory"). */
   readonly folder: string;
   /**
    * Absolute local path of `relPath` (e.g. "onnx/model.onnx", "1_Pooling/config.json"), downloading it

@@ -3,7 +3,7 @@
  * padded int64 batches, truncation, sliding windows, special-token flags and character offsets.
  */
 import type { PreTrainedTokenizer } from "@huggingface/transformers";
-import { resolveModel, type ModelSource, type ResolveOptions } from "./model-source.js";
+import type { ModelSource, ResolveOptions } from "./model-source.js";
 import { OffsetAligner, type TokenScheme } from "./offsets.js";
 
 /** One text, tokenized: parallel arrays over its tokens, special tokens included. */
@@ -139,6 +139,12 @@ function tokenScheme(json: Json, tokenizer: PreTrainedTokenizer): TokenScheme {
   };
 }
 
+/** The source of a tokenizer built from in-memory files ({@link Tokenizer.fromJSON}): it has no files to give. */
+function memorySource(spec: string): ModelSource {
+  const none = (relPath: string): Promise<never> => Promise.reject(new Error(`${spec} was built from in-memory files: it has no ${relPath} to read`));
+  return { spec, kind: "memory", folder: "", file: none, json: none };
+}
+
 function checkLength(name: string, value: number, min: number): void {
   if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer >= ${min}, got ${value}`);
 }
@@ -182,7 +188,8 @@ export class Tokenizer {
    * touches the network itself.
    */
   static async load(spec: string | ModelSource, options: ResolveOptions = {}): Promise<Tokenizer> {
-    const source = typeof spec === "string" ? await resolveModel(spec, options) : spec;
+    // Imported here so that a browser bundle of this module (see fromJSON) leaves out the file and hub code.
+    const source = typeof spec === "string" ? await (await import("./model-source.js")).resolveModel(spec, options) : spec;
     await source.file("tokenizer.json", { purpose: "the tokenizer (vocabulary and pipeline)" });
     const tokenizerConfig = await source.json<Json>("tokenizer_config.json", {
       purpose: "the tokenizer (special tokens, model_max_length; transformers.js requires it)",
@@ -196,6 +203,27 @@ export class Tokenizer {
     const { AutoTokenizer } = await import("@huggingface/transformers");
     const hf = await AutoTokenizer.from_pretrained(source.folder, { local_files_only: true });
     return new Tokenizer(source, hf, maxLengthOf(tokenizerConfig, config));
+  }
+
+  /**
+   * A tokenizer from the parsed contents of its files, with no file system or network (a browser
+   * page that fetched them itself): `tokenizer` is tokenizer.json, `tokenizerConfig`
+   * tokenizer_config.json (default `{}`: no special tokens beyond tokenizer.json's, as model2vec
+   * folders ship), `config` config.json. The class is picked as transformers.js' AutoTokenizer picks
+   * it (models/auto/tokenization_auto.js: `tokenizer_class` without its "Fast" suffix, else
+   * PreTrainedTokenizer), so the result tokenizes exactly as {@link load} does on a folder holding
+   * the same files. `spec` names the model in error messages.
+   */
+  static async fromJSON(spec: string, files: { tokenizer: Json; tokenizerConfig?: Json; config?: Json }): Promise<Tokenizer> {
+    if (!isObject(files.tokenizer)) throw new Error(`${spec}: tokenizer.json must be a JSON object`);
+    const tokenizerConfig = files.tokenizerConfig ?? {};
+    const transformers = await import("@huggingface/transformers");
+    const className = typeof tokenizerConfig.tokenizer_class === "string" ? tokenizerConfig.tokenizer_class.replace(/Fast$/, "") : "PreTrainedTokenizer";
+    const named = (transformers as unknown as Record<string, unknown>)[className];
+    const base = transformers.PreTrainedTokenizer;
+    const cls = typeof named === "function" && (named === base || named.prototype instanceof base) ? (named as typeof base) : base;
+    const hf = new cls(files.tokenizer, tokenizerConfig);
+    return new Tokenizer(memorySource(spec), hf, maxLengthOf(tokenizerConfig, files.config));
   }
 
   /** Tokenizes one text, truncating it to maxLength (special tokens included) unless told not to. */
