@@ -34,6 +34,6 @@ export { benchTexts, encodeBench, type EncodeBenchOptions, type EncodeBenchResul
 export * from "./safetensors.js";
 export * from "./fixture/index.js";
 export { type AdapterLanguages, adapterLanguagesOf, languageIds, languageIndex, type LanguageOptions } from "./languages.js";
-export { chunkMode, detectStaticModel, loadStaticEncoder, loadStaticTokenizer, readStaticWeights, STATIC_MAX_LENGTH, ST_STATIC_EMBEDDING, StaticEncoder, type StaticLayout, type StaticModelParts } from "./static.js";
+export { chunkMode, detectStaticModel, loadStaticEncoder, loadStaticTokenizer, readStaticWeights, STATIC_MAX_LENGTH, ST_STATIC_EMBEDDING, StaticEncoder, type StaticLayout, type StaticModelBytes, type StaticModelParts, staticEncoderFromBytes } from "./static.js";
 export { quantizeRowsInt8, quantizeStaticModel, type QuantizeStaticResult } from "./quantize.js";
 export { STATIC_MODEL_NAME, staticModelDir } from "@crossrank/static-model";

@@ -7,8 +7,15 @@
  * (padded with spaces so that the data starts 8-byte aligned), then the data buffer; offsets are
  * relative to the start of the data buffer, tensors are row-major little-endian.
  */
-import { randomUUID } from "node:crypto";
-import { readFile, rename, rm, writeFile } from "node:fs/promises";
+// Node's file modules are imported where files are read or written, so that reading bytes (a
+// browser page's fetched model) needs none.
+
+/** The bytes of a file (Node), or `bytes` themselves. */
+async function bytesOf(pathOrBytes: string | Uint8Array): Promise<Uint8Array> {
+  if (typeof pathOrBytes !== "string") return pathOrBytes;
+  const { readFile } = await import("node:fs/promises");
+  return new Uint8Array(await readFile(pathOrBytes));
+}
 
 /** Element types this module reads and writes (the safetensors dtype names). */
 export type SafetensorsDtype = "F32" | "F16" | "BF16" | "F64" | "I64" | "I32" | "I8" | "U8";
@@ -47,7 +54,7 @@ const MAX_HEADER = 100_000_000;
  * offsets that do not match the shapes or leave the buffer.
  */
 export async function readSafetensors(pathOrBytes: string | Uint8Array): Promise<Map<string, NamedTensor>> {
-  const bytes = typeof pathOrBytes === "string" ? new Uint8Array(await readFile(pathOrBytes)) : pathOrBytes;
+  const bytes = await bytesOf(pathOrBytes);
   const where = typeof pathOrBytes === "string" ? pathOrBytes : "buffer";
   if (bytes.length < 8) throw new Error(`safetensors: ${where}: too short (${bytes.length} bytes)`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -84,7 +91,7 @@ export async function readSafetensors(pathOrBytes: string | Uint8Array): Promise
 
 /** Metadata (`__metadata__`) of a safetensors file or buffer; {} when absent. */
 export async function readSafetensorsMetadata(pathOrBytes: string | Uint8Array): Promise<Record<string, string>> {
-  const bytes = typeof pathOrBytes === "string" ? new Uint8Array(await readFile(pathOrBytes)) : pathOrBytes;
+  const bytes = await bytesOf(pathOrBytes);
   const n = Number(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(0, true));
   const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n))) as { __metadata__?: Record<string, string> };
   return { ...(header.__metadata__ ?? {}) };
@@ -151,6 +158,7 @@ export function encodeSafetensors(tensors: Record<string, NamedTensor>, metadata
  */
 export async function writeSafetensors(path: string, tensors: Record<string, NamedTensor>, metadata?: Record<string, string>): Promise<void> {
   const bytes = encodeSafetensors(tensors, metadata);
+  const [{ randomUUID }, { rename, rm, writeFile }] = await Promise.all([import("node:crypto"), import("node:fs/promises")]);
   const tmp = `${path}.${process.pid}.${randomUUID()}.tmp`;
   try {
     await writeFile(tmp, bytes);

@@ -16,13 +16,11 @@
  * vector for no tokens), L2-normalised when config.json says `normalize` (absent: false, as
  * model2vec) or modules.json lists Normalize.
  */
-import { createHash } from "node:crypto";
-import { mkdir, readFile, rename, stat, writeFile } from "node:fs/promises";
-import { join } from "node:path";
-import { defaultCacheDir, type ModelSource, Tokenizer } from "@crossrank/tokenize";
-import { type CachedEmbedding, type EmbeddingCache, EncoderCaches } from "./cache.js";
-import { readSafetensors } from "./safetensors.js";
-import { moduleSource } from "./sentence-transformers.js";
+// Node's file modules, the cache and the folder helpers are imported where folders are read, so
+// that a browser bundle of StaticEncoder (built from bytes by staticEncoderFromBytes) holds none.
+import { type ModelSource, Tokenizer } from "@crossrank/tokenize";
+import type { CachedEmbedding, EmbeddingCache, EncoderCaches } from "./cache.js";
+import { type NamedTensor, readSafetensors } from "./safetensors.js";
 import type { EncodeProgress, Encoder, EncoderOptions, SentenceOptions, TokenEmbeddings } from "./encoder.js";
 
 /** The module type sentence-transformers writes for a StaticEmbedding. */
@@ -62,7 +60,9 @@ export async function detectStaticModel(root: ModelSource): Promise<StaticLayout
     const path = typeof first.path === "string" ? first.path.replace(/^\.\/?$/, "").replace(/\/+$/, "") : "";
     return { format: "sentence-transformers", modulePath: path, normalize: normalizeModule || config?.normalize === true };
   }
-  if (root.kind === "folder" && !(await isFile(join(root.folder, "onnx/model.onnx"))) && (await isFile(join(root.folder, "model.safetensors")))) {
+  if (root.kind !== "folder") return undefined;
+  const { join } = await import("node:path");
+  if (!(await isFile(join(root.folder, "onnx/model.onnx"))) && (await isFile(join(root.folder, "model.safetensors")))) {
     const header = await safetensorsNames(join(root.folder, "model.safetensors"));
     if (header.includes("embeddings")) return { format: "model2vec", modulePath: "", normalize: config?.normalize === true };
   }
@@ -70,6 +70,7 @@ export async function detectStaticModel(root: ModelSource): Promise<StaticLayout
 }
 
 async function isFile(path: string): Promise<boolean> {
+  const { stat } = await import("node:fs/promises");
   return (await stat(path).catch(() => undefined))?.isFile() === true;
 }
 
@@ -106,7 +107,11 @@ export interface StaticModelParts {
 
 /** Reads and checks model.safetensors against the tokenizer's vocabulary size. */
 export async function readStaticWeights(path: string, vocabSize: number): Promise<StaticModelParts> {
-  const tensors = await readSafetensors(path);
+  return staticWeights(await readSafetensors(path), vocabSize, path);
+}
+
+/** Checks the tensors of a static model's model.safetensors against the tokenizer's vocabulary size; `path` names them in errors. */
+function staticWeights(tensors: Map<string, NamedTensor>, vocabSize: number, path: string): StaticModelParts {
   const emb = tensors.get("embeddings") ?? tensors.get("embedding.weight");
   if (emb === undefined) {
     throw new Error(`${path}: no embeddings tensor (expected "embeddings" [vocab, dim] as model2vec writes, or "embedding.weight" as sentence-transformers' StaticEmbedding writes; found: ${[...tensors.keys()].join(", ") || "none"})`);
@@ -150,6 +155,12 @@ export async function loadStaticTokenizer(source: ModelSource, cacheDir?: string
   const tokenizerJson = (await source.file("tokenizer.json", { purpose: "the static model's tokenizer" }))!;
   const config = await source.file("tokenizer_config.json", { optional: true });
   if (config !== undefined) return Tokenizer.load(source);
+  const [{ createHash }, { mkdir, readFile, rename, writeFile }, { join }, { defaultCacheDir }] = await Promise.all([
+    import("node:crypto"),
+    import("node:fs/promises"),
+    import("node:path"),
+    import("@crossrank/tokenize"),
+  ]);
   const bytes = await readFile(tokenizerJson);
   const hash = createHash("sha256").update(bytes).digest("hex").slice(0, 16);
   const dir = join(cacheDir ?? defaultCacheDir(), "static-tokenizers", hash);
@@ -254,7 +265,10 @@ export class StaticEncoder implements Encoder {
   /** Added tokens' contents (a text containing one is encoded whole in "words" mode). */
   private readonly added: string[];
   private len = 0;
-  private readonly caches: EncoderCaches;
+  /** The on-disk embedding cache, opened on first use when a folder was given (none in a browser). */
+  private caches: Promise<EncoderCaches> | undefined;
+  private readonly cacheDir: string | undefined;
+  private readonly fingerprintFiles: readonly { name: string; path: string }[];
   private disposed = false;
 
   constructor(p: StaticEncoderParts) {
@@ -268,7 +282,8 @@ export class StaticEncoder implements Encoder {
     this.weights = p.weights;
     this.mapping = p.mapping;
     this.normalize = p.normalize;
-    this.caches = new EncoderCaches(p.cacheDir, p.fingerprintFiles);
+    this.cacheDir = p.cacheDir;
+    this.fingerprintFiles = p.fingerprintFiles;
     const definition = p.tokenizer.definition as Json;
     // model2vec drops tokenizer.json's model.unk_token (tokenizer_config.json may be absent, so not the config's unk token).
     const model = definition.model as Json | undefined;
@@ -417,7 +432,7 @@ export class StaticEncoder implements Encoder {
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
-    await this.caches.close();
+    if (this.caches !== undefined) await (await this.caches).close();
   }
 
   /** Writes token `id`'s row (weight-scaled, mapped) into `out` at `offset`. */
@@ -432,8 +447,11 @@ export class StaticEncoder implements Encoder {
     if (this.disposed) throw new Error(`encoder ${this.id} has been disposed`);
   }
 
-  private cache(namespace: Record<string, unknown>): Promise<EmbeddingCache | undefined> {
-    return this.caches.open({ format: 1, static: 1, maxLength: this.maxLength, ...namespace });
+  private async cache(namespace: Record<string, unknown>): Promise<EmbeddingCache | undefined> {
+    const dir = this.cacheDir;
+    if (dir === undefined) return undefined;
+    this.caches ??= import("./cache.js").then(({ EncoderCaches }) => new EncoderCaches(dir, this.fingerprintFiles));
+    return (await this.caches).open({ format: 1, static: 1, maxLength: this.maxLength, ...namespace });
   }
 }
 
@@ -458,6 +476,7 @@ export async function loadStaticEncoder(spec: string, root: ModelSource, layout:
   const maxLength = options.maxLength ?? STATIC_MAX_LENGTH;
   if (!Number.isInteger(maxLength) || maxLength < 1) throw new Error(`maxLength must be a positive integer (got ${maxLength})`);
   const prefix = layout.modulePath === "" ? "" : `${layout.modulePath}/`;
+  const [{ join }, { moduleSource }] = await Promise.all([import("node:path"), import("./sentence-transformers.js")]);
   const source: ModelSource = moduleSource(root, layout.modulePath);
   const tokenizer = await loadStaticTokenizer(source, options.cacheDir);
   const weightsPath = (await source.file("model.safetensors", { purpose: "the static embedding table" }))!;
@@ -472,4 +491,34 @@ export async function loadStaticEncoder(spec: string, root: ModelSource, layout:
   ];
   if (await isFile(join(root.folder, "config.json"))) fingerprintFiles.push({ name: "config.json", path: join(root.folder, "config.json") });
   return new StaticEncoder({ ...parts, id, tokenizer, normalize: layout.normalize, maxLength, format: layout.format, cacheDir: options.cache || undefined, fingerprintFiles });
+}
+
+/** The files of a model2vec folder, in memory (a browser page fetched them): what {@link staticEncoderFromBytes} builds an encoder from. */
+export interface StaticModelBytes {
+  /** model.safetensors. */
+  safetensors: ArrayBuffer | Uint8Array;
+  /** tokenizer.json, parsed. */
+  tokenizer: Record<string, unknown>;
+  /** tokenizer_config.json, parsed; absent as in model2vec folders (then `{}`, as {@link loadStaticTokenizer} writes). */
+  tokenizerConfig?: Record<string, unknown>;
+  /** config.json, parsed: `model_type` "model2vec" and `normalize`. */
+  config: Record<string, unknown>;
+}
+
+/**
+ * A {@link StaticEncoder} from the bytes of a model2vec folder, with no file system: the encoder
+ * {@link loadStaticEncoder} loads from a folder holding the same files (same tokenizer, table,
+ * normalisation and default maxLength, no embedding cache). `spec` is the encoder's id (e.g.
+ * "crossrank-static").
+ */
+export async function staticEncoderFromBytes(spec: string, files: StaticModelBytes, options: { maxLength?: number } = {}): Promise<StaticEncoder> {
+  if (files.config?.model_type !== "model2vec") throw new Error(`${spec}: config.json must say model_type "model2vec" (got ${JSON.stringify(files.config?.model_type)}); in-memory loading reads model2vec folders only`);
+  const maxLength = options.maxLength ?? STATIC_MAX_LENGTH;
+  if (!Number.isInteger(maxLength) || maxLength < 1) throw new Error(`maxLength must be a positive integer (got ${maxLength})`);
+  const tokenizer = await Tokenizer.fromJSON(spec, { tokenizer: files.tokenizer, tokenizerConfig: files.tokenizerConfig ?? {}, config: files.config });
+  const bytes = files.safetensors instanceof Uint8Array ? files.safetensors : new Uint8Array(files.safetensors);
+  const parts = staticWeights(await readSafetensors(bytes), tokenizer.vocabSize, `${spec}: model.safetensors`);
+  const normalize = typeof files.config.normalize === "boolean" ? files.config.normalize : false;
+  const id = options.maxLength === undefined ? spec : `${spec}?maxLength=${maxLength}`;
+  return new StaticEncoder({ ...parts, id, tokenizer, normalize, maxLength, format: "model2vec", cacheDir: undefined, fingerprintFiles: [] });
 }
