@@ -1,6 +1,4 @@
-import { writeFile } from "node:fs/promises";
-import { extname } from "node:path";
-import sharp from "sharp";
+// Node's file modules and sharp are imported by writeHeatmap, so that heatmapSvg (and a browser bundle of this package) needs neither.
 
 /** A matrix to draw: row-major values (`Matrix` from this package fits, so do plans from the batched backends). */
 export interface HeatmapMatrix {
@@ -128,10 +126,12 @@ export function heatmapSvg(panels: readonly HeatmapPanel[], options: HeatmapOpti
  */
 export async function writeHeatmap(path: string, panels: readonly HeatmapPanel[], options: HeatmapOptions = {}): Promise<void> {
   const svg = heatmapSvg(panels, options);
+  const [{ writeFile }, { extname }] = await Promise.all([import("node:fs/promises"), import("node:path")]);
   const extension = extname(path).toLowerCase();
   if (extension === ".svg") {
     await writeFile(path, svg);
   } else if (extension === ".png") {
+    const { default: sharp } = await import("sharp");
     await sharp(Buffer.from(svg), { density: 144 }).png().toFile(path);
   } else {
     throw new Error(`heatmap: ${path}: unsupported extension "${extension}" (use .png or .svg)`);

@@ -14,9 +14,9 @@ import { createHash } from "node:crypto";
 import { readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { STATIC_MODEL_NAME } from "./name.js";
 
-/** The name that picks this model wherever an encoder is named (`--encoder crossrank-static`). */
-export const STATIC_MODEL_NAME = "crossrank-static";
+export { STATIC_MODEL_NAME } from "./name.js";
 
 /** The manifest's file name inside the model folder. */
 export const MANIFEST_FILE = "manifest.json";

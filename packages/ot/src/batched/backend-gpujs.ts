@@ -11,8 +11,6 @@
  * longest loop: gpu.js otherwise stops loops bounded by a non-constant at 1000 iterations,
  * silently dropping terms (d = 1024 would lose its last 24 products).
  */
-import { createRequire } from "node:module";
-import { pathToFileURL } from "node:url";
 import type { GPU as GPUType, IKernelRunShortcut, IPipelineRunShortcut } from "gpu.js";
 import type { PairSolution } from "./backend-js.js";
 import { type Prepared, inverseNorms, lengthMask, plan, SCALING_LIMITS } from "./prepare.js";
@@ -425,6 +423,8 @@ export function ensureWebGpu(): Promise<void> {
   webGpuPromise ??= (async () => {
     const g = globalThis as { navigator?: { gpu?: unknown } };
     if (g.navigator?.gpu === undefined) {
+      // Node only (a browser has navigator.gpu or no WebGPU at all): imported here so that a browser bundle holds no Node module.
+      const [{ createRequire }, { pathToFileURL }] = await Promise.all([import("node:module"), import("node:url")]);
       const require = createRequire(import.meta.url);
       const gpuJsEntry = require.resolve("gpu.js");
       const webgpuPath = createRequire(gpuJsEntry).resolve("webgpu");

@@ -4,7 +4,6 @@
  * See the README section "Batched backends".
  */
 import { type PairSolution, solveJs } from "./backend-js.js";
-import { defaultOnnxBatch, probeOnnx, solveOnnx } from "./backend-onnx.js";
 import { type GpuJsMode, probeGpuJs, solveGpuJs } from "./backend-gpujs.js";
 import { type CheckedPairs, checkPairs, cutBatches, packBatch, PackScratch, pairOrder } from "./pairs.js";
 import { checkOptions, type Prepared, prepare, subset, tokenBatch } from "./prepare.js";
@@ -24,10 +23,18 @@ import { mulberry32 } from "../random.js";
 
 export { tokenBatch };
 
-function solveOn(backend: ConcreteOtBackend, p: Prepared, domain: "kernel" | "log", batchSize: number | undefined): Promise<PairSolution[]> {
+/**
+ * The onnxruntime-node backend, imported on first use: it reads Node's core count and environment
+ * when loaded, and a browser bundle (which has no onnxruntime-node) must not load it unasked.
+ */
+function onnxBackend(): Promise<typeof import("./backend-onnx.js")> {
+  return import("./backend-onnx.js");
+}
+
+async function solveOn(backend: ConcreteOtBackend, p: Prepared, domain: "kernel" | "log", batchSize: number | undefined): Promise<PairSolution[]> {
   switch (backend) {
     case "onnx":
-      return solveOnnx(p, domain, batchSize);
+      return (await onnxBackend()).solveOnnx(p, domain, batchSize);
     case "js":
       return Promise.resolve(solveJs(p, domain));
     default:
@@ -35,10 +42,10 @@ function solveOn(backend: ConcreteOtBackend, p: Prepared, domain: "kernel" | "lo
   }
 }
 
-function probe(backend: ConcreteOtBackend): Promise<void> {
+async function probe(backend: ConcreteOtBackend): Promise<void> {
   switch (backend) {
     case "onnx":
-      return probeOnnx();
+      return (await onnxBackend()).probeOnnx();
     case "js":
       return Promise.resolve();
     default:
@@ -248,9 +255,10 @@ async function solvePairs(
 ): Promise<PairSolution[]> {
   const out = new Array<PairSolution>(c.pairs);
   const maxPairs = options.batchSize ?? (backend === "onnx" ? PAIR_BATCH_MAX : Number.MAX_SAFE_INTEGER);
+  const onnx = backend === "onnx" ? await onnxBackend() : undefined;
   const size =
-    backend === "onnx"
-      ? (n: number, m: number) => (options.batchSize ?? defaultOnnxBatch({ n, m, d: c.dim, qCount: 2 } as Prepared))
+    onnx !== undefined
+      ? (n: number, m: number) => (options.batchSize ?? onnx.defaultOnnxBatch({ n, m, d: c.dim, qCount: 2 } as Prepared))
       : (_n: number, m: number) => Math.max(1, Math.floor(PAIR_BATCH_FLOATS / (m * c.dim)));
   const packOptions = { reg: options.reg, iterations: options.iterations, normalize, returnPlans };
   // Batches are solved one at a time, so they share their padded buffers (onnx and js copy or
