@@ -21,7 +21,7 @@ export { Bm25Ranker, type Bm25RankerOptions } from "./bm25-ranker.js";
 export { attachCollectionParts, type CollectionPart, type CollectionPartBuilder, type CollectionParts, collectionParts, documentIds, documentPositions, type VectorSearcher } from "./collection-parts.js";
 export { Bm25PsqRanker, type Bm25PsqRankerOptions } from "./bm25-psq-ranker.js";
 export { createRanker, type CreateRankerOptions, type FirstStageName, type FirstStages, rankerNames, rankerParameterNames } from "./registry.js";
-export { clearNeuralMemo, neuralMemoStats, type PooledMatrix } from "./neural/memo.js";
+export { clearNeuralMemo, neuralMemoStats, type PooledMatrix, provideEncoder } from "./neural/memo.js";
 export type { EncoderSettings, NeuralPreset, NeuralRankerOptions } from "./neural/settings.js";
 export { type CandidateMap, type CandidateRanker, isCandidateRanker } from "./neural/common.js";
 export { rankCandidateSets } from "./candidate-sets.js";

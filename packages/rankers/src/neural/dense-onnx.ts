@@ -16,7 +16,6 @@
  *
  * Imported on first use only, so that BM25-only users never load onnxruntime.
  */
-import { availableParallelism } from "node:os";
 import { encodeModel, GraphBuilder } from "@crossrank/onnx";
 import type { PooledMatrix } from "./memo.js";
 import { lazyCpuSession } from "./ort-session.js";
@@ -34,9 +33,8 @@ export function buildDenseModel(): Uint8Array {
   return encodeModel(g, { opset: 18 });
 }
 
-const THREADS = Number(process.env.CROSSRANK_DENSE_ONNX_THREADS ?? 0) || Math.max(1, availableParallelism());
-
-const denseSession = lazyCpuSession(buildDenseModel, THREADS);
+/** Intra-op threads: every core, or $CROSSRANK_DENSE_ONNX_THREADS. */
+const denseSession = lazyCpuSession(buildDenseModel, "CROSSRANK_DENSE_ONNX_THREADS");
 
 /**
  * Scores every query of `queries` against every document of `documents`, a block of

@@ -29,7 +29,6 @@
  *
  * This module is imported on first use only, so that BM25-only users never load onnxruntime.
  */
-import { availableParallelism } from "node:os";
 import { encodeModel, GraphBuilder } from "@crossrank/onnx";
 import { type CpuSession, lazyCpuSession } from "./ort-session.js";
 
@@ -55,11 +54,8 @@ export function buildMaxSimModel(): Uint8Array {
   return encodeModel(g, { opset: 18 });
 }
 
-/** Intra-op threads of the session: every core (runs are sequential). */
-const THREADS = Number(process.env.CROSSRANK_MAXSIM_ONNX_THREADS ?? 0) || Math.max(1, availableParallelism());
-
-/** The process-wide MaxSim session, created on first use (a failure is forgotten, so a later call retries). */
-export const maxSimSession: () => Promise<CpuSession> = lazyCpuSession(buildMaxSimModel, THREADS);
+/** The process-wide MaxSim session, created on first use (a failure is forgotten, so a later call retries); intra-op threads: every core (runs are sequential) or $CROSSRANK_MAXSIM_ONNX_THREADS. */
+export const maxSimSession: () => Promise<CpuSession> = lazyCpuSession(buildMaxSimModel, "CROSSRANK_MAXSIM_ONNX_THREADS");
 
 /** Rows of one text: [length, dim] row-major unit rows. */
 export interface Rows {

@@ -22,8 +22,9 @@
  * The embedding memos and the idf memo are bounded (least recently used entries go first);
  * `clearNeuralMemo()` empties everything and disposes the encoders.
  */
-import { createHash } from "node:crypto";
 import type { Encoder, SentenceOptions } from "@crossrank/encode";
+// node:crypto in Node, the same sha256 in JavaScript in a browser (package.json "imports").
+import { textsHash } from "#texts-hash";
 import { clearColbert } from "./colbert-memo.js";
 import { clearCrossEncoders } from "./cross-encoder-ranker.js";
 import { countFrequencies, type IdfTable } from "./idf.js";
@@ -64,6 +65,19 @@ export interface SharedEncoder {
 }
 
 const encoders = new Map<string, Promise<SharedEncoder>>();
+/** Encoders handed over by {@link provideEncoder}, by spec. */
+const provided = new Map<string, Encoder>();
+
+/**
+ * Makes every neural ranker of this process that names `spec` (with no loading options) use
+ * `encoder` instead of loading the model: how a browser page, which cannot read model folders,
+ * gives the rankers a static model built from bytes (`staticEncoderFromBytes` of
+ * @crossrank/encode). `clearNeuralMemo` forgets it, and disposes it when a ranker has used it.
+ */
+export function provideEncoder(spec: string, encoder: Encoder): void {
+  provided.set(spec, encoder);
+  encoders.delete(JSON.stringify([spec, null, null, null, null, null]));
+}
 
 /**
  * The encoder for these settings, loaded on first use and shared by every ranker of the process
@@ -75,6 +89,13 @@ export function sharedEncoder(settings: EncoderSettings): Promise<SharedEncoder>
   let shared = encoders.get(key);
   if (shared === undefined) {
     const vectorKey = JSON.stringify([settings.encoder, options.backend ?? null, options.dtype ?? null, options.maxLength ?? null]);
+    const given = provided.get(settings.encoder);
+    if (given !== undefined) {
+      if (Object.keys(options).length > 0) throw new Error(`encoder ${settings.encoder} was provided in memory (provideEncoder): loading options (${Object.keys(options).join(", ")}) do not apply to it`);
+      shared = Promise.resolve({ encoder: given, vectorKey, loadKey: key });
+      encoders.set(key, shared);
+      return shared;
+    }
     // Imported on first use: the encoder stack (transformers.js, onnxruntime) takes a while to
     // load, and importing this package for BM25 alone should not pay for it.
     shared = import("@crossrank/encode")
@@ -473,13 +494,6 @@ export function idfTable(shared: SharedEncoder, texts: readonly string[], rows: 
   return result;
 }
 
-/** sha256 of the texts in order, each prefixed by its length (so boundaries count). */
-function textsHash(texts: readonly string[]): string {
-  const hash = createHash("sha256");
-  for (const t of texts) hash.update(`${t.length}:`).update(t);
-  return hash.digest("hex");
-}
-
 /**
  * Empties the embedding memos and disposes every shared encoder and cross-encoder (e.g. between suites of a bench,
  * or at the end of a test file). Rankers created before keep working: they reload on next use.
@@ -492,6 +506,7 @@ export async function clearNeuralMemo(): Promise<void> {
   idfMemo.clear();
   const loaded = [...encoders.values()];
   encoders.clear();
+  provided.clear();
   for (const p of loaded) {
     const shared = await p.catch(() => undefined);
     await shared?.encoder.dispose();
