@@ -8,13 +8,18 @@
  *                    encoder, parts, bytes (of the embedded files it was built as)
  *   POST /search   { query, k?, ranker?, queryLang?, params? } → { ranker, took_ms, hits: [{rank, id, score, title?, text}] }
  *                  (concurrent searches with the same options are ranked together: ./batcher.ts)
- *   POST /explain  { query, id, gamma?, iterations?, includeSpecial? } → the LM-EMD transport plan
- *                  between the query and that document: { queryTokens, docTokens, distance, plan }
+ *   POST /explain  { query, id, gamma?, iterations?, includeSpecial?, marginals? } → the LM-EMD transport
+ *                  plan between the query and that document: { queryTokens, docTokens, distance, cost,
+ *                  plan, queryMass, docMass } ("idf" marginals: document tokens weighted by their idf
+ *                  over the index's documents, counted once; embedded indexes only)
+ *   GET  /         the explanation page (@crossrank/web), when built and `page` is not false
  */
 import { timingSafeEqual } from "node:crypto";
 import type { Encoder } from "@crossrank/encode";
-import type { SearchStore } from "@crossrank/index";
-import { explainPair, rankerNames } from "@crossrank/rankers";
+import type { SearchIndex, SearchStore } from "@crossrank/index";
+import { countDocumentFrequencies, explainPair, rankerNames } from "@crossrank/rankers";
+import fastifyStatic from "@fastify/static";
+import { servedPageDir } from "@crossrank/web";
 import Fastify, { type FastifyInstance } from "fastify";
 import { DEFAULT_MAX_BATCH, SearchBatcher } from "./batcher.js";
 
@@ -33,6 +38,8 @@ export interface ServerOptions {
   logger?: boolean;
   /** Most concurrent searches ranked in one call (see ./batcher.ts); 1 ranks each alone. Default 64. */
   maxBatch?: number;
+  /** Serve the explanation page at / (true, the default: an error when it is not built; false: the JSON API alone). */
+  page?: boolean;
 }
 
 export const DEFAULTS = { maxK: 100, maxQueryLength: 2000, bodyLimit: 64 * 1024, timeoutMs: 10_000 } as const;
@@ -64,7 +71,7 @@ export function createServer(index: SearchStore, options: ServerOptions = {}): F
 
   const token = options.token === undefined || options.token === "" ? undefined : Buffer.from(options.token);
   app.addHook("onRequest", async (request, reply) => {
-    if (token === undefined || request.url === "/health") return;
+    if (token === undefined || request.url === "/health" || (options.page !== false && request.method === "GET" && isPageFile(request.url))) return;
     const given = /^Bearer (.+)$/.exec(request.headers.authorization ?? "")?.[1];
     const ok = given !== undefined && Buffer.byteLength(given) === token.length && timingSafeEqual(Buffer.from(given), token);
     if (!ok) await reply.code(401).header("www-authenticate", "Bearer").send({ error: "missing or wrong bearer token" });
@@ -76,8 +83,12 @@ export function createServer(index: SearchStore, options: ServerOptions = {}): F
     void reply.code(status).send({ error: error.message });
   });
   app.setNotFoundHandler((request, reply) => {
-    void reply.code(404).send({ error: `no route ${request.method} ${request.url}; routes: GET /health, GET /stats, POST /search, POST /explain` });
+    void reply.code(404).send({ error: `no route ${request.method} ${request.url}; routes: GET /health, GET /stats, POST /search, POST /explain${options.page === false ? "" : ", GET / (the page)"}` });
   });
+  if (options.page !== false) {
+    // The page is public like /health: it holds no data, and asks for the token itself.
+    void app.register(fastifyStatic, { root: servedPageDir(), prefix: "/", index: "index.html", wildcard: false });
+  }
 
   app.get("/health", async () => ({ status: "ok", generation: index.generation, documents: index.size }));
 
@@ -131,7 +142,8 @@ export function createServer(index: SearchStore, options: ServerOptions = {}): F
   );
 
   let encoder: Promise<Encoder> | undefined;
-  app.post<{ Body: { query: string; id: string; gamma?: number; iterations?: number; includeSpecial?: boolean } }>(
+  let documentFrequencies: ReturnType<typeof countDocumentFrequencies> | undefined;
+  app.post<{ Body: { query: string; id: string; gamma?: number; iterations?: number; includeSpecial?: boolean; marginals?: "uniform" | "idf" } }>(
     "/explain",
     {
       schema: {
@@ -145,22 +157,34 @@ export function createServer(index: SearchStore, options: ServerOptions = {}): F
             gamma: { type: "number", exclusiveMinimum: 0 },
             iterations: { type: "integer", minimum: 1, maximum: 10_000 },
             includeSpecial: { type: "boolean" },
+            marginals: { type: "string", enum: ["uniform", "idf"] },
           },
         },
       },
     },
     async (request) => {
-      const { query, id, ...ot } = request.body;
+      const { query, id, marginals, ...ot } = request.body;
       const doc = await index.getDocument(id);
       if (doc === undefined) throw new ClientError(404, `no document with id ${JSON.stringify(id)}`);
       const spec = index.manifest.encoder?.spec;
       if (spec === undefined) throw new ClientError(409, "this index holds no encoder (built with --encoder none): nothing to explain with");
       encoder ??= import("@crossrank/encode").then(({ loadEncoder }) => loadEncoder(spec));
-      const e = await explainPair(await encoder, query, doc.title ? `${doc.title}\n${doc.text}` : doc.text, ot);
+      const loaded = await encoder;
+      let idf = {};
+      if (marginals === "idf") {
+        if (index.kind !== "embedded") throw new ClientError(400, `marginals "idf" need every document's tokens counted, which a ${index.kind} index does not hold in this process; use "uniform"`);
+        // Counted once over the index's documents, as the ranker counts them (title, newline, text).
+        documentFrequencies ??= countDocumentFrequencies(
+          loaded,
+          (index as SearchIndex).documents.map((d) => (d.title ? `${d.title}\n${d.text}` : d.text)),
+        );
+        idf = { marginals, documentFrequencies: await documentFrequencies };
+      }
+      const e = await explainPair(loaded, query, doc.title ? `${doc.title}\n${doc.text}` : doc.text, { ...ot, ...idf });
       const rows = e.queryTokens.length;
       const cols = e.docTokens.length;
-      const plan = Array.from({ length: rows }, (_, r) => Array.from(e.plan.subarray(r * cols, (r + 1) * cols)));
-      return { id, queryTokens: e.queryTokens, docTokens: e.docTokens, distance: e.distance, plan };
+      const matrix = (m: Float32Array) => Array.from({ length: rows }, (_, r) => Array.from(m.subarray(r * cols, (r + 1) * cols)));
+      return { id, queryTokens: e.queryTokens, docTokens: e.docTokens, distance: e.distance, cost: matrix(e.cost), plan: matrix(e.plan), queryMass: Array.from(e.queryMass), docMass: Array.from(e.docMass) };
     },
   );
 
@@ -168,6 +192,12 @@ export function createServer(index: SearchStore, options: ServerOptions = {}): F
     if (encoder !== undefined) await (await encoder).dispose();
   });
   return app;
+}
+
+/** Whether a GET is for the page's files (/, /index.html, /assets/…): everything but the API's routes. */
+function isPageFile(url: string): boolean {
+  const path = url.split("?")[0]!;
+  return path === "/" || path === "/index.html" || path.startsWith("/assets/");
 }
 
 async function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {

@@ -85,7 +85,47 @@ describe("crossrank's HTTP service", () => {
     const mass = e.plan.flat().reduce((s: number, v: number) => s + v, 0);
     expect(mass).toBeCloseTo(1, 3);
     expect(e.distance).toBeGreaterThan(0);
+    // The cost matrix beside the plan, whose weighted sum is the distance; uniform marginals.
+    expect(e.cost).toHaveLength(e.queryTokens.length);
+    let weighted = 0;
+    e.plan.forEach((row: number[], i: number) => row.forEach((p, j) => (weighted += p * e.cost[i][j])));
+    expect(weighted).toBeCloseTo(e.distance, 5);
+    for (const m of e.docMass) expect(m).toBeCloseTo(1 / e.docTokens.length, 9);
     expect((await post("/explain", { query: "x", id: "nope" })).json()).toEqual({ error: 'no document with id "nope"' });
+  });
+
+  it("explains with idf marginals counted over the index's documents", async () => {
+    const uniform = (await post("/explain", { query: "warm cat", id: "d1" })).json();
+    const idf = (await post("/explain", { query: "warm cat", id: "d1", marginals: "idf" })).json();
+    expect(idf.docTokens).toEqual(uniform.docTokens);
+    expect(idf.docMass.reduce((a: number, b: number) => a + b, 0)).toBeCloseTo(1, 9);
+    // A token every document holds carries less mass than one only this document holds.
+    expect(Math.min(...idf.docMass)).toBeLessThan(Math.max(...idf.docMass));
+    expect(idf.distance).not.toBeCloseTo(uniform.distance, 6);
+    expect((await post("/explain", { query: "warm cat", id: "d1", marginals: "tfidf" })).json().error).toContain("body/marginals must be equal to one of the allowed values");
+  });
+
+  it("serves the explanation page at /, without a token even when the API needs one", async () => {
+    const secured = createServer(index, { token: "s3cret" });
+    try {
+      const page = await secured.inject({ method: "GET", url: "/" });
+      expect(page.statusCode).toBe(200);
+      expect(page.headers["content-type"]).toContain("text/html");
+      const script = /src="\.\/(assets\/[^"]+\.js)"/.exec(page.body)?.[1];
+      expect(script, page.body).toBeDefined();
+      const asset = await secured.inject({ method: "GET", url: `/${script}` });
+      expect(asset.statusCode).toBe(200);
+      expect(asset.headers["content-type"]).toContain("javascript");
+      expect((await secured.inject({ method: "GET", url: "/stats" })).statusCode).toBe(401);
+    } finally {
+      await secured.close();
+    }
+    const apiOnly = createServer(index, { page: false });
+    try {
+      expect((await apiOnly.inject({ method: "GET", url: "/" })).statusCode).toBe(404);
+    } finally {
+      await apiOnly.close();
+    }
   });
 
   it("requires the bearer token when one is set (health excepted)", async () => {
