@@ -36,6 +36,14 @@ export function buildDenseModel(): Uint8Array {
 /** Intra-op threads: every core, or $CROSSRANK_DENSE_ONNX_THREADS. */
 const denseSession = lazyCpuSession(buildDenseModel, "CROSSRANK_DENSE_ONNX_THREADS");
 
+/** Whether onnxruntime-node loads and makes the scoring session here (not in a browser, nor where its binary cannot load). */
+export function denseOnnxAvailable(): Promise<boolean> {
+  return denseSession().then(
+    () => true,
+    () => false,
+  );
+}
+
 /**
  * Scores every query of `queries` against every document of `documents`, a block of
  * {@link QUERY_BLOCK} queries at a time: `emit(first, count, scores)` gets the block's

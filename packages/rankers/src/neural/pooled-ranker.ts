@@ -20,9 +20,20 @@ export type PooledKind = "bert-cls" | "bert-max" | "bert-mean" | "bi-encoder";
 /**
  * Collections at least this large are scored on onnxruntime (./dense-onnx.ts) when every document
  * is a candidate; smaller ones, and candidate lists, in the JavaScript loop, where loading and
- * running a session would cost more than it saves.
+ * running a session would cost more than it saves. Where onnxruntime cannot load (a browser), the
+ * JavaScript loop scores them too.
  */
 export const DENSE_ONNX_MIN_DOCUMENTS = 4096;
+
+/** ./dense-onnx.js with its session ready, or undefined when onnxruntime cannot load (checked once). */
+let denseOnnx: Promise<typeof import("./dense-onnx.js") | undefined> | undefined;
+function maybeDenseOnnx(): Promise<typeof import("./dense-onnx.js") | undefined> {
+  denseOnnx ??= import("./dense-onnx.js").then(
+    async (m) => ((await m.denseOnnxAvailable()) ? m : undefined),
+    () => undefined,
+  );
+  return denseOnnx;
+}
 
 /** Options of {@link PooledRanker}. */
 export interface PooledRankerOptions extends NeuralRankerOptions {
@@ -240,9 +251,10 @@ export class PooledRanker implements CandidateRanker {
       candidates = new Map(queries.map((q, i) => [q.id, found[i]!]));
     }
     const all = candidates === undefined ? positions(documents.length) : undefined;
-    if (all !== undefined && documents.length >= DENSE_ONNX_MIN_DOCUMENTS) {
+    const onnx = all !== undefined && documents.length >= DENSE_ONNX_MIN_DOCUMENTS ? await maybeDenseOnnx() : undefined;
+    if (onnx !== undefined && all !== undefined) {
       // A whole large collection: one GEMM per block of queries on onnxruntime.
-      const { denseScoreAll } = await import("./dense-onnx.js");
+      const { denseScoreAll } = onnx;
       const row = new Float64Array(documents.length);
       await denseScoreAll(qs, docs, async (first, count, block) => {
         for (let b = 0; b < count; b++) {
