@@ -25,10 +25,12 @@ export { tokenBatch };
 
 /**
  * The onnxruntime-node backend, imported on first use: it reads Node's core count and environment
- * when loaded, and a browser bundle (which has no onnxruntime-node) must not load it unasked.
+ * when loaded. "#onnx-backend" is ./backend-onnx.js, or under the "browser" condition a module that
+ * fails to load (package.json "imports"), so that `auto` in a browser finds it unavailable without
+ * the page fetching a Node module.
  */
 function onnxBackend(): Promise<typeof import("./backend-onnx.js")> {
-  return import("./backend-onnx.js");
+  return import("#onnx-backend");
 }
 
 async function solveOn(backend: ConcreteOtBackend, p: Prepared, domain: "kernel" | "log", batchSize: number | undefined): Promise<PairSolution[]> {
