@@ -1,0 +1,95 @@
+/**
+ * The byte sizes (raw and gzip -9) of a built page: what loads at start (index.html, the entry chunk
+ * and its static imports, CSS: from vite's manifest), the data the standalone page fetches (the
+ * model's files, the sample collection), and the chunks loaded on demand (each named by the module
+ * it holds). With --measure, the page is also opened in headless Chromium (scripts/chromium.mjs),
+ * searched with every ranker and explained, and the files it actually requested are summed.
+ *
+ * Usage: node scripts/sizes.mjs dist/standalone [--measure] [--json out.json]
+ */
+import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import { gzipSync } from "node:zlib";
+
+const args = process.argv.slice(2);
+const folder = args.find((a) => !a.startsWith("--")) ?? "dist/standalone";
+const jsonOut = args.includes("--json") ? args[args.indexOf("--json") + 1] : undefined;
+
+function files(dir) {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? (name === ".vite" ? [] : files(path)) : [path];
+  });
+}
+
+const sizes = new Map();
+for (const path of files(folder)) {
+  if (path.endsWith(".map")) continue;
+  const bytes = readFileSync(path);
+  sizes.set(relative(folder, path), { raw: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length });
+}
+
+let manifest;
+try {
+  manifest = JSON.parse(readFileSync(join(folder, ".vite", "manifest.json"), "utf8"));
+} catch {
+  throw new Error(`${folder}/.vite/manifest.json: missing; build with vite's build.manifest: true (it tells what loads at start)`);
+}
+const start = new Set(["index.html"]);
+const visit = (key) => {
+  const entry = manifest[key];
+  if (entry === undefined || start.has(entry.file)) return;
+  start.add(entry.file);
+  for (const css of entry.css ?? []) start.add(css);
+  for (const i of entry.imports ?? []) visit(i);
+};
+for (const [key, entry] of Object.entries(manifest)) if (entry.isEntry) visit(key);
+const moduleOf = new Map(Object.entries(manifest).map(([key, e]) => [e.file, key.replace(/^.*node_modules\//, "").replace(/^(\.\.\/)+/, "")]));
+
+const groups = { start: [], data: [], "on demand": [] };
+for (const name of [...sizes.keys()].sort()) {
+  if (start.has(name)) groups.start.push(name);
+  else if (!name.startsWith("assets/")) groups.data.push(name);
+  else groups["on demand"].push(name);
+}
+
+const kb = (n) => `${(n / 1024).toFixed(1)} KiB`.padStart(12);
+const report = {};
+for (const [group, names] of Object.entries(groups)) {
+  if (names.length === 0) continue;
+  const total = names.reduce((t, n) => ({ raw: t.raw + sizes.get(n).raw, gzip: t.gzip + sizes.get(n).gzip }), { raw: 0, gzip: 0 });
+  report[group] = { total, files: Object.fromEntries(names.map((n) => [n, sizes.get(n)])) };
+  console.log(`\n${group}: ${names.length} files, ${kb(total.raw)} raw, ${kb(total.gzip)} gzip`);
+  for (const n of names.sort((a, b) => sizes.get(b).raw - sizes.get(a).raw)) console.log(`  ${kb(sizes.get(n).raw)} ${kb(sizes.get(n).gzip)}  ${n}${moduleOf.has(n) && group === "on demand" ? `  (${moduleOf.get(n)})` : ""}`);
+}
+
+if (args.includes("--measure")) {
+  const { launchChromium } = await import("./chromium.mjs");
+  const { serveStatic } = await import("./serve-static.mjs");
+  const requested = new Set();
+  const { server, url } = await serveStatic(folder, 0, (path, status) => status === 200 && requested.add(path.replace(/^\//, "")));
+  const browser = await launchChromium();
+  try {
+    await browser.goto(`${url}index.html`);
+    if (groups.data.some((n) => n.startsWith("model/"))) {
+      await browser.waitFor("globalThis.crossrankBackend !== undefined", 180_000);
+      const query = JSON.stringify("Echtzeit-Strategiespiel über antike Kriegsführung");
+      await browser.evaluate(`(async () => {
+        for (const ranker of ["bm25", "bi-encoder", "hybrid"]) await crossrankBackend.search({ query: ${query}, ranker });
+        const r = await crossrankBackend.search({ query: ${query}, ranker: "rerank", params: { first: "bi-encoder", second: "lm-emd" } });
+        await crossrankBackend.explain({ query: ${query}, id: r.hits[0].id, marginals: "idf" });
+      })()`);
+    } else {
+      await new Promise((r) => setTimeout(r, 3000));
+    }
+  } finally {
+    await browser.close();
+    server.close();
+  }
+  const names = [...requested].filter((n) => sizes.has(n)).sort();
+  const total = names.reduce((t, n) => ({ raw: t.raw + sizes.get(n).raw, gzip: t.gzip + sizes.get(n).gzip }), { raw: 0, gzip: 0 });
+  report.measured = { total, files: names };
+  console.log(`\nmeasured in Chromium (load, search with bm25, bi-encoder, hybrid, rerank lm-emd, explain): ${names.length} files, ${kb(total.raw)} raw, ${kb(total.gzip)} gzip`);
+  for (const n of names) console.log(`  ${kb(sizes.get(n).raw)} ${kb(sizes.get(n).gzip)}  ${n}`);
+}
+if (jsonOut !== undefined) writeFileSync(jsonOut, `${JSON.stringify(report, null, 2)}\n`);
