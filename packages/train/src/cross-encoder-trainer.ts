@@ -14,22 +14,20 @@
  * is written as a "pair" head folder: `loadCrossEncoder(folder)` and the `cross-encoder` ranker
  * (`model: <folder>`) score with it.
  *
- * Groups and negatives are those of the LM-EMD trainer: "bm25" negatives drawn each epoch from the
- * query's top `bm25Depth` BM25 hits over the pool (the query's relevant documents excluded), topped
- * up at random; "random" drawn uniformly from the pool. Training runs in `trainLoop` (AdamW,
+ * Groups and negatives are those of the LM-EMD trainer (relevance-groups.ts): "bm25" negatives drawn
+ * each epoch from the query's top `bm25Depth` BM25 hits over the pool (the query's relevant documents
+ * excluded), topped up at random; "random" drawn uniformly from the pool. Training runs in `trainLoop` (AdamW,
  * checkpoints and exact resume, log.jsonl, plot).
  */
 import { type CrossEncoderOptions, type HeadConfig, loadPairFeatures, writeHead } from "@crossrank/encode";
 import { TrainableHead } from "./head-trainer.js";
-import type { LmEmdPair } from "./lm-emd-trainer.js";
 import { relevanceRankingLoss } from "./losses/cross-entropy.js";
-import { bm25Negatives, type TextItem } from "./negatives.js";
-import { Rng, shuffle } from "./rng.js";
+import type { TextItem } from "./negatives.js";
+import { type GroupSpec, queryKey, type RelevancePair, relevanceGroups } from "./relevance-groups.js";
 import { trainLoop } from "./trainer.js";
 import type { LogEntry } from "./log.js";
 
-/** A training example: a query and a document relevant to it (the LM-EMD trainer's pairs). */
-export type RelevancePair = LmEmdPair;
+export type { RelevancePair } from "./relevance-groups.js";
 
 /** Options of {@link trainCrossEncoderHead}. */
 export interface CrossEncoderTrainOptions {
@@ -83,11 +81,6 @@ export interface CrossEncoderTrainResult {
 
 const FN = "trainCrossEncoderHead";
 
-interface GroupSpec {
-  pair: number;
-  docs: number[];
-}
-
 /** Trains a cross-encoder's classifier with the RR loss (see the module comment) and writes the pair head folder `out`. */
 export async function trainCrossEncoderHead(options: CrossEncoderTrainOptions): Promise<CrossEncoderTrainResult> {
   const started = performance.now();
@@ -110,87 +103,18 @@ export async function trainCrossEncoderHead(options: CrossEncoderTrainOptions): 
   if (!wholeAtLeast(seed, 0)) throw new Error(`${FN}: seed must be a whole number >= 0, got ${String(seed)}`);
   const { pairs } = options;
 
-  // Documents: the pool, then relevant documents not in it (keys: pool id, else the text).
-  const docs: string[] = [];
-  const docIndex = new Map<string, number>();
-  const addDoc = (key: string, text: string): number => {
-    let i = docIndex.get(key);
-    if (i === undefined) {
-      i = docs.length;
-      docs.push(text);
-      docIndex.set(key, i);
-    }
-    return i;
-  };
-  const pool: number[] = [];
-  for (const item of options.pool ?? []) {
-    if (typeof item?.id !== "string" || typeof item.text !== "string") throw new Error(`${FN}: pool items need a string id and text`);
-    const i = addDoc(`id:${item.id}`, item.title ? `${item.title}\n${item.text}` : item.text);
-    if (!pool.includes(i)) pool.push(i);
-  }
-  const relevantOf = pairs.map((p, k) => {
-    if (typeof p?.query !== "string" || typeof p.relevant !== "string") throw new Error(`${FN}: pairs[${k}] needs query and relevant texts`);
-    return addDoc(p.relevantId !== undefined ? `id:${p.relevantId}` : `text:${p.relevant}`, p.relevant);
-  });
-  if (options.pool === undefined) for (const i of relevantOf) if (!pool.includes(i)) pool.push(i);
-  // A query's relevant documents (by index and by text) are never its negatives.
-  const queryKey = (p: RelevancePair): string => (p.queryId !== undefined ? `id:${p.queryId}` : `text:${p.query}`);
-  const relevant = new Map<string, { docs: Set<number>; texts: Set<string> }>();
-  pairs.forEach((p, k) => {
-    const r = relevant.get(queryKey(p)) ?? { docs: new Set(), texts: new Set() };
-    r.docs.add(relevantOf[k]!);
-    r.texts.add(docs[relevantOf[k]!]!);
-    relevant.set(queryKey(p), r);
-  });
-  const isRelevant = (pair: number, doc: number): boolean => {
-    const r = relevant.get(queryKey(pairs[pair]!))!;
-    return r.docs.has(doc) || r.texts.has(docs[doc]!);
-  };
-  const needed = group - 1;
   const training = options.epochs > 0;
-  if (training) {
-    pairs.forEach((_, k) => {
-      const available = pool.filter((d) => !isRelevant(k, d)).length;
-      if (available < needed) throw new Error(`${FN}: pairs[${k}] has ${available} possible negatives in the pool, a group of ${group} needs ${needed}`);
-    });
-  }
-  const mined: number[][] = pairs.map(() => []);
-  if (training && negativesKind === "bm25") {
-    const hits = bm25Negatives(
-      pairs.map((p, k) => ({ id: String(k), text: p.query })),
-      pool.map((d) => ({ id: String(d), text: docs[d]! })),
-      {
-        count: bm25Depth,
-        skipTop: 0,
-        exclude: (qid, did) => isRelevant(Number(qid), Number(did)),
-        ...(options.lang !== undefined ? { lang: options.lang } : {}),
-        ...(options.queryLang !== undefined ? { queryLang: options.queryLang } : {}),
-      },
-    );
-    pairs.forEach((_, k) => (mined[k] = (hits.get(String(k)) ?? []).map(Number)));
-  }
-  const counts = { bm25: 0, random: 0 };
-  const groupsOf = (_epoch: number, rng: Rng): GroupSpec[][] => {
-    counts.bm25 = 0;
-    counts.random = 0;
-    const groups = shuffle(
-      pairs.map((_, k) => k),
-      rng,
-    ).map((k): GroupSpec => {
-      const taken = negativesKind === "bm25" ? sampleFrom(mined[k]!, needed, rng) : [];
-      const negatives = [...taken];
-      while (negatives.length < needed) {
-        const d = pool[rng.int(pool.length)]!;
-        if (!isRelevant(k, d) && !negatives.includes(d)) negatives.push(d);
-      }
-      counts.bm25 += taken.length;
-      counts.random += negatives.length - taken.length;
-      return { pair: k, docs: [relevantOf[k]!, ...negatives] };
-    });
-    const batches: GroupSpec[][] = [];
-    for (let b = 0; b < groups.length; b += batchSize) batches.push(groups.slice(b, b + batchSize));
-    return batches;
-  };
+  const { docs, pool, relevantOf, mined, counts, batches } = relevanceGroups(pairs, {
+    pool: options.pool,
+    group,
+    negatives: negativesKind,
+    bm25Depth,
+    batchSize,
+    lang: options.lang,
+    queryLang: options.queryLang,
+    training,
+    caller: FN,
+  });
 
   const maxLength = options.modelOptions?.maxLength;
   const model = await loadPairFeatures(options.model, { ...(options.modelOptions ?? {}), backend: "onnx" });
@@ -232,7 +156,7 @@ export async function trainCrossEncoderHead(options: CrossEncoderTrainOptions): 
       ],
       epochs: options.epochs,
       seed,
-      batches: groupsOf,
+      batches,
       step: async (batch) => {
         await featurize(batch.flatMap((g) => g.docs.map((d) => [g.pair, d] as [number, number])));
         const k1 = group;
@@ -303,15 +227,4 @@ export async function trainCrossEncoderHead(options: CrossEncoderTrainOptions): 
   } finally {
     await model.dispose();
   }
-}
-
-/** `count` items of `list` drawn without replacement (all of them, in order, when the list is not longer). */
-function sampleFrom(list: readonly number[], count: number, rng: Rng): number[] {
-  if (list.length <= count) return list.slice();
-  const copy = list.slice();
-  for (let i = 0; i < count; i++) {
-    const j = i + rng.int(copy.length - i);
-    [copy[i], copy[j]] = [copy[j]!, copy[i]!];
-  }
-  return copy.slice(0, count);
 }

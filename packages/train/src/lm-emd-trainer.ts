@@ -47,8 +47,9 @@ import { type HeadMeta, TrainableHead } from "./head-trainer.js";
 import type { LogEntry } from "./log.js";
 import { type GroupLoss, groupLoss, type SolvedGroup } from "./group-loss.js";
 import { pooledBatchLoss, type TrainPooling } from "./pooled-scorer.js";
-import { bm25Negatives, type TextItem } from "./negatives.js";
-import { Rng, shuffle } from "./rng.js";
+import type { TextItem } from "./negatives.js";
+import { type GroupSpec, type RelevancePair, relevanceGroups } from "./relevance-groups.js";
+import { Rng } from "./rng.js";
 import { trainLoop } from "./trainer.js";
 
 /** The LM-EMD study's two losses. */
@@ -204,14 +205,7 @@ function checkLossOptions(options: LmEmdLossOptions, groups: readonly LmEmdGroup
 }
 
 /** A training example: a query and a document relevant to it (texts as the encoder sees them). */
-export interface LmEmdPair {
-  query: string;
-  relevant: string;
-  /** Identifies the query (pairs with the same id share their relevant documents, none of which is a negative of the query). Default: the text. */
-  queryId?: string;
-  /** Identifies the relevant document among `pool` ids (so it is never its own query's negative). */
-  relevantId?: string;
-}
+export type LmEmdPair = RelevancePair;
 
 /** The head trained by {@link trainLmEmdHead}. */
 export interface LmEmdHeadOptions {
@@ -351,16 +345,6 @@ export interface LmEmdTrainResult {
   seconds: number;
 }
 
-interface Doc {
-  key: string;
-  text: string;
-}
-
-interface GroupSpec {
-  pair: number;
-  docs: number[];
-}
-
 const FN = "trainLmEmdHead";
 
 /**
@@ -375,117 +359,19 @@ export async function trainLmEmdHead(options: LmEmdTrainOptions): Promise<LmEmdT
   const o = resolveOptions(options);
   const { pairs } = options;
 
-  // Documents: the pool, then relevant documents not in it. Keys: pool id, else the text.
-  const docs: Doc[] = [];
-  const docIndex = new Map<string, number>();
-  const addDoc = (key: string, text: string): number => {
-    let i = docIndex.get(key);
-    if (i === undefined) {
-      i = docs.length;
-      docs.push({ key, text });
-      docIndex.set(key, i);
-    }
-    return i;
-  };
-  const poolIndices: number[] = [];
-  const poolSeen = new Set<number>();
-  for (const item of options.pool ?? []) {
-    if (typeof item?.id !== "string" || typeof item.text !== "string") throw new Error(`${FN}: pool items need a string id and text`);
-    const i = addDoc(`id:${item.id}`, item.title ? `${item.title}\n${item.text}` : item.text);
-    if (!poolSeen.has(i)) {
-      poolSeen.add(i);
-      poolIndices.push(i);
-    }
-  }
-  const relevantOf = pairs.map((p, k) => {
-    if (typeof p?.query !== "string" || typeof p.relevant !== "string") throw new Error(`${FN}: pairs[${k}] needs query and relevant texts`);
-    if (p.relevantId !== undefined && docIndex.has(`id:${p.relevantId}`)) return docIndex.get(`id:${p.relevantId}`)!;
-    return addDoc(p.relevantId !== undefined ? `id:${p.relevantId}` : `text:${p.relevant}`, p.relevant);
-  });
-  if (options.pool === undefined) {
-    for (const i of relevantOf) {
-      if (!poolSeen.has(i)) {
-        poolSeen.add(i);
-        poolIndices.push(i);
-      }
-    }
-  }
-  // What each query must not get as a negative: its relevant documents, by key and by text.
-  const queryKey = (p: LmEmdPair): string => (p.queryId !== undefined ? `id:${p.queryId}` : `text:${p.query}`);
-  const relevantTexts = new Map<string, Set<string>>();
-  const relevantDocs = new Map<string, Set<number>>();
-  pairs.forEach((p, k) => {
-    const qk = queryKey(p);
-    if (!relevantTexts.has(qk)) relevantTexts.set(qk, new Set());
-    if (!relevantDocs.has(qk)) relevantDocs.set(qk, new Set());
-    relevantTexts.get(qk)!.add(docs[relevantOf[k]!]!.text);
-    relevantDocs.get(qk)!.add(relevantOf[k]!);
-  });
-  const isRelevant = (pair: number, doc: number): boolean => {
-    const qk = queryKey(pairs[pair]!);
-    return relevantDocs.get(qk)!.has(doc) || relevantTexts.get(qk)!.has(docs[doc]!.text);
-  };
-  const negativesNeeded = o.group - 1;
   // With 0 epochs no group is built (the identity head is written as is).
   const training = options.epochs > 0;
-  if (training) {
-    pairs.forEach((_, k) => {
-      let available = 0;
-      for (const d of poolIndices) if (!isRelevant(k, d) && ++available >= negativesNeeded) break;
-      if (available < negativesNeeded) {
-        throw new Error(`${FN}: pairs[${k}] has ${available} possible negatives in the pool, a group of ${o.group} needs ${negativesNeeded}`);
-      }
-    });
-  }
-
-  // BM25 negatives, mined once over the pool.
-  const mined: number[][] = pairs.map(() => []);
-  if (training && o.negatives === "bm25") {
-    const poolItems = poolIndices.map((d) => ({ id: String(d), text: docs[d]!.text }));
-    const queries = pairs.map((p, k) => ({ id: String(k), text: p.query }));
-    const hits = bm25Negatives(queries, poolItems, {
-      count: o.bm25Depth,
-      skipTop: 0,
-      exclude: (qid, did) => isRelevant(Number(qid), Number(did)),
-      ...(options.lang !== undefined ? { lang: options.lang } : {}),
-      ...(options.queryLang !== undefined ? { queryLang: options.queryLang } : {}),
-    });
-    pairs.forEach((_, k) => {
-      mined[k] = (hits.get(String(k)) ?? []).map(Number);
-    });
-  }
-  const counts = { bm25: 0, random: 0 };
-
-  // Groups of an epoch: pairs shuffled; negatives mined (bm25) and/or drawn from the pool.
-  const drawNegatives = (pair: number, taken: number[], rng: Rng): number[] => {
-    const out = [...taken];
-    // Rejection sampling over the pool; the pool has enough negatives (checked above).
-    let guard = 0;
-    while (out.length < negativesNeeded) {
-      const d = poolIndices[rng.int(poolIndices.length)]!;
-      if (!isRelevant(pair, d) && !out.includes(d)) out.push(d);
-      else if (++guard > 1000 * poolIndices.length) throw new Error(`${FN}: could not draw negatives for pairs[${pair}]`);
-    }
-    return out;
-  };
-  const groupsOf = (_epoch: number, rng: Rng): GroupSpec[][] => {
-    counts.bm25 = 0;
-    counts.random = 0;
-    const order = shuffle(
-      pairs.map((_, k) => k),
-      rng,
-    );
-    const groups = order.map((k): GroupSpec => {
-      const taken = o.negatives === "bm25" ? sampleFrom(mined[k]!, negativesNeeded, rng) : [];
-      const negatives = drawNegatives(k, taken, rng);
-      counts.bm25 += taken.length;
-      counts.random += negatives.length - taken.length;
-      return { pair: k, docs: [relevantOf[k]!, ...negatives] };
-    });
-    const batches: GroupSpec[][] = [];
-    for (let b = 0; b < groups.length; b += o.batchSize) batches.push(groups.slice(b, b + o.batchSize));
-    return batches;
-  };
+  const { docs, pool, relevantOf, mined, counts, batches } = relevanceGroups(pairs, {
+    pool: options.pool,
+    group: o.group,
+    negatives: o.negatives,
+    bm25Depth: o.bm25Depth,
+    batchSize: o.batchSize,
+    lang: options.lang,
+    queryLang: options.queryLang,
+    training,
+    caller: FN,
+  });
 
   // The base encoder's token rows, each text encoded once.
   const encoder = await loadEncoder(options.encoder, options.encoderOptions ?? {});
@@ -503,7 +389,7 @@ export async function trainLmEmdHead(options: LmEmdTrainOptions): Promise<LmEmdT
       });
       encoded += missing.length;
     };
-    if (training) await encodeMissing([...pairs.map((p) => p.query), ...relevantOf.map((d) => docs[d]!.text), ...mined.flatMap((list) => list.map((d) => docs[d]!.text))]);
+    if (training) await encodeMissing([...pairs.map((p) => p.query), ...relevantOf.map((d) => docs[d]!), ...mined.flatMap((list) => list.map((d) => docs[d]!))]);
 
     const config: HeadConfig = headConfig(options, o, encoder);
     const head = TrainableHead.init(config, new Rng((o.seed ^ 0x5eed) >>> 0), o.head.noise !== undefined ? { noise: o.head.noise } : {});
@@ -516,10 +402,10 @@ export async function trainLmEmdHead(options: LmEmdTrainOptions): Promise<LmEmdT
       paramShapes: paramShapes(config),
       epochs: options.epochs,
       seed: o.seed,
-      batches: groupsOf,
+      batches,
       step: async (batch) => {
-        await encodeMissing(batch.flatMap((g) => [pairs[g.pair]!.query, ...g.docs.map((d) => docs[d]!.text)]));
-        const groups: LmEmdGroup[] = batch.map((g) => ({ query: rows.get(pairs[g.pair]!.query)!, docs: g.docs.map((d) => rows.get(docs[d]!.text)!) }));
+        await encodeMissing(batch.flatMap((g) => [pairs[g.pair]!.query, ...g.docs.map((d) => docs[d]!)]));
+        const groups: LmEmdGroup[] = batch.map((g) => ({ query: rows.get(pairs[g.pair]!.query)!, docs: g.docs.map((d) => rows.get(docs[d]!)!) }));
         const out = o.pooling !== undefined
           ? pooledBatchLoss(head, groups, { pooling: o.pooling, loss: o.loss, margin: o.margin })
           : o.solver === "batched" ? await lmEmdBatchLossBatched(head, groups, { ...lossOptions, ...(options.otBackend !== undefined ? { backend: options.otBackend } : {}) }) : lmEmdBatchLoss(head, groups, lossOptions);
@@ -560,7 +446,7 @@ export async function trainLmEmdHead(options: LmEmdTrainOptions): Promise<LmEmdT
       negatives: o.negatives,
       ...(o.negatives === "bm25" ? { bm25Depth: o.bm25Depth } : {}),
       pairs: pairs.length,
-      pool: poolIndices.length,
+      pool: pool.length,
       epochs: options.epochs,
       batchSize: o.batchSize,
       optimizer: "AdamW",
@@ -729,17 +615,4 @@ function selectRows(e: { embeddings: Float32Array; special: boolean[]; dim: numb
   const rows = new Float32Array(keep.length * d);
   keep.forEach((i, r) => rows.set(e.embeddings.subarray(i * d, (i + 1) * d), r * d));
   return { rows, length: keep.length };
-}
-
-/** `count` items of `list` drawn without replacement (all of them, in order, when the list is not longer). */
-function sampleFrom(list: readonly number[], count: number, rng: Rng): number[] {
-  if (list.length <= count) return list.slice();
-  const copy = list.slice();
-  for (let i = 0; i < count; i++) {
-    const j = i + rng.int(copy.length - i);
-    const t = copy[i]!;
-    copy[i] = copy[j]!;
-    copy[j] = t;
-  }
-  return copy.slice(0, count);
 }
