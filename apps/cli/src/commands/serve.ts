@@ -13,12 +13,13 @@ interface ServeOptions {
   maxK: number;
   timeout: number;
   log?: boolean;
+  page: boolean;
 }
 
 /** `crossrank serve`: the HTTP JSON service over an index, until SIGINT/SIGTERM (then a graceful close). */
 export function serveCommand(): Command {
   return new Command("serve")
-    .description("serve an index over HTTP: POST /search, POST /explain, GET /health, GET /stats (JSON)")
+    .description("serve an index over HTTP: the explanation page at /, and POST /search, POST /explain, GET /health, GET /stats (JSON)")
     .option("--index <dir>", "an index built by crossrank index")
     .option("--store <url>", STORE_HELP)
     .option("--schema <name>", SCHEMA_HELP)
@@ -32,12 +33,13 @@ export function serveCommand(): Command {
     .option("--max-k <n>", "largest k a search may ask for", positiveInt("--max-k"), DEFAULTS.maxK)
     .option("--timeout <ms>", "answer 503 when a search takes longer", positiveInt("--timeout"), DEFAULTS.timeoutMs)
     .option("--log", "log every request (JSON lines on stdout)")
+    .option("--no-page", "serve the JSON API alone, without the explanation page at /")
     .action(async (options: ServeOptions) => {
       const index = await openStore(options);
       const token = options.token ?? process.env.CROSSRANK_TOKEN;
-      const app = createServer(index, { maxK: options.maxK, timeoutMs: options.timeout, logger: options.log ?? false, ...(token ? { token } : {}) });
+      const app = createServer(index, { maxK: options.maxK, timeoutMs: options.timeout, logger: options.log ?? false, page: options.page, ...(token ? { token } : {}) });
       const address = await app.listen({ port: options.port, host: options.host });
-      console.error(`crossrank serve: ${index.location}: ${index.size} documents (generation ${index.generation}) at ${address}${token ? " (bearer token required)" : ""}`);
+      console.error(`crossrank serve: ${index.location}: ${index.size} documents (generation ${index.generation}) at ${address}${token ? " (bearer token required)" : ""}${options.page ? `; the explanation page: ${address}/` : ""}`);
       const stop = (signal: string) => {
         console.error(`crossrank serve: ${signal}: finishing requests in flight, then exiting`);
         app.close().then(() => index.close()).then(

@@ -33,6 +33,13 @@ function rankerLabel(ranker: string, rerank: boolean): string {
   return `${RANKER_LABELS[ranker] ?? ranker}${rerank ? " + LM-EMD re-ranking" : ""}`;
 }
 
+/** What a hit is called on the page: its title, else its text's first line (a package description's synopsis), shortened. */
+export function hitName(hit: Pick<Hit, "id" | "title" | "text">): string {
+  const name = hit.title ?? hit.text.split("\n", 1)[0]!.trim();
+  if (name === "") return hit.id;
+  return name.length > 80 ? `${name.slice(0, 80)}…` : name;
+}
+
 function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, ...children: (Node | string)[]): HTMLElementTagNameMap[K] {
   const e = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {
@@ -133,7 +140,7 @@ export async function mountApp(root: HTMLElement, backend: SearchBackend): Promi
     const list = el("ol", {});
     const otherRank = new Map((other ?? []).map((h) => [h.id, h.rank]));
     for (const hit of hits) {
-      const name = hit.title ?? hit.id;
+      const name = hitName(hit);
       const explain = el("button", { type: "button", class: "explain", "aria-label": `Explain why ${name} ranks ${hit.rank}` }, "Explain");
       explain.addEventListener("click", () => void open(hit));
       const snippet = hit.text.length > SNIPPET ? `${hit.text.slice(0, SNIPPET)}…` : hit.text;
@@ -177,7 +184,7 @@ export async function mountApp(root: HTMLElement, backend: SearchBackend): Promi
       return;
     }
     status.classList.remove("error");
-    status.textContent = `Computing the transport plan for ${hit.title ?? hit.id}…`;
+    status.textContent = `Computing the transport plan for ${hitName(hit)}…`;
     explanation.hidden = false;
     let e: Explanation;
     try {
@@ -188,7 +195,7 @@ export async function mountApp(root: HTMLElement, backend: SearchBackend): Promi
       return;
     }
     renderExplanation(hit, e);
-    status.textContent = `Explained ${hit.title ?? hit.id}: LM-EMD distance ${format(e.distance)} (γ ${format(g)}, ${marginals.value} marginals${lastLang ? `, query in ${lastLang}` : ""}).`;
+    status.textContent = `Explained ${hitName(hit)}: LM-EMD distance ${format(e.distance)} (γ ${format(g)}, ${marginals.value} marginals${lastLang ? `, query in ${lastLang}` : ""}).`;
   }
 
   function renderExplanation(hit: Hit, e: Explanation): void {
@@ -208,7 +215,7 @@ export async function mountApp(root: HTMLElement, backend: SearchBackend): Promi
       el("div", { class: "field" }, el("label", { for: "marginals" }, "Marginals"), marginals),
     );
     explanation.replaceChildren(
-      el("h2", {}, `Why “${hit.title ?? hit.id}” for “${lastQuery}”`),
+      el("h2", {}, `Why “${hitName(hit)}” for “${lastQuery}”`),
       el("p", { class: "distance" }, `LM-EMD distance Σ C⊙P = ${format(e.distance)}`),
       controls,
       el("div", { class: "maps" }, cost.element, plan.element),
