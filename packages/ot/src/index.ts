@@ -4,7 +4,7 @@ export { type Problem, linearProblem } from "./problem.js";
 export { type SinkhornOptions, type SinkhornOutput, KERNEL_SAFE_RANGE, sinkhorn, sinkhornKernel, sinkhornLog } from "./sinkhorn.js";
 export { cosineCostBackward, sinkhornCostGradient } from "./gradients.js";
 export { heatmapSvg, writeHeatmap, type HeatmapMatrix, type HeatmapOptions, type HeatmapPanel } from "./heatmap.js";
-export { availableBackends, batchedSinkhorn, batchedSinkhornPairs, otBench, randomBatch, resolveAutoBackend, tokenBatch } from "./batched/index.js";
+export { availableBackends, backendAvailability, batchedSinkhorn, batchedSinkhornPairs, otBench, randomBatch, resolveAutoBackend, tokenBatch } from "./batched/index.js";
 export type {
   BackendAvailability,
   BatchedSinkhornOptions,

@@ -54,7 +54,7 @@ const gpuJsBackends = available.filter((b) => b === "cpu" || b === "webasm" || b
 
 describe("availableBackends", () => {
   it("reports every backend; js and the gpu.js cpu mode are always available", () => {
-    expect(availability.map((a) => a.backend).sort()).toEqual(["cpu", "js", "onnx", "webasm", "webgpu"]);
+    expect(availability.map((a) => a.backend).sort()).toEqual(["cpu", "js", "onnx", "webasm", "webgl", "webgpu"]);
     expect(available).toContain("js");
     expect(available).toContain("cpu");
     for (const a of availability) if (!a.available) expect(a.reason, a.backend).toMatch(/\S/);

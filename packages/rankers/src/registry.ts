@@ -83,7 +83,7 @@ const LM_EMD_PARAMS: Readonly<Record<string, ParameterSpec>> = {
   gamma: { accepts: "number > 0", default: "0.1", check: (v) => isFiniteNumber(v) && v > 0 },
   iterations: { accepts: "whole number >= 1", default: '100 (500 with preset "faithful")', check: isWholeAtLeast(1) },
   includeSpecial: INCLUDE_SPECIAL,
-  otBackend: { ...oneOf("auto", "onnx", "webasm", "cpu", "webgpu", "js"), default: '"auto"' },
+  otBackend: { ...oneOf("auto", "onnx", "webasm", "cpu", "webgpu", "webgl", "js"), default: '"auto"' },
   domain: { ...oneOf("auto", "kernel", "log"), default: '"auto" ("kernel" with preset "faithful")' },
   marginals: { ...oneOf("uniform", "idf"), default: '"uniform"' },
 };

@@ -15,7 +15,14 @@ import type { GPU as GPUType, IKernelRunShortcut, IPipelineRunShortcut } from "g
 import type { PairSolution } from "./backend-js.js";
 import { type Prepared, inverseNorms, lengthMask, plan, SCALING_LIMITS } from "./prepare.js";
 
-export type GpuJsMode = "cpu" | "webasm" | "webgpu";
+/** "webgl": a browser's WebGL 2 (WebGL 1 where 2 is missing), kernels as fragment shaders over float textures; Node has no WebGL. */
+export type GpuJsMode = "cpu" | "webasm" | "webgpu" | "webgl";
+
+/** gpu.js's own mode name for ours. */
+function gpuJsMode(mode: GpuJsMode, GPU: GpuJsModule["GPU"]): string {
+  if (mode !== "webgl") return mode;
+  return GPU.isWebGL2Supported ? "webgl2" : "webgl";
+}
 
 type GpuJsModule = typeof import("gpu.js");
 
@@ -235,7 +242,7 @@ const instances = new Map<string, Promise<Compiled>>();
 async function compile(mode: GpuJsMode, B: number, n: number, m: number, d: number, qs: number, iterations: number, domain: "kernel" | "log", plans: boolean): Promise<Compiled> {
   const { GPU } = await loadGpuJs();
   if (mode === "webgpu") await ensureWebGpu();
-  const gpu = new GPU({ mode });
+  const gpu = new GPU({ mode: gpuJsMode(mode, GPU) as never });
   const d4 = Math.floor(d / 4);
   const constants = { n, m, d, d4, dTail: d4 * 4, qs };
   const loopMax = Math.max(n, m, d) + 8;
@@ -485,10 +492,11 @@ function patchDawn(gpu: unknown): unknown {
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   const t = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(what)), ms);
-    timer.unref();
+    // Node: the timer alone does not keep the process alive (a browser's timer id is a number).
+    (timer as { unref?: () => void }).unref?.();
   });
   return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }
@@ -497,6 +505,7 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 export async function probeGpuJs(mode: GpuJsMode): Promise<void> {
   const { GPU } = await loadGpuJs();
   if (mode === "webasm" && !GPU.isWebAssemblySupported) throw new Error("WebAssembly is not supported on this platform");
+  if (mode === "webgl" && !GPU.isWebGL2Supported && !GPU.isWebGLSupported) throw new Error("no WebGL here (a browser's canvas gives it; Node has none)");
   if (mode === "webgpu") await ensureWebGpu();
   const tiny: Prepared = {
     pairs: 1,
@@ -521,5 +530,6 @@ export async function probeGpuJs(mode: GpuJsMode): Promise<void> {
   if (r === undefined || !(Math.abs(r.cost - 0.5) < 1e-4)) throw new Error(`${mode} probe: cost ${r?.cost}, expected 0.5`);
   const instance = await getCompiled(mode, 1, tiny, "kernel");
   const kind = instance.pipeline.backend;
-  if (kind !== null && kind !== mode) throw new Error(`gpu.js ran the ${mode} probe on "${kind}" (${instance.pipeline.fallbackReason ?? "no reason given"})`);
+  // gpu.js names its WebGL kernels' family "gpu".
+  if (kind !== null && kind !== (mode === "webgl" ? "gpu" : mode)) throw new Error(`gpu.js ran the ${mode} probe on "${kind}" (${instance.pipeline.fallbackReason ?? "no reason given"})`);
 }

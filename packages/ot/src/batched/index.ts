@@ -74,6 +74,12 @@ function firstLine(err: unknown): string {
   return msg.split("\n").find((l) => l.trim() !== "")?.trim() ?? "unknown error";
 }
 
+/** Whether `backend` loads and solves a tiny problem correctly in this process (probed once, then cached); never throws. */
+export function backendAvailability(backend: ConcreteOtBackend): Promise<BackendAvailability> {
+  if (!CONCRETE_BACKENDS.includes(backend)) return Promise.resolve({ backend, available: false, reason: `unknown backend ${JSON.stringify(backend)} (one of ${CONCRETE_BACKENDS.join(", ")})` });
+  return availability(backend);
+}
+
 /**
  * Which backends load and solve a tiny problem correctly in this process (probed once each, then
  * cached); unavailable ones carry the reason. Never throws.

@@ -1,13 +1,13 @@
 /** Public types of the batched Sinkhorn solvers. */
 
 /** Where a batch is solved; "auto" picks the fastest available (see `resolveAutoBackend`). */
-export type OtBackend = "auto" | "onnx" | "webasm" | "cpu" | "webgpu" | "js";
+export type OtBackend = "auto" | "onnx" | "webasm" | "cpu" | "webgpu" | "webgl" | "js";
 
 /** A concrete backend. */
 export type ConcreteOtBackend = Exclude<OtBackend, "auto">;
 
 /** Every concrete backend, in the order `availableBackends()` reports them. */
-export const CONCRETE_BACKENDS: readonly ConcreteOtBackend[] = ["onnx", "webgpu", "webasm", "js", "cpu"];
+export const CONCRETE_BACKENDS: readonly ConcreteOtBackend[] = ["onnx", "webgpu", "webgl", "webasm", "js", "cpu"];
 
 /**
  * A batch of token sequences: `lengths.length` items, each `lengths[i]` token vectors of `dim`

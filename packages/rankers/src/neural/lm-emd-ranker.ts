@@ -64,7 +64,7 @@ export const DEFAULT_ITERATIONS = 100;
 /** The study's fixed iteration count. */
 export const FAITHFUL_ITERATIONS = 500;
 
-const OT_BACKENDS: readonly string[] = ["auto", "onnx", "webasm", "cpu", "webgpu", "js"];
+const OT_BACKENDS: readonly string[] = ["auto", "onnx", "webasm", "cpu", "webgpu", "webgl", "js"];
 
 /** Applies the preset's defaults and checks the values (one-line Errors). */
 export function resolveLmEmd(options: LmEmdOptions & { preset?: NeuralPreset }, ranker = "lm-emd"): ResolvedLmEmd {
