@@ -11,7 +11,7 @@
  */
 import type { Document } from "@crossrank/datasets";
 import { type StaticEncoder, staticEncoderFromBytes } from "@crossrank/encode";
-import type { OtBackend } from "@crossrank/ot";
+import { backendAvailability, type OtBackend } from "@crossrank/ot";
 import {
   attachCollectionParts,
   type Bm25Ranker,
@@ -60,8 +60,9 @@ export interface BrowserBackendOptions {
   model: BrowserModel;
   documents: readonly Document[];
   /**
-   * Where LM-EMD's Sinkhorn runs: "webgpu" (gpu.js compute shaders), "js" (plain JavaScript), or
-   * "cpu" / "webasm" (gpu.js). Default: "webgpu" when `navigator.gpu` gives an adapter, else "js".
+   * Where LM-EMD's Sinkhorn runs: "webgpu" (gpu.js compute shaders), "webgl" (gpu.js fragment
+   * shaders), "js" (plain JavaScript), or "cpu" / "webasm" (gpu.js). Default: the first of webgpu,
+   * webgl and js that solves @crossrank/ot's probe problem here.
    */
   otBackend?: Exclude<OtBackend, "auto" | "onnx">;
   onProgress?: (progress: LoadProgress) => void;
@@ -84,15 +85,12 @@ function collectionLanguage(documents: readonly Document[]): string | undefined 
   return lang !== undefined && documents.every((d) => d.lang === lang) ? lang : undefined;
 }
 
-/** "webgpu" when this runtime has a WebGPU adapter (a browser's `navigator.gpu`), else "js". */
-async function defaultOtBackend(): Promise<"webgpu" | "js"> {
-  const gpu = (globalThis as { navigator?: { gpu?: { requestAdapter(): Promise<unknown> } } }).navigator?.gpu;
-  if (gpu === undefined) return "js";
-  try {
-    return (await gpu.requestAdapter()) ? "webgpu" : "js";
-  } catch {
-    return "js";
-  }
+/** The first of gpu.js' WebGPU and WebGL backends that solves @crossrank/ot's probe problem here (a browser with a GPU), else plain JavaScript. */
+async function defaultOtBackend(): Promise<"webgpu" | "webgl" | "js"> {
+  const navigator = (globalThis as { navigator?: { gpu?: unknown } }).navigator;
+  if (navigator?.gpu !== undefined && (await backendAvailability("webgpu")).available) return "webgpu";
+  if (typeof document !== "undefined" && (await backendAvailability("webgl")).available) return "webgl";
+  return "js";
 }
 
 /**

@@ -87,7 +87,7 @@ async function start(documents: Document[], name: string): Promise<void> {
   // The backend the page runs on, for end-to-end tests and the developer console.
   (globalThis as { crossrankBackend?: unknown }).crossrankBackend = backend;
   root.replaceChildren();
-  show(`${documents.length} documents from ${name}; the model, BM25 and Sinkhorn (${backend.otBackend === "webgpu" ? "gpu.js on WebGPU" : "JavaScript"}) run in this page.`);
+  show(`${documents.length} documents from ${name}; the model, BM25 and Sinkhorn (${backend.otBackend === "webgpu" ? "gpu.js on WebGPU" : backend.otBackend === "webgl" ? "gpu.js on WebGL" : "JavaScript"}) run in this page.`);
   await mountApp(root, backend);
 }
 
