@@ -36,6 +36,15 @@ try {
     if (first === undefined && r.hits.length > 0) first = { query: s.query, id: r.hits[0].id };
     console.log(`${s.ranker} ${JSON.stringify(s.params ?? {})} "${s.query}": ${r.took_ms} ms ->`, r.hits.map((h) => `${h.id} (${h.score.toFixed(3)})`).join(", "));
   }
+  // The page's OT backend (webgl / webgpu where the browser has them) re-ranks as plain JavaScript does.
+  const otBackend = await browser.evaluate("crossrankBackend.otBackend");
+  if (otBackend !== "js") {
+    const ask = (b) => browser.evaluate(`crossrankBackend.search(${JSON.stringify({ query: "文本编辑器", ranker: "rerank", params: { first: "bi-encoder", second: "lm-emd", depth: 20, firstWeight: 0, lengthGate: 0, otBackend: b }, k: 10, queryLang: "zh" })})`);
+    const [own, js] = [await ask(otBackend), await ask("js")];
+    const worst = Math.max(...own.hits.map((h, i) => (h.id === js.hits[i]?.id ? Math.abs(h.score - js.hits[i].score) : Infinity)));
+    console.log(`rerank lm-emd on ${otBackend} against js: largest score difference ${worst.toExponential(2)}`, own.hits.slice(0, 3).map((h) => h.score), js.hits.slice(0, 3).map((h) => h.score));
+    if (!(worst < 1e-4)) throw new Error(`${otBackend} re-ranks differently from js (${worst})`);
+  }
   for (const marginals of ["uniform", "idf"]) {
     const e = await browser.evaluate(`crossrankBackend.explain(${JSON.stringify({ query: first.query, id: first.id, marginals })})`);
     const mass = e.plan.flat().reduce((a, b) => a + b, 0);
