@@ -23,6 +23,7 @@
  * or the new ones, never a mix.
  */
 import type { Document, Query } from "@crossrank/datasets";
+import type { Encoder } from "@crossrank/encode";
 import { rankedDocuments, type Run } from "@crossrank/metrics";
 import {
   bm25Idf,
@@ -37,6 +38,7 @@ import {
   type RankingInput,
   type RankOptions,
   RerankRanker,
+  rolePrompt,
 } from "@crossrank/rankers";
 import pg from "pg";
 import type { IndexManifest } from "./format.js";
@@ -449,7 +451,7 @@ export class PostgresIndex implements SearchStore {
     return hits(rows);
   }
 
-  private encoder: Promise<{ encode(texts: readonly string[], options?: { language?: string }): Promise<{ dim: number; data: Float32Array }> }> | undefined;
+  private encoder: Promise<Encoder> | undefined;
 
   /** The bi-encoder: the stored vectors' encoder on the queries, then HNSW (or a full scan with `exact`). */
   private async dense(queries: readonly string[], k: number, exact: boolean, queryLang: string | undefined): Promise<SearchHit[][]> {
@@ -457,8 +459,14 @@ export class PostgresIndex implements SearchStore {
     if (spec === undefined || this.meta.vectors === null) throw new Error(`${this.location}: holds no vectors (built with --encoder none)`);
     const similarity = this.manifest.encoder?.similarity ?? "cosine";
     this.encoder ??= import("@crossrank/encode").then(({ loadEncoder }) => loadEncoder(spec));
-    // The queries' language picks an X-MOD encoder's adapter (other encoders ignore it).
-    const { dim, data } = await (await this.encoder).encode(queries, queryLang === undefined ? {} : { language: queryLang });
+    const encoder = await this.encoder;
+    // Prompted as the bi-encoder prompts queries (E5's "query: "), as the stored vectors were prompted as documents;
+    // the queries' language picks an X-MOD encoder's adapter (other encoders ignore it).
+    const prompt = rolePrompt(encoder, "query");
+    const { dim, data } = await encoder.encode(
+      queries.map((q) => prompt + q),
+      queryLang === undefined ? {} : { language: queryLang },
+    );
     const client = await this.pool.connect();
     try {
       await client.query("BEGIN");

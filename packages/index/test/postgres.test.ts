@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Document } from "@crossrank/datasets";
@@ -65,6 +65,24 @@ describe.skipIf(!url)("PostgreSQL + pgvector", () => {
         const expected = (await index.search(q, { ranker: "bi-encoder", k: 3, params: { exact: true } })).map((h) => h.id);
         expect((await pgIndex.search(q, { ranker: "bi-encoder", k: 3, exact: true })).map((h) => h.id), q).toEqual(expected);
         expect((await pgIndex.search(q, { ranker: "bi-encoder", k: 3 })).map((h) => h.id), q).toEqual(expected);
+      }
+    } finally {
+      await pgIndex.close();
+    }
+  });
+
+  it("prompts the queries of an E5-style model (query: / passage:) as the embedded bi-encoder does", async () => {
+    const e5 = (await writeFixtureModel(join(dir, "e5"), { kind: "sentence-transformers" })).dir;
+    const stConfig = JSON.parse(await readFile(join(e5, "config_sentence_transformers.json"), "utf8")) as Record<string, unknown>;
+    await writeFile(join(e5, "config_sentence_transformers.json"), JSON.stringify({ ...stConfig, prompts: { query: "query: ", passage: "passage: " } }));
+    await buildIndex(join(dir, "idx-e5"), DOCS, { encoder: e5 });
+    const prompted = await openIndex(join(dir, "idx-e5"));
+    await writePostgresIndex(prompted, url!, { schema: "crossrank_test_e5" });
+    const pgIndex = await openPostgresIndex(url!, { schema: "crossrank_test_e5" });
+    try {
+      for (const q of QUERIES) {
+        const expected = await prompted.search(q, { ranker: "bi-encoder", k: 4, params: { exact: true } });
+        expectSameHits(await pgIndex.search(q, { ranker: "bi-encoder", k: 4, params: { exact: true } }), expected, 1e-5, q);
       }
     } finally {
       await pgIndex.close();

@@ -25,7 +25,7 @@ export { clearNeuralMemo, neuralMemoStats, type PooledMatrix, provideEncoder } f
 export type { EncoderSettings, NeuralPreset, NeuralRankerOptions } from "./neural/settings.js";
 export { type CandidateMap, type CandidateRanker, isCandidateRanker } from "./neural/common.js";
 export { rankCandidateSets } from "./candidate-sets.js";
-export { PooledRanker, type PooledKind, type PooledRankerOptions } from "./neural/pooled-ranker.js";
+export { PooledRanker, rolePrompt, type PooledKind, type PooledRankerOptions } from "./neural/pooled-ranker.js";
 export { MaxSimRanker, maxSim, type MaxSimRankerOptions } from "./neural/maxsim-ranker.js";
 export {
   countDocumentFrequencies,

@@ -3,7 +3,7 @@
  * study's baselines on a plain language model (BERT-CLS, BERT-MAX, BERT-MEAN) and
  * sentence-transformers bi-encoders.
  */
-import type { SentenceOptions } from "@crossrank/encode";
+import type { Encoder, SentenceOptions } from "@crossrank/encode";
 import type { Run } from "@crossrank/metrics";
 import type { Document } from "@crossrank/datasets";
 import { type CollectionPart, type CollectionPartBuilder, collectionParts, documentIds } from "../collection-parts.js";
@@ -83,8 +83,19 @@ export interface PooledRankerOptions extends NeuralRankerOptions {
  * depend on the other texts of its batch, so restricting to candidates would change the vectors.
  */
 /** Prompt names sentence-transformers folders use for queries, and for documents (first found wins). */
-const QUERY_PROMPTS = ["query"] as const;
-const DOCUMENT_PROMPTS = ["passage", "document", "corpus"] as const;
+const ROLE_PROMPTS = { query: ["query"], document: ["passage", "document", "corpus"] } as const;
+
+/**
+ * The prompt a bi-encoder puts before a text of this role, from its folder's prompts as
+ * sentence-transformers models are meant to be used (E5: "query: " before queries, "passage: "
+ * before documents; the default prompt before both when there is no role prompt; "" without prompts).
+ * Exported so that stores encoding queries themselves (a PostgreSQL index) prompt them alike.
+ */
+export function rolePrompt(encoder: Pick<Encoder, "prompts" | "defaultPromptName">, role: keyof typeof ROLE_PROMPTS): string {
+  const { prompts, defaultPromptName } = encoder;
+  for (const name of ROLE_PROMPTS[role]) if (prompts[name] !== undefined) return prompts[name]!;
+  return defaultPromptName === undefined ? "" : (prompts[defaultPromptName] ?? "");
+}
 
 export class PooledRanker implements CandidateRanker {
   readonly name: string;
@@ -153,20 +164,17 @@ export class PooledRanker implements CandidateRanker {
    * study's baselines (bert-cls, -max, -mean) encode the texts as they are.
    */
   private documentTexts(shared: SharedEncoder, documents: readonly Document[]): string[] {
-    const prompt = this.rolePrompt(shared, DOCUMENT_PROMPTS);
+    const prompt = this.rolePrompt(shared, "document");
     return documents.map((d) => prompt + (this.settings.title === false ? d.text : documentText(d)));
   }
 
   private queryTexts(shared: SharedEncoder, queries: readonly { text: string }[]): string[] {
-    const prompt = this.rolePrompt(shared, QUERY_PROMPTS);
+    const prompt = this.rolePrompt(shared, "query");
     return queries.map((q) => prompt + q.text);
   }
 
-  private rolePrompt(shared: SharedEncoder, names: readonly string[]): string {
-    if (this.kind !== "bi-encoder") return "";
-    const { prompts, defaultPromptName } = shared.encoder;
-    for (const name of names) if (prompts[name] !== undefined) return prompts[name]!;
-    return defaultPromptName === undefined ? "" : (prompts[defaultPromptName] ?? "");
+  private rolePrompt(shared: SharedEncoder, role: "query" | "document"): string {
+    return this.kind === "bi-encoder" ? rolePrompt(shared.encoder, role) : "";
   }
 
   /** The key of this ranker's document vectors among a collection's prebuilt parts: the encoder's vector settings, the pooling and the similarity. */
