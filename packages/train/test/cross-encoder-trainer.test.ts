@@ -1,28 +1,13 @@
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { loadCrossEncoder, loadPairFeatures } from "@crossrank/encode";
-import { clearNeuralMemo, createRanker } from "@crossrank/rankers";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createRanker } from "@crossrank/rankers";
+import { describe, expect, it } from "vitest";
 import { trainCrossEncoderHead, type RelevancePair } from "../src/cross-encoder-trainer.js";
 import { relevanceRankingLoss } from "../src/losses/index.js";
+import { useTemporaryCache } from "./helpers/temporary-cache.js";
 
-// Fixture models go under a temporary CROSSRANK_CACHE_DIR, never the user's.
-let dir: string;
-const savedEnv = { CROSSRANK_CACHE_DIR: process.env.CROSSRANK_CACHE_DIR, CROSSRANK_OFFLINE: process.env.CROSSRANK_OFFLINE };
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "crossrank-ce-train-"));
-  process.env.CROSSRANK_CACHE_DIR = join(dir, "cache");
-  process.env.CROSSRANK_OFFLINE = "1";
-});
-afterAll(async () => {
-  await clearNeuralMemo();
-  for (const [key, value] of Object.entries(savedEnv)) {
-    if (value === undefined) delete process.env[key];
-    else process.env[key] = value;
-  }
-  await rm(dir, { recursive: true, force: true });
-});
+const tmp = useTemporaryCache("crossrank-ce-train-");
 
 // A query is a sentence's first words; its relevant document is the sentence (the fixture corpus' English lines).
 const SENTENCES = [
@@ -48,7 +33,7 @@ const allPairs = PAIRS.flatMap((p) => SENTENCES.map((s) => [p.query, s] as [stri
 
 describe("trainCrossEncoderHead (relevance ranking, frozen encoder)", () => {
   it("epochs 0 writes the checkpoint's classifier: the head folder scores as the model", async () => {
-    const out = join(dir, "identity");
+    const out = join(tmp.dir, "identity");
     const result = await trainCrossEncoderHead({ model: MODEL, pairs: PAIRS, pool: POOL, epochs: 0, out });
     expect(result.steps).toBe(0);
     expect(result.config).toMatchObject({ encoder: MODEL, type: "linear", appliesTo: "pair", output: 1 });
@@ -63,7 +48,7 @@ describe("trainCrossEncoderHead (relevance ranking, frozen encoder)", () => {
   });
 
   it("lowers the RR loss, changes the ranking, and the ranker's scores are the trained head's", async () => {
-    const out = join(dir, "trained");
+    const out = join(tmp.dir, "trained");
     const result = await trainCrossEncoderHead({ model: MODEL, pairs: PAIRS, pool: POOL, group: 4, negatives: "random", epochs: 40, batchSize: 4, optimizer: { lr: 0.5, weightDecay: 0 }, seed: 3, out });
     expect(result.steps).toBe(40 * 2);
     // The fixture's pooled features differ little between pairs (a random tiny BERT), so the classifier needs a large lr to move.
@@ -98,11 +83,11 @@ describe("trainCrossEncoderHead (relevance ranking, frozen encoder)", () => {
   });
 
   it("draws BM25 negatives and says what is wrong", async () => {
-    const bm25 = await trainCrossEncoderHead({ model: MODEL, pairs: PAIRS, pool: POOL, group: 3, epochs: 1, out: join(dir, "bm25") });
+    const bm25 = await trainCrossEncoderHead({ model: MODEL, pairs: PAIRS, pool: POOL, group: 3, epochs: 1, out: join(tmp.dir, "bm25") });
     expect(bm25.negatives.bm25).toBeGreaterThan(0);
     expect(bm25.negatives.bm25 + bm25.negatives.random).toBe(PAIRS.length * 2);
-    await expect(trainCrossEncoderHead({ model: MODEL, pairs: PAIRS, group: 1, epochs: 1, out: join(dir, "x") })).rejects.toThrow("group must be a whole number >= 2, got 1");
-    await expect(trainCrossEncoderHead({ model: MODEL, pairs: PAIRS.slice(0, 2), group: 4, epochs: 1, out: join(dir, "x") })).rejects.toThrow("pairs[0] has 1 possible negatives in the pool, a group of 4 needs 3");
-    await expect(trainCrossEncoderHead({ model: "fixture:bert", pairs: PAIRS, epochs: 1, out: join(dir, "x") })).rejects.toThrow("not a text-classification export");
+    await expect(trainCrossEncoderHead({ model: MODEL, pairs: PAIRS, group: 1, epochs: 1, out: join(tmp.dir, "x") })).rejects.toThrow("group must be a whole number >= 2, got 1");
+    await expect(trainCrossEncoderHead({ model: MODEL, pairs: PAIRS.slice(0, 2), group: 4, epochs: 1, out: join(tmp.dir, "x") })).rejects.toThrow("pairs[0] has 1 possible negatives in the pool, a group of 4 needs 3");
+    await expect(trainCrossEncoderHead({ model: "fixture:bert", pairs: PAIRS, epochs: 1, out: join(tmp.dir, "x") })).rejects.toThrow("not a text-classification export");
   });
 });

@@ -3,6 +3,7 @@
  */
 import { mulberry32 } from "@crossrank/ot";
 import { expect } from "vitest";
+import type { LmEmdGroup } from "../src/lm-emd-trainer.js";
 
 /** Uniform numbers in [lo, hi) from a seeded generator, as float64. */
 export function uniformArray(rng: () => number, length: number, lo = -1, hi = 1): Float64Array {
@@ -12,6 +13,15 @@ export function uniformArray(rng: () => number, length: number, lo = -1, hi = 1)
 /** A seeded uniform [0, 1) source. */
 export function seeded(seed: number): () => number {
   return mulberry32(seed);
+}
+
+/** Random groups of base token rows (width I): a query and `size` candidates, each of 2–4 rows. */
+export function randomGroups(rng: () => number, I: number, count: number, size: number): LmEmdGroup[] {
+  const text = () => {
+    const n = 2 + Math.floor(rng() * 3);
+    return { rows: Float32Array.from(uniformArray(rng, n * I)), length: n };
+  };
+  return Array.from({ length: count }, () => ({ query: text(), docs: Array.from({ length: size }, text) }));
 }
 
 /**

@@ -1,49 +1,19 @@
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { type HeadConfig, loadEncoder } from "@crossrank/encode";
-import { evaluate, type Qrels } from "@crossrank/metrics";
-import { clearNeuralMemo, LmEmdRanker } from "@crossrank/rankers";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { evaluate } from "@crossrank/metrics";
+import { LmEmdRanker } from "@crossrank/rankers";
+import { describe, expect, it } from "vitest";
 import { emdScoreAndGrad } from "../src/emd.js";
 import { TrainableHead } from "../src/head-trainer.js";
-import { type LmEmdGroup, type LmEmdLossOptions, lmEmdBatchLoss, lmEmdBatchLossBatched, type LmEmdPair, trainLmEmdHead } from "../src/lm-emd-trainer.js";
+import { type LmEmdGroup, type LmEmdLossOptions, lmEmdBatchLoss, lmEmdBatchLossBatched, trainLmEmdHead } from "../src/lm-emd-trainer.js";
 import { pairwiseHingeLoss } from "../src/losses/index.js";
-import { expectGradient, finiteDifferenceF32, relativeError, seeded, uniformArray } from "./grad-check.js";
+import { expectGradient, finiteDifferenceF32, relativeError, randomGroups, seeded, uniformArray } from "./grad-check.js";
+import { parallelTask } from "./helpers/parallel-task.js";
+import { useTemporaryCache } from "./helpers/temporary-cache.js";
 
-// Fixture models go under a temporary CROSSRANK_CACHE_DIR, never the user's.
-let dir: string;
-const savedEnv = { CROSSRANK_CACHE_DIR: process.env.CROSSRANK_CACHE_DIR, CROSSRANK_OFFLINE: process.env.CROSSRANK_OFFLINE };
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "crossrank-lm-emd-train-"));
-  process.env.CROSSRANK_CACHE_DIR = join(dir, "cache");
-  process.env.CROSSRANK_OFFLINE = "1";
-});
-
-afterAll(async () => {
-  await clearNeuralMemo();
-  for (const [key, value] of Object.entries(savedEnv)) {
-    if (value === undefined) delete process.env[key];
-    else process.env[key] = value;
-  }
-  await rm(dir, { recursive: true, force: true });
-});
-
-/** Random groups of base token rows (width I): a query and `size` candidates of various lengths. */
-function randomGroups(rng: () => number, I: number, count: number, size: number): LmEmdGroup[] {
-  return Array.from({ length: count }, () => {
-    const n = 2 + Math.floor(rng() * 3);
-    return {
-      query: { rows: Float32Array.from(uniformArray(rng, n * I)), length: n },
-      docs: Array.from({ length: size }, () => {
-        const m = 2 + Math.floor(rng() * 3);
-        return { rows: Float32Array.from(uniformArray(rng, m * I)), length: m };
-      }),
-    };
-  });
-}
+const tmp = useTemporaryCache("crossrank-lm-emd-train-");
 
 /**
  * Which quantity the gradient is exact for. lmEmdBatchLoss's gradient holds the Sinkhorn plan
@@ -184,40 +154,13 @@ describe("lmEmdBatchLoss: the study's losses on s = 1 − distance", () => {
 });
 
 /** A tiny parallel task: German queries, English documents, query i ↔ document i. */
-const GERMAN = [
-  "Der Hund läuft schnell über die Wiese.",
-  "Die Katze schläft auf dem Sofa.",
-  "Paris ist die Hauptstadt von Frankreich.",
-  "Im Jahr 1969 landeten Menschen auf dem Mond.",
-  "Der Rhein fließt durch Köln und Düsseldorf.",
-  "Wasser kocht bei 100 Grad Celsius.",
-  "Beethoven komponierte neun Sinfonien.",
-  "Der Zug nach Berlin hat zwei Stunden Verspätung.",
-  "Die Bibliothek öffnet um acht Uhr morgens.",
-  "Mozart wurde 1756 in Salzburg geboren.",
-];
-const ENGLISH = [
-  "The dog runs quickly across the meadow.",
-  "The cat sleeps on the sofa.",
-  "Paris is the capital of France.",
-  "In 1969 humans landed on the Moon.",
-  "The Rhine flows through Cologne and Düsseldorf.",
-  "Water boils at 100 degrees Celsius.",
-  "Beethoven composed nine symphonies.",
-  "The train to Berlin is two hours late.",
-  "The library opens at eight in the morning.",
-  "Mozart was born in Salzburg in 1756.",
-];
-const queries = GERMAN.map((text, i) => ({ id: `q${i}`, text }));
-const documents = ENGLISH.map((text, i) => ({ id: `d${i}`, text }));
-const pairs: LmEmdPair[] = GERMAN.map((query, i) => ({ query, queryId: `q${i}`, relevant: ENGLISH[i]!, relevantId: `d${i}` }));
-const qrels: Qrels = new Map(queries.map((q, i) => [q.id, new Map([[`d${i}`, 1]])]));
+const { queries, documents, pairs, qrels } = parallelTask();
 
 describe("trainLmEmdHead on a tiny parallel task with the fixture model", { timeout: 120_000 }, () => {
   const base = { encoder: "fixture:bert", encoderOptions: { maxLength: 24 }, pairs, pool: documents, gamma: 0.1, iterations: 50, group: 4, negatives: "random" as const, plot: false };
 
   it("lowers the training loss, writes a head folder the lm-emd ranker ranks with, and changes the ranking", async () => {
-    const out = join(dir, "ce");
+    const out = join(tmp.dir, "ce");
     const result = await trainLmEmdHead({ ...base, loss: "cross-entropy", epochs: 8, optimizer: { lr: 0.02 }, seed: 3, out, plot: true });
     expect(result.steps).toBe(8 * pairs.length);
     expect(result.firstEpochLoss).toBeDefined();
@@ -244,35 +187,35 @@ describe("trainLmEmdHead on a tiny parallel task with the fixture model", { time
   });
 
   it("pairwise with BM25 negatives: the loss goes down; 0 epochs write the identity head (the base ranking)", async () => {
-    const result = await trainLmEmdHead({ ...base, negatives: "bm25", loss: "pairwise", epochs: 3, optimizer: { lr: 0.01 }, solver: "reference", out: join(dir, "pw") });
+    const result = await trainLmEmdHead({ ...base, negatives: "bm25", loss: "pairwise", epochs: 3, optimizer: { lr: 0.01 }, solver: "reference", out: join(tmp.dir, "pw") });
     expect(result.lastEpochLoss!).toBeLessThan(result.firstEpochLoss!);
     expect(result.negatives.bm25 + result.negatives.random).toBe(3 * pairs.length);
     expect(result.config.trainedBy).toMatchObject({ loss: "pairwise", margin: 0, negatives: "bm25", bm25Depth: 20, solver: "reference" });
 
-    const identity = await trainLmEmdHead({ ...base, epochs: 0, out: join(dir, "identity") });
+    const identity = await trainLmEmdHead({ ...base, epochs: 0, out: join(tmp.dir, "identity") });
     expect(identity.steps).toBe(0);
     const w = identity.head.weights.weight!;
     for (let i = 0; i < 32; i++) for (let j = 0; j < 32; j++) expect(w[i * 32 + j]).toBe(i === j ? 1 : 0);
     const input = { queries, documents };
     const plain = await new LmEmdRanker({ encoder: "fixture:bert", maxLength: 24 }).rank(input);
-    const headed = await new LmEmdRanker({ encoder: join(dir, "identity"), maxLength: 24 }).rank(input);
+    const headed = await new LmEmdRanker({ encoder: join(tmp.dir, "identity"), maxLength: 24 }).rank(input);
     expect(headed).toEqual(plain);
   });
 
   it("is deterministic, and a run resumed from its epoch-1 checkpoint ends with the uninterrupted run's weights", async () => {
     const common = { ...base, loss: "pairwise" as const, optimizer: { lr: 0.01 }, seed: 5 };
-    const full = await trainLmEmdHead({ ...common, epochs: 2, out: join(dir, "full") });
-    const again = await trainLmEmdHead({ ...common, epochs: 2, out: join(dir, "again") });
-    expect(await readFile(join(dir, "again", "head.safetensors"))).toEqual(await readFile(join(dir, "full", "head.safetensors")));
-    await trainLmEmdHead({ ...common, epochs: 1, out: join(dir, "resumed") });
-    const resumed = await trainLmEmdHead({ ...common, epochs: 2, out: join(dir, "resumed"), resume: true });
+    const full = await trainLmEmdHead({ ...common, epochs: 2, out: join(tmp.dir, "full") });
+    const again = await trainLmEmdHead({ ...common, epochs: 2, out: join(tmp.dir, "again") });
+    expect(await readFile(join(tmp.dir, "again", "head.safetensors"))).toEqual(await readFile(join(tmp.dir, "full", "head.safetensors")));
+    await trainLmEmdHead({ ...common, epochs: 1, out: join(tmp.dir, "resumed") });
+    const resumed = await trainLmEmdHead({ ...common, epochs: 2, out: join(tmp.dir, "resumed"), resume: true });
     expect(resumed.steps).toBe(full.steps);
     expect(Array.from(resumed.head.weights.weight!)).toEqual(Array.from(full.head.weights.weight!));
     expect(Array.from(resumed.head.weights.bias!)).toEqual(Array.from(again.head.weights.bias!));
   });
 
   it("rejects bad options, naming them", async () => {
-    const out = join(dir, "bad");
+    const out = join(tmp.dir, "bad");
     await expect(trainLmEmdHead({ ...base, epochs: 1, out, loss: "hinge" as "pairwise" })).rejects.toThrow(/loss must be "pairwise" or "cross-entropy"/);
     await expect(trainLmEmdHead({ ...base, epochs: 1, out, group: 20 })).rejects.toThrow(/pairs\[0\] has 9 possible negatives in the pool, a group of 20 needs 19/);
     await expect(trainLmEmdHead({ ...base, epochs: 1, out, head: { appliesTo: "sentence" as "tokens" } })).rejects.toThrow(/appliesTo must be "tokens"/);
