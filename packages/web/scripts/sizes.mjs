@@ -29,13 +29,16 @@ for (const path of files(folder)) {
   sizes.set(relative(folder, path), { raw: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length });
 }
 
-let manifest;
+// What loads at start: from vite's manifest (build.manifest: true: the entry's static imports too),
+// else the files index.html names.
+let manifest = {};
+const start = new Set(["index.html"]);
 try {
   manifest = JSON.parse(readFileSync(join(folder, ".vite", "manifest.json"), "utf8"));
 } catch {
-  throw new Error(`${folder}/.vite/manifest.json: missing; build with vite's build.manifest: true (it tells what loads at start)`);
+  console.log(`(no ${folder}/.vite/manifest.json: "start" is what index.html names; build with build.manifest: true to follow the entry's imports)`);
+  for (const [, ref] of readFileSync(join(folder, "index.html"), "utf8").matchAll(/(?:src|href)="\.?\/?([^"]+)"/g)) if (sizes.has(ref)) start.add(ref);
 }
-const start = new Set(["index.html"]);
 const visit = (key) => {
   const entry = manifest[key];
   if (entry === undefined || start.has(entry.file)) return;
