@@ -1,15 +1,14 @@
 import { copyFileSync, mkdirSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadSasaki18Task } from "@crossrank/datasets";
 import { evaluate } from "@crossrank/metrics";
-import { clearNeuralMemo, createRanker, rankCandidateSets } from "@crossrank/rankers";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createRanker, rankCandidateSets } from "@crossrank/rankers";
+import { beforeAll, describe, expect, it } from "vitest";
 import { rankerConfigs, runSuite } from "../src/run.js";
 import { loadSuite, type Suite } from "../src/suite.js";
 import { splitTask } from "../src/train.js";
+import { useTemporaryCache } from "./helpers/temporary-cache.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const suitePath = join(here, "..", "suites", "lm-emd-sasaki18.yaml");
@@ -17,28 +16,15 @@ const suitePath = join(here, "..", "suites", "lm-emd-sasaki18.yaml");
 const fixtureLines = join(here, "..", "..", "..", "packages", "datasets", "test", "fixtures", "clir-lines");
 
 describe("the LM-EMD study's protocol suite (lm-emd-sasaki18.yaml)", { timeout: 300_000 }, () => {
-  let dir: string;
+  const tmp = useTemporaryCache("crossrank-bench-sasaki18-");
   let data: string;
-  const savedEnv = { CROSSRANK_CACHE_DIR: process.env.CROSSRANK_CACHE_DIR, CROSSRANK_OFFLINE: process.env.CROSSRANK_OFFLINE };
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), "crossrank-bench-sasaki18-"));
-    process.env.CROSSRANK_CACHE_DIR = join(dir, "cache");
-    process.env.CROSSRANK_OFFLINE = "1";
     // The files under the names the study's archive gives them.
-    data = join(dir, "sasaki18");
+    data = join(tmp.dir, "sasaki18");
     mkdirSync(join(data, "data_en_de"), { recursive: true });
     copyFileSync(join(fixtureLines, "en-de.train.tsv"), join(data, "data_en_de", "train.txt"));
     copyFileSync(join(fixtureLines, "en-de.test.tsv"), join(data, "data_en_de", "test1.txt"));
-  });
-
-  afterAll(async () => {
-    await clearNeuralMemo();
-    for (const [key, value] of Object.entries(savedEnv)) {
-      if (value === undefined) delete process.env[key];
-      else process.env[key] = value;
-    }
-    await rm(dir, { recursive: true, force: true });
   });
 
   it("parses into the study's rows: LM-EMD at γ 0.1, 1, 10 and the three baselines, untrained and trained with both losses", async () => {
@@ -72,7 +58,7 @@ describe("the LM-EMD study's protocol suite (lm-emd-sasaki18.yaml)", { timeout: 
     const loaded = await loadSuite(suitePath);
     // The committed suite with the fixture model and the fixture files (German only).
     const suite: Suite = { ...loaded, encoder: "fixture:bert", embeddingCache: false, datasets: [{ dataset: "sasaki18", docLangs: ["de"], test: "test1", train: "train", dir: data }] };
-    const result = await runSuite(suite, { outDir: join(dir, "out") });
+    const result = await runSuite(suite, { outDir: join(tmp.dir, "out") });
     expect(result.results.length).toBe(18);
     for (const cell of result.results) {
       expect(cell).toMatchObject({ dataset: "sasaki18", task: "test1", queryLang: "en", docLang: "de", queries: 5, documents: 5 });

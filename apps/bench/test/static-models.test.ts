@@ -1,40 +1,26 @@
 import { createHash } from "node:crypto";
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { clearNeuralMemo } from "@crossrank/rankers";
 import { builtRecipe, TINY_STATIC_CONFIG } from "@crossrank/train";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { rankerConfigs, runSuite } from "../src/run.js";
 import { ensureStaticModels } from "../src/static-models.js";
 import { loadSuite } from "../src/suite.js";
+import { useTemporaryCache } from "./helpers/temporary-cache.js";
 
 // The datasets package's committed DDTP fixtures, laid out under the names the loaders look for.
 const DDTP_FIXTURES = fileURLToPath(new URL("../../../packages/datasets/test/fixtures/ddtp/", import.meta.url));
 
-let dir: string;
+const tmp = useTemporaryCache("crossrank-bench-static-");
 let ddtpDir: string;
-const savedEnv = { CROSSRANK_CACHE_DIR: process.env.CROSSRANK_CACHE_DIR, CROSSRANK_OFFLINE: process.env.CROSSRANK_OFFLINE };
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "crossrank-bench-static-"));
-  process.env.CROSSRANK_CACHE_DIR = join(dir, "cache");
-  process.env.CROSSRANK_OFFLINE = "1";
-  ddtpDir = join(dir, "ddtp");
+  ddtpDir = join(tmp.dir, "ddtp");
   await mkdir(ddtpDir);
   await copyFile(join(DDTP_FIXTURES, "de.deb822.gz"), join(ddtpDir, "Translation-de.gz"));
   await copyFile(join(DDTP_FIXTURES, "en.deb822"), join(ddtpDir, "Translation-en"));
   await copyFile(join(DDTP_FIXTURES, "pt_BR.deb822"), join(ddtpDir, "Translation-pt_BR"));
-});
-
-afterAll(async () => {
-  await clearNeuralMemo();
-  for (const [key, value] of Object.entries(savedEnv)) {
-    if (value === undefined) delete process.env[key];
-    else process.env[key] = value;
-  }
-  await rm(dir, { recursive: true, force: true });
 });
 
 /** The tiny configuration on the DDTP fixtures (a handful of pairs: batches of 2 so that there are updates). */
@@ -45,9 +31,9 @@ const embeddings = async (model: string) => createHash("sha256").update(await re
 
 describe("ensureStaticModels", () => {
   it("builds a missing model, skips it when built from the same recipe, rebuilds when the recipe changes", async () => {
-    const recipePath = join(dir, "recipe.json");
+    const recipePath = join(tmp.dir, "recipe.json");
     await writeFile(recipePath, JSON.stringify(tinyRecipe(1)));
-    const out = join(dir, "models", "static");
+    const out = join(tmp.dir, "models", "static");
     const lines: string[] = [];
     const log = (line: string) => lines.push(line);
 
@@ -78,9 +64,9 @@ describe("ensureStaticModels", () => {
   // would be complete there, no update would run, and the "rebuilt" model would keep the old
   // weights while config.json claimed the new recipe.
   it("a rebuilt model is trained from the new recipe, not resumed from the old recipe's checkpoint", async () => {
-    const recipePath = join(dir, "recipe-seeds.json");
-    const out = join(dir, "models", "seeds");
-    const reference = join(dir, "models", "seed2-reference");
+    const recipePath = join(tmp.dir, "recipe-seeds.json");
+    const out = join(tmp.dir, "models", "seeds");
+    const reference = join(tmp.dir, "models", "seed2-reference");
     await writeFile(recipePath, JSON.stringify(tinyRecipe(2)));
     await ensureStaticModels([{ out: reference, recipe: recipePath }], () => {});
     await writeFile(recipePath, JSON.stringify(tinyRecipe(1)));
@@ -92,15 +78,15 @@ describe("ensureStaticModels", () => {
   });
 
   it("reads a bad recipe file's error naming the file and key", async () => {
-    const recipePath = join(dir, "bad.json");
+    const recipePath = join(tmp.dir, "bad.json");
     await writeFile(recipePath, JSON.stringify({ ...tinyRecipe(1), vocabsize: 3 }));
-    await expect(ensureStaticModels([{ out: join(dir, "models", "bad"), recipe: recipePath }], () => {})).rejects.toThrow(`${recipePath}: vocabsize: unknown key`);
+    await expect(ensureStaticModels([{ out: join(tmp.dir, "models", "bad"), recipe: recipePath }], () => {})).rejects.toThrow(`${recipePath}: vocabsize: unknown key`);
   });
 });
 
 describe("runSuite with staticModels, a ddtp split and ranker queryLangs", { timeout: 120_000 }, () => {
   it("builds the model first, runs a ranker only on its query languages, and loads the ddtp dev split", async () => {
-    const suiteDir = join(dir, "suite");
+    const suiteDir = join(tmp.dir, "suite");
     await mkdir(suiteDir, { recursive: true });
     await writeFile(join(suiteDir, "q.de"), ["Der Hund läuft schnell.", "Die Katze schläft.", "Paris ist die Hauptstadt von Frankreich.", "Ein Spiel im Weltraum."].join("\n") + "\n");
     await writeFile(join(suiteDir, "q.fr"), ["Le chien court vite.", "Le chat dort.", "Paris est la capitale de la France.", "Un jeu dans l'espace."].join("\n") + "\n");

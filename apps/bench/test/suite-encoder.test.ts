@@ -1,32 +1,12 @@
 import { existsSync } from "node:fs";
-import { cp, mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { cp, mkdir, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { clearNeuralMemo } from "@crossrank/rankers";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { runSuite, withSuiteDefaults } from "../src/run.js";
 import { loadSuite, parseSuite, resolveModelSpec, SuiteError, type Suite } from "../src/suite.js";
+import { useTemporaryCache } from "./helpers/temporary-cache.js";
 
-// Fixture models and embedding caches go under a temporary CROSSRANK_CACHE_DIR, never the user's.
-let dir: string;
-let cacheDir: string;
-const savedEnv = { CROSSRANK_CACHE_DIR: process.env.CROSSRANK_CACHE_DIR, CROSSRANK_OFFLINE: process.env.CROSSRANK_OFFLINE };
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "crossrank-bench-encoder-"));
-  cacheDir = join(dir, "cache");
-  process.env.CROSSRANK_CACHE_DIR = cacheDir;
-  process.env.CROSSRANK_OFFLINE = "1";
-});
-
-afterAll(async () => {
-  await clearNeuralMemo();
-  for (const [key, value] of Object.entries(savedEnv)) {
-    if (value === undefined) delete process.env[key];
-    else process.env[key] = value;
-  }
-  await rm(dir, { recursive: true, force: true });
-});
+const tmp = useTemporaryCache("crossrank-bench-encoder-");
 
 const minimal = {
   name: "s",
@@ -90,7 +70,7 @@ describe("withSuiteDefaults", () => {
   });
 
   it("defaults the embedding cache to embeddings/ under CROSSRANK_CACHE_DIR", () => {
-    expect(withSuiteDefaults(suiteWith({ encoder: "fixture:bert" }), "maxsim", {}).cache).toBe(join(cacheDir, "embeddings"));
+    expect(withSuiteDefaults(suiteWith({ encoder: "fixture:bert" }), "maxsim", {}).cache).toBe(join(tmp.cacheDir, "embeddings"));
   });
 
   it("uses the suite's embeddingCache folder, none for false, and a ranker's own cache (resolved) first", () => {
@@ -108,7 +88,7 @@ describe("runSuite with an encoder", { timeout: 60_000 }, () => {
   beforeAll(async () => {
     // The suite's folder: the parallel files next to the suite file (loadParallelTask: line i of
     // the query file is the translation of line i of the document file).
-    suiteDir = join(dir, "suite");
+    suiteDir = join(tmp.dir, "suite");
     await mkdir(suiteDir, { recursive: true });
     await writeFile(join(suiteDir, "q.de"), ["Der Hund läuft schnell.", "Die Katze schläft.", "Paris ist die Hauptstadt von Frankreich."].join("\n") + "\n");
     await writeFile(join(suiteDir, "d.en"), ["The dog runs fast.", "The cat sleeps.", "Paris is the capital of France."].join("\n") + "\n");
@@ -144,20 +124,20 @@ describe("runSuite with an encoder", { timeout: 60_000 }, () => {
       expect(cell.measures["MRR@10"]).toBeGreaterThan(0);
     }
     // The default embedding cache is under CROSSRANK_CACHE_DIR.
-    expect((await readdir(join(cacheDir, "embeddings"))).some((f) => f.endsWith(".emb"))).toBe(true);
+    expect((await readdir(join(tmp.cacheDir, "embeddings"))).some((f) => f.endsWith(".emb"))).toBe(true);
   });
 
   it("loads a ./relative encoder folder from the suite's folder and honours embeddingCache: false", async () => {
     // A real model folder next to the suite: the bert fixture the previous run generated.
-    const fixtures = await readdir(join(cacheDir, "fixtures")).catch(() => [] as string[]);
+    const fixtures = await readdir(join(tmp.cacheDir, "fixtures")).catch(() => [] as string[]);
     let bert = fixtures.find((f) => /^bert-[0-9a-f]+$/.test(f));
     if (bert === undefined) {
       await runSuite(await writeSuite("warm", { encoder: "fixture:bert", rankers: ["bert-cls"], embeddingCache: false }), { outDir: null });
-      bert = (await readdir(join(cacheDir, "fixtures"))).find((f) => /^bert-[0-9a-f]+$/.test(f))!;
+      bert = (await readdir(join(tmp.cacheDir, "fixtures"))).find((f) => /^bert-[0-9a-f]+$/.test(f))!;
     }
-    await cp(join(cacheDir, "fixtures", bert), join(suiteDir, "models", "bert"), { recursive: true });
+    await cp(join(tmp.cacheDir, "fixtures", bert), join(suiteDir, "models", "bert"), { recursive: true });
 
-    const before = existsSync(join(cacheDir, "embeddings")) ? (await readdir(join(cacheDir, "embeddings"))).length : 0;
+    const before = existsSync(join(tmp.cacheDir, "embeddings")) ? (await readdir(join(tmp.cacheDir, "embeddings"))).length : 0;
     const suite = await writeSuite("relative", {
       encoder: "./models/bert",
       embeddingCache: false,
@@ -172,7 +152,7 @@ describe("runSuite with an encoder", { timeout: 60_000 }, () => {
       expect(cell.params).not.toHaveProperty("cache");
       expect(cell.label).toContain(`encoder=${join(suiteDir, "models", "bert")}`);
     }
-    const after = existsSync(join(cacheDir, "embeddings")) ? (await readdir(join(cacheDir, "embeddings"))).length : 0;
+    const after = existsSync(join(tmp.cacheDir, "embeddings")) ? (await readdir(join(tmp.cacheDir, "embeddings"))).length : 0;
     expect(after).toBe(before);
   });
 

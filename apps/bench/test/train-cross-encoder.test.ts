@@ -1,15 +1,15 @@
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadTrecTask, type RetrievalTask } from "@crossrank/datasets";
 import { evaluate, type Run } from "@crossrank/metrics";
-import { clearNeuralMemo, createRanker } from "@crossrank/rankers";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createRanker } from "@crossrank/rankers";
+import { describe, expect, it } from "vitest";
 import { rankerConfigs, runSuite } from "../src/run.js";
 import { loadSuite, parseSuite, SuiteError } from "../src/suite.js";
 import { foldQueryIds, foldSplits } from "../src/train.js";
 import { TRAIN_DEFAULTS } from "../src/train-spec.js";
+import { useTemporaryCache } from "./helpers/temporary-cache.js";
 
 const CLEF_MINI = fileURLToPath(new URL("./fixtures/clef-mini/", import.meta.url));
 const clefMini = () => loadTrecTask({ topics: join(CLEF_MINI, "topics.sgml"), qrels: join(CLEF_MINI, "qrels.txt"), collection: join(CLEF_MINI, "documents.jsonl"), queryLang: "en", docLang: "de" });
@@ -71,25 +71,11 @@ describe("k-fold cross-validation", () => {
 });
 
 describe("runSuite: the cross-encoder trained with relevance ranking, 5-fold over a TREC-style collection", { timeout: 300_000 }, () => {
-  let dir: string;
-  const savedEnv = { CROSSRANK_CACHE_DIR: process.env.CROSSRANK_CACHE_DIR, CROSSRANK_OFFLINE: process.env.CROSSRANK_OFFLINE };
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), "crossrank-bench-folds-"));
-    process.env.CROSSRANK_CACHE_DIR = join(dir, "cache");
-    process.env.CROSSRANK_OFFLINE = "1";
-  });
-  afterAll(async () => {
-    await clearNeuralMemo();
-    for (const [key, value] of Object.entries(savedEnv)) {
-      if (value === undefined) delete process.env[key];
-      else process.env[key] = value;
-    }
-    await rm(dir, { recursive: true, force: true });
-  });
+  const tmp = useTemporaryCache("crossrank-bench-folds-");
 
   it("ranks each query once, by the head trained without its fold, and evaluates the merged run; lm-emd shares the folds", async () => {
     const train = { epochs: 2, lr: 0.01, group: 3, negatives: "random", folds: 5, seed: 1 };
-    const path = join(dir, "clef.json");
+    const path = join(tmp.dir, "clef.json");
     const datasets = [{ dataset: "trec", topics: join(CLEF_MINI, "topics.sgml"), qrels: join(CLEF_MINI, "qrels.txt"), collection: join(CLEF_MINI, "documents.jsonl"), queryLang: "en", docLang: "de" }];
     const rankers = [
       { name: "cross-encoder", params: { model: "fixture:cross-encoder" }, train },

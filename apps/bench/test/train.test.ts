@@ -1,15 +1,15 @@
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { loadParallelTask, type RetrievalTask } from "@crossrank/datasets";
 import { evaluate } from "@crossrank/metrics";
-import { clearNeuralMemo, createRanker } from "@crossrank/rankers";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createRanker } from "@crossrank/rankers";
+import { beforeAll, describe, expect, it } from "vitest";
 import { rankerConfigs, runSuite } from "../src/run.js";
 import { loadSuite, parseSuite, SuiteError } from "../src/suite.js";
 import { splitQueryIds, splitTask, trainingPairs } from "../src/train.js";
 import { resolveTrainConfig, TRAIN_DEFAULTS, trainLabel } from "../src/train-spec.js";
+import { useTemporaryCache } from "./helpers/temporary-cache.js";
 
 const context = { source: "s.yaml", baseDir: "/suites/here" };
 const minimal = {
@@ -163,34 +163,19 @@ describe("the train/test split", () => {
 });
 
 describe("runSuite with a train block", { timeout: 180_000 }, () => {
-  let dir: string;
-  let cacheDir: string;
-  const savedEnv = { CROSSRANK_CACHE_DIR: process.env.CROSSRANK_CACHE_DIR, CROSSRANK_OFFLINE: process.env.CROSSRANK_OFFLINE };
+  const tmp = useTemporaryCache("crossrank-bench-train-");
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), "crossrank-bench-train-"));
-    cacheDir = join(dir, "cache");
-    process.env.CROSSRANK_CACHE_DIR = cacheDir;
-    process.env.CROSSRANK_OFFLINE = "1";
     const german = ["Der Hund läuft schnell.", "Die Katze schläft.", "Paris ist die Hauptstadt von Frankreich.", "Im Jahr 1969 landeten Menschen auf dem Mond.", "Wasser kocht bei 100 Grad.", "Beethoven komponierte neun Sinfonien.", "Der Zug nach Berlin ist spät.", "Mozart wurde 1756 in Salzburg geboren."];
     const english = ["The dog runs fast.", "The cat sleeps.", "Paris is the capital of France.", "In 1969 humans landed on the Moon.", "Water boils at 100 degrees.", "Beethoven composed nine symphonies.", "The train to Berlin is late.", "Mozart was born in Salzburg in 1756."];
-    await mkdir(join(dir, "suite"), { recursive: true });
-    await writeFile(join(dir, "suite", "q.de"), german.join("\n") + "\n");
-    await writeFile(join(dir, "suite", "d.en"), english.join("\n") + "\n");
-  });
-
-  afterAll(async () => {
-    await clearNeuralMemo();
-    for (const [key, value] of Object.entries(savedEnv)) {
-      if (value === undefined) delete process.env[key];
-      else process.env[key] = value;
-    }
-    await rm(dir, { recursive: true, force: true });
+    await mkdir(join(tmp.dir, "suite"), { recursive: true });
+    await writeFile(join(tmp.dir, "suite", "q.de"), german.join("\n") + "\n");
+    await writeFile(join(tmp.dir, "suite", "d.en"), english.join("\n") + "\n");
   });
 
   /** A suite over the parallel files q.de / d.en with the fixture model, written into the suite folder; returns its path. */
   async function writeSuite(name: string, rankers: unknown[], measures: string[]): Promise<string> {
-    const path = join(dir, "suite", `${name}.json`);
+    const path = join(tmp.dir, "suite", `${name}.json`);
     const datasets = [{ dataset: "parallel", queries: "q.de", documents: "d.en", queryLang: "de", docLang: "en" }];
     await writeFile(path, JSON.stringify({ name, encoder: "fixture:bert", datasets, rankers, measures }));
     return path;
@@ -208,7 +193,7 @@ describe("runSuite with a train block", { timeout: 180_000 }, () => {
       ["P@1", "MAP"],
     );
     const suite = await loadSuite(path);
-    const result = await runSuite(suite, { outDir: join(dir, "out") });
+    const result = await runSuite(suite, { outDir: join(tmp.dir, "out") });
     const [identity, pairwise, crossEntropy, plain] = result.results;
     const base = "lm-emd(encoder=fixture:bert,maxLength=16,gamma=0.5,iterations=30)";
     expect(result.results.map((r) => r.label)).toEqual([`${base}+train(epochs=0)`, `${base}+train(loss=pairwise,epochs=2)`, `${base}+train(loss=cross-entropy,epochs=2)`, base]);
@@ -216,7 +201,7 @@ describe("runSuite with a train block", { timeout: 180_000 }, () => {
       expect(cell.queries).toBe(4);
       expect(cell.documents).toBe(4);
       expect(cell.split).toEqual({ fraction: 0.5, seed: 1, trainQueries: 4, testQueries: 4, trainDocuments: 4, testDocuments: 4, shared: 0 });
-      expect(cell.head!.folder.startsWith(join(cacheDir, "heads", "lm-emd-"))).toBe(true);
+      expect(cell.head!.folder.startsWith(join(tmp.cacheDir, "heads", "lm-emd-"))).toBe(true);
       expect(cell.head!.reused).toBe(false);
       expect(existsSync(join(cell.head!.folder, "crossrank-head.json"))).toBe(true);
       // Parameters as given (the encoder is the base, not the head folder).
@@ -231,10 +216,10 @@ describe("runSuite with a train block", { timeout: 180_000 }, () => {
     // The untrained row without a train block ranks every query over every document.
     expect(plain!.queries).toBe(8);
     expect(plain!.split).toBeUndefined();
-    expect(await readFile(join(dir, "out", "train.md"), "utf8")).toContain(`| ${base}+train(loss=cross-entropy,epochs=2) |`);
+    expect(await readFile(join(tmp.dir, "out", "train.md"), "utf8")).toContain(`| ${base}+train(loss=cross-entropy,epochs=2) |`);
 
     // The epochs=0 row is the untrained ranker on the same test split (identity head).
-    const loaded = await loadParallelTask(join(dir, "suite", "q.de"), join(dir, "suite", "d.en"), { queryLang: "de", docLang: "en" });
+    const loaded = await loadParallelTask(join(tmp.dir, "suite", "q.de"), join(tmp.dir, "suite", "d.en"), { queryLang: "de", docLang: "en" });
     const testPart = splitTask(loaded, 0.5, 1).test;
     const untrained = await createRanker("lm-emd", { encoder: "fixture:bert", ...params }).rank(testPart, { k: 100 });
     expect(identity!.measures).toEqual(evaluate(testPart.qrels, untrained, ["P@1", "MAP"]).mean);
@@ -243,7 +228,7 @@ describe("runSuite with a train block", { timeout: 180_000 }, () => {
     const again = await runSuite(suite, { outDir: null });
     expect(again.results.slice(0, 3).map((r) => r.head!.reused)).toEqual([true, true, true]);
     expect(again.results.map((r) => r.measures)).toEqual(result.results.map((r) => r.measures));
-    expect((await readdir(join(cacheDir, "heads"))).filter((f) => f.startsWith("lm-emd-")).length).toBe(3);
+    expect((await readdir(join(tmp.cacheDir, "heads"))).filter((f) => f.startsWith("lm-emd-")).length).toBe(3);
   });
 
   it("trains with the LM-EMD study's gradient through every Sinkhorn iteration when asked (gradient: unrolled)", async () => {
@@ -286,18 +271,18 @@ describe("runSuite with a train block", { timeout: 180_000 }, () => {
       [maxCe!, "bert-max"],
       [cls!, "bert-cls"],
     ] as const) {
-      expect(cell.head!.folder.startsWith(join(cacheDir, "heads", `${ranker}-`))).toBe(true);
+      expect(cell.head!.folder.startsWith(join(tmp.cacheDir, "heads", `${ranker}-`))).toBe(true);
       expect(cell.head!.steps).toBe(8);
       const config = JSON.parse(await readFile(join(cell.head!.folder, "crossrank-head.json"), "utf8"));
       expect(config).toMatchObject({ encoder: "fixture:bert", appliesTo: "tokens", pooling: ranker.slice(5), trainedBy: { stage: ranker, score: "cosine", loss: cell.train!.loss } });
       // The row is the ranker over that head, on the test split.
-      const testPart = splitTask(await loadParallelTask(join(dir, "suite", "q.de"), join(dir, "suite", "d.en"), { queryLang: "de", docLang: "en" }), 0.5, 1).test;
+      const testPart = splitTask(await loadParallelTask(join(tmp.dir, "suite", "q.de"), join(tmp.dir, "suite", "d.en"), { queryLang: "de", docLang: "en" }), 0.5, 1).test;
       const run = await createRanker(ranker, { encoder: cell.head!.folder, maxLength: 16 }).rank(testPart, { k: 100 });
       expect(cell.measures).toEqual(evaluate(testPart.qrels, run, ["P@1", "MAP"]).mean);
     }
     expect(new Set([maxPairwise!.head!.folder, maxCe!.head!.folder]).size).toBe(2);
     // The identity head is the untrained baseline on the same split.
-    const testPart = splitTask(await loadParallelTask(join(dir, "suite", "q.de"), join(dir, "suite", "d.en"), { queryLang: "de", docLang: "en" }), 0.5, 1).test;
+    const testPart = splitTask(await loadParallelTask(join(tmp.dir, "suite", "q.de"), join(tmp.dir, "suite", "d.en"), { queryLang: "de", docLang: "en" }), 0.5, 1).test;
     const untrained = await createRanker("bert-mean", { encoder: "fixture:bert", maxLength: 16 }).rank(testPart, { k: 100 });
     expect(meanIdentity!.measures).toEqual(evaluate(testPart.qrels, untrained, ["P@1", "MAP"]).mean);
     // Sinkhorn settings belong to lm-emd.

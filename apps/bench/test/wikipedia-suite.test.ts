@@ -1,15 +1,15 @@
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadJsonlTask } from "@crossrank/datasets";
 import { evaluate } from "@crossrank/metrics";
-import { clearNeuralMemo, createRanker } from "@crossrank/rankers";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createRanker } from "@crossrank/rankers";
+import { describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { runSuite } from "../src/run.js";
 import { parseSuite, type Suite, SuiteError } from "../src/suite.js";
+import { useTemporaryCache } from "./helpers/temporary-cache.js";
 
 // suites/wikipedia-bi-encoders.yaml as committed, on the committed sample (test/fixtures/wikipedia-sample,
 // found through CROSSRANK_DATA as a user's would be) with fixture models in place of the hub's:
@@ -22,24 +22,7 @@ const FIXTURES: Record<string, string> = {
   "sentence-transformers/distiluse-base-multilingual-cased-v2": "fixture:distiluse",
 };
 
-let dir: string;
-const savedEnv = { CROSSRANK_CACHE_DIR: process.env.CROSSRANK_CACHE_DIR, CROSSRANK_OFFLINE: process.env.CROSSRANK_OFFLINE, CROSSRANK_DATA: process.env.CROSSRANK_DATA };
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "crossrank-bench-wikipedia-"));
-  process.env.CROSSRANK_CACHE_DIR = join(dir, "cache");
-  process.env.CROSSRANK_OFFLINE = "1";
-  process.env.CROSSRANK_DATA = join(here, "fixtures");
-});
-
-afterAll(async () => {
-  await clearNeuralMemo();
-  for (const [key, value] of Object.entries(savedEnv)) {
-    if (value === undefined) delete process.env[key];
-    else process.env[key] = value;
-  }
-  await rm(dir, { recursive: true, force: true });
-});
+const tmp = useTemporaryCache("crossrank-bench-wikipedia-", { CROSSRANK_DATA: join(here, "fixtures") });
 
 /** The committed suite with each hub model replaced by its fixture, and no embedding cache. */
 async function fixtureSuite(): Promise<Suite> {
@@ -56,7 +39,7 @@ describe("suites/wikipedia-bi-encoders.yaml (the LaBSE / DistilUSE notebook)", (
   it("runs end to end on the sample: separate limits, the text alone, each model compared as its folder says", async () => {
     const suite = await fixtureSuite();
     expect(suite.datasets).toEqual([{ dataset: "jsonl", data: { name: "wikipedia-sample", file: "wiki.jsonl" }, queryLangs: ["de", "zh"], docLang: "en", queryLimit: 1000, documentLimit: 1000 }]);
-    const out = join(dir, "results");
+    const out = join(tmp.dir, "results");
     const result = await runSuite(suite, { outDir: out });
     expect(result.results).toHaveLength(4);
     expect(existsSync(join(out, "wikipedia-bi-encoders.md"))).toBe(true);
