@@ -261,24 +261,11 @@ export async function trainedHead(
     encoder,
     encoderOptions: { ...encoderOptions, ...(typeof params.cache === "string" ? { cache: params.cache } : {}), ...(params.batchSize !== undefined ? { batchSize: params.batchSize as number } : {}) },
     pairs,
-    pool: split.train.documents.map((d) => ({ id: d.id, text: d.text, ...(d.title ? { title: d.title } : {}) })),
     loss,
     margin: config.margin,
     includeSpecial,
-    group: config.group,
-    negatives: config.negatives,
-    ...(config.bm25Depth !== undefined ? { bm25Depth: config.bm25Depth } : {}),
-    ...(task.docLang !== undefined ? { lang: task.docLang } : {}),
-    ...(task.queryLang !== undefined ? { queryLang: task.queryLang } : {}),
     head: { type: config.head, ...(config.hidden !== undefined ? { hidden: config.hidden } : {}), ...(config.activation !== undefined ? { activation: config.activation } : {}) },
-    optimizer: { lr: config.lr, weightDecay: config.weightDecay },
-    epochs: config.epochs,
-    batchSize: config.batchSize,
-    seed: config.seed,
-    out: folder,
-    resume: true,
-    ...(onProgress !== undefined ? { onProgress: (info: { step: number; totalSteps: number }) => onProgress(info.step, info.totalSteps) } : {}),
-    trainedBy: { bench: { task: task.name, split: split.summary } },
+    ...cellTrainOptions(task, split, config, folder, onProgress),
   };
   const result =
     lm === undefined
@@ -292,6 +279,35 @@ export async function trainedHead(
           solver: config.solver,
           gradient: config.gradient,
         });
+  return newlyTrained(folder, started, result);
+}
+
+/**
+ * What every head trainer takes from a cell: the split's training documents as the negatives' pool,
+ * the train config's groups, negatives, optimiser and schedule, the task's languages (BM25), the head
+ * folder (resumed when a run was interrupted) and the bench's provenance.
+ */
+function cellTrainOptions(task: RetrievalTask, split: TaskSplit, config: TrainConfig, folder: string, onProgress?: (done: number, total: number) => void) {
+  return {
+    pool: split.train.documents.map((d) => ({ id: d.id, text: d.text, ...(d.title ? { title: d.title } : {}) })),
+    group: config.group,
+    negatives: config.negatives,
+    ...(config.bm25Depth !== undefined ? { bm25Depth: config.bm25Depth } : {}),
+    ...(task.docLang !== undefined ? { lang: task.docLang } : {}),
+    ...(task.queryLang !== undefined ? { queryLang: task.queryLang } : {}),
+    optimizer: { lr: config.lr, weightDecay: config.weightDecay },
+    epochs: config.epochs,
+    batchSize: config.batchSize,
+    seed: config.seed,
+    out: folder,
+    resume: true,
+    ...(onProgress !== undefined ? { onProgress: (info: { step: number; totalSteps: number }) => onProgress(info.step, info.totalSteps) } : {}),
+    trainedBy: { bench: { task: task.name, split: split.summary } },
+  };
+}
+
+/** The report of a head trained just now (`started`: when the cell's training began). */
+function newlyTrained(folder: string, started: number, result: { steps: number; firstEpochLoss?: number; lastEpochLoss?: number }): TrainedHead {
   return {
     folder,
     reused: false,
@@ -330,27 +346,7 @@ async function trainedCrossEncoderHead(task: RetrievalTask, split: TaskSplit, pa
     model,
     modelOptions: { ...modelOptions, ...(params.batchSize !== undefined ? { batchSize: params.batchSize as number } : {}) },
     pairs,
-    pool: split.train.documents.map((d) => ({ id: d.id, text: d.text, ...(d.title ? { title: d.title } : {}) })),
-    group: config.group,
-    negatives: config.negatives,
-    ...(config.bm25Depth !== undefined ? { bm25Depth: config.bm25Depth } : {}),
-    ...(task.docLang !== undefined ? { lang: task.docLang } : {}),
-    ...(task.queryLang !== undefined ? { queryLang: task.queryLang } : {}),
-    optimizer: { lr: config.lr, weightDecay: config.weightDecay },
-    epochs: config.epochs,
-    batchSize: config.batchSize,
-    seed: config.seed,
-    out: folder,
-    resume: true,
-    ...(onProgress !== undefined ? { onProgress: (info: { step: number; totalSteps: number }) => onProgress(info.step, info.totalSteps) } : {}),
-    trainedBy: { bench: { task: task.name, split: split.summary } },
+    ...cellTrainOptions(task, split, config, folder, onProgress),
   });
-  return {
-    folder,
-    reused: false,
-    seconds: (performance.now() - started) / 1000,
-    steps: result.steps,
-    ...(result.firstEpochLoss !== undefined ? { firstEpochLoss: result.firstEpochLoss } : {}),
-    ...(result.lastEpochLoss !== undefined ? { lastEpochLoss: result.lastEpochLoss } : {}),
-  };
+  return newlyTrained(folder, started, result);
 }
