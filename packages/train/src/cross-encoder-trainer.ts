@@ -25,7 +25,7 @@ import { relevanceRankingLoss } from "./losses/cross-entropy.js";
 import type { TextItem } from "./negatives.js";
 import { type GroupSpec, queryKey, type RelevancePair, relevanceGroups } from "./relevance-groups.js";
 import { trainLoop } from "./trainer.js";
-import type { LogEntry } from "./log.js";
+import { epochLossSummary, type LogEntry } from "./log.js";
 
 export type { RelevancePair } from "./relevance-groups.js";
 
@@ -182,13 +182,7 @@ export async function trainCrossEncoderHead(options: CrossEncoderTrainOptions): 
       ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
       ...(options.plot !== undefined ? { plot: options.plot } : {}),
     });
-    const epochLoss = (epoch: number): number | undefined => {
-      const entries = result.log.filter((e) => e.epoch === epoch);
-      return entries.length === 0 ? undefined : entries.reduce((s, e) => s + e.loss, 0) / entries.length;
-    };
-    const lastEpoch = result.log.length > 0 ? result.log[result.log.length - 1]!.epoch : undefined;
-    const firstEpochLoss = epochLoss(0);
-    const lastEpochLoss = lastEpoch === undefined ? undefined : epochLoss(lastEpoch);
+    const epochLosses = epochLossSummary(result.log);
     const trainedBy: Record<string, unknown> = {
       stage: "cross-encoder",
       package: "@crossrank/train",
@@ -206,8 +200,7 @@ export async function trainCrossEncoderHead(options: CrossEncoderTrainOptions): 
       weightDecay,
       seed,
       steps: result.steps,
-      ...(firstEpochLoss !== undefined ? { firstEpochLoss } : {}),
-      ...(lastEpochLoss !== undefined ? { lastEpochLoss } : {}),
+      ...epochLosses,
       ...(options.trainedBy ?? {}),
     };
     const written = head.toConfigAndWeights({ trainedBy });
@@ -218,8 +211,7 @@ export async function trainCrossEncoderHead(options: CrossEncoderTrainOptions): 
       head,
       steps: result.steps,
       log: result.log,
-      ...(firstEpochLoss !== undefined ? { firstEpochLoss } : {}),
-      ...(lastEpochLoss !== undefined ? { lastEpochLoss } : {}),
+      ...epochLosses,
       negatives: counts,
       featurized: features.size,
       seconds: (performance.now() - started) / 1000,

@@ -44,7 +44,7 @@ import { type Encoder, type EncoderOptions, type HeadConfig, loadEncoder, writeH
 import { batchedSinkhorn, cosineCostBackward, type Matrix, type OtBackend, tokenBatch } from "@crossrank/ot";
 import { type EmdDocument, emdCandidatesAndGrad } from "./emd.js";
 import { type HeadMeta, TrainableHead } from "./head-trainer.js";
-import type { LogEntry } from "./log.js";
+import { epochLossSummary, type LogEntry } from "./log.js";
 import { type GroupLoss, groupLoss, type SolvedGroup } from "./group-loss.js";
 import { pooledBatchLoss, type TrainPooling } from "./pooled-scorer.js";
 import type { TextItem } from "./negatives.js";
@@ -426,13 +426,7 @@ export async function trainLmEmdHead(options: LmEmdTrainOptions): Promise<LmEmdT
       ...(options.plot !== undefined ? { plot: options.plot } : {}),
     });
 
-    const epochLoss = (epoch: number): number | undefined => {
-      const entries = result.log.filter((e) => e.epoch === epoch);
-      return entries.length === 0 ? undefined : entries.reduce((s, e) => s + e.loss, 0) / entries.length;
-    };
-    const lastEpoch = result.log.length > 0 ? result.log[result.log.length - 1]!.epoch : undefined;
-    const firstEpochLoss = epochLoss(0);
-    const lastEpochLoss = lastEpoch === undefined ? undefined : epochLoss(lastEpoch);
+    const epochLosses = epochLossSummary(result.log);
     const trainedBy: Record<string, unknown> = {
       stage: o.pooling === undefined ? "lm-emd" : `bert-${o.pooling}`,
       package: "@crossrank/train",
@@ -454,8 +448,7 @@ export async function trainLmEmdHead(options: LmEmdTrainOptions): Promise<LmEmdT
       weightDecay: o.weightDecay,
       seed: o.seed,
       steps: result.steps,
-      ...(firstEpochLoss !== undefined ? { firstEpochLoss } : {}),
-      ...(lastEpochLoss !== undefined ? { lastEpochLoss } : {}),
+      ...epochLosses,
       ...(result.bestEpoch !== undefined ? { bestEpoch: result.bestEpoch, bestMeasure: result.bestMeasure } : {}),
       ...(options.trainedBy ?? {}),
     };
@@ -469,8 +462,7 @@ export async function trainLmEmdHead(options: LmEmdTrainOptions): Promise<LmEmdT
       head,
       steps: result.steps,
       log: result.log,
-      ...(firstEpochLoss !== undefined ? { firstEpochLoss } : {}),
-      ...(lastEpochLoss !== undefined ? { lastEpochLoss } : {}),
+      ...epochLosses,
       negatives: counts,
       encoded,
       seconds: (performance.now() - started) / 1000,

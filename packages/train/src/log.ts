@@ -25,6 +25,20 @@ export interface LogEntry {
   dev?: Record<string, number>;
 }
 
+/**
+ * The mean training loss of the first epoch (0) and of the last epoch in `log`, each present only when
+ * the log has updates in it: what the trainers report as `firstEpochLoss` / `lastEpochLoss`.
+ */
+export function epochLossSummary(log: readonly LogEntry[]): { firstEpochLoss?: number; lastEpochLoss?: number } {
+  const epochLoss = (epoch: number): number | undefined => {
+    const entries = log.filter((e) => e.epoch === epoch);
+    return entries.length === 0 ? undefined : entries.reduce((s, e) => s + e.loss, 0) / entries.length;
+  };
+  const firstEpochLoss = epochLoss(0);
+  const lastEpochLoss = log.length === 0 ? undefined : epochLoss(log[log.length - 1]!.epoch);
+  return { ...(firstEpochLoss !== undefined ? { firstEpochLoss } : {}), ...(lastEpochLoss !== undefined ? { lastEpochLoss } : {}) };
+}
+
 /** Parses a JSONL log; a malformed line (e.g. the last one, cut by a crash) ends the log. */
 export function parseLog(text: string): LogEntry[] {
   const out: LogEntry[] = [];

@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import ts from "typescript";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readCheckpoint, setCheckpointRenameHook } from "../src/checkpoint.js";
-import { formatLogEntry, parseLog, progressBar } from "../src/log.js";
+import { epochLossSummary, formatLogEntry, parseLog, progressBar } from "../src/log.js";
 import { trainLoop } from "../src/trainer.js";
 import { makeProblem, type ProblemOptions } from "./helpers/linear-problem.js";
 
@@ -155,6 +155,14 @@ describe("log helpers", () => {
     const text = `${formatLogEntry(a)}\n${formatLogEntry(b)}\n{"step":3,"epo`;
     expect(parseLog(text)).toEqual([a, b]);
     expect(formatLogEntry({ dev: { x: 1 }, seconds: 1, lr: 2, loss: 3, epoch: 4, step: 5 })).toBe('{"step":5,"epoch":4,"loss":3,"lr":2,"seconds":1,"dev":{"x":1}}');
+  });
+
+  it("epochLossSummary: mean losses of epoch 0 and of the last epoch logged, absent without updates", () => {
+    const entry = (step: number, epoch: number, loss: number) => ({ step, epoch, loss, lr: 0.1, seconds: step });
+    expect(epochLossSummary([entry(1, 0, 1), entry(2, 0, 3), entry(3, 1, 5), entry(4, 2, 0.5), entry(5, 2, 1.5)])).toEqual({ firstEpochLoss: 2, lastEpochLoss: 1 });
+    // Without an epoch 0 in the log there is no first-epoch loss.
+    expect(epochLossSummary([entry(3, 1, 5)])).toEqual({ lastEpochLoss: 5 });
+    expect(epochLossSummary([])).toEqual({});
   });
 
   it("progressBar prints plain lines without a TTY", () => {
