@@ -37,7 +37,7 @@ try {
   await page.getByRole("status").filter({ hasText: "documents" }).waitFor();
   await page.getByLabel("Query", { exact: true }).fill(values.query);
   await page.getByLabel("Ranker").selectOption(values.ranker);
-  await page.getByRole("button", { name: "Search" }).click();
+  await page.getByRole("button", { name: "Search", exact: true }).click();
   await page.locator(".hit").first().waitFor({ timeout: 120_000 });
   const hit = values.id ? page.locator(`.hit[data-id="${values.id}"]`) : page.locator(".hit").first();
   await hit.getByRole("button", { name: /^Explain why/ }).click();

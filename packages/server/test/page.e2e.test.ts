@@ -132,6 +132,7 @@ describe.skipIf(CHROMIUM === undefined)("the explanation page in Chromium (serve
     expect(pairRows).toBe(Math.min(8, cols));
     await expect(page.locator("#pairs tbody tr").first().locator("td").first().textContent()).resolves.toBe(explained.docTokens[hi % cols]);
     // A focused label keeps its selection (a screenshot scrolls, which ends a hover).
+    await page.mouse.move(1, 1);
     await page.locator("#explanation figure").nth(1).locator(".row-labels .token").nth(row).focus();
     await page.locator("#explanation").screenshot({ path: join(ARTIFACTS, "explanation-de-selected.png") });
 
@@ -152,7 +153,7 @@ describe.skipIf(CHROMIUM === undefined)("the explanation page in Chromium (serve
     await page.getByLabel("Query", { exact: true }).fill("网页浏览器");
     await page.getByLabel("Ranker").selectOption("bi-encoder");
     await page.getByLabel("Compare with").selectOption("bm25");
-    await page.getByRole("button", { name: "Search" }).click();
+    await page.getByRole("button", { name: "Search", exact: true }).click();
     await page.locator(".result-list").nth(1).waitFor();
     await expect(page.getByRole("status").textContent()).resolves.toContain("query language zh (detected)");
     const titles = await page.locator(".result-list h2").allTextContents();

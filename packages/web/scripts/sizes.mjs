@@ -2,7 +2,7 @@
  * The byte sizes (raw and gzip -9) of a built page: what loads at start (index.html, the entry chunk
  * and its static imports, CSS: from vite's manifest), the data the standalone page fetches (the
  * model's files, the sample collection), and the chunks loaded on demand (each named by the module
- * it holds). With --measure, the page is also opened in headless Chromium (scripts/chromium.mjs),
+ * it holds). With --measure, the page is also opened in headless Chromium (playwright-core; $CHROMIUM),
  * searched with every ranker and explained, and the files it actually requested are summed.
  *
  * Usage: node scripts/sizes.mjs dist/standalone [--measure] [--json out.json]
@@ -67,27 +67,32 @@ for (const [group, names] of Object.entries(groups)) {
 }
 
 if (args.includes("--measure")) {
-  const { launchChromium } = await import("./chromium.mjs");
-  const { serveStatic } = await import("./serve-static.mjs");
+  // vite's static preview server over the folder, and Chromium driven by playwright-core; every
+  // response of a file of the folder is counted.
+  const { preview } = await import("vite");
+  const { chromium } = await import("playwright-core");
+  const server = await preview({ configFile: false, root: folder, logLevel: "warn", build: { outDir: "." }, preview: { host: "127.0.0.1", port: 0, open: false } });
+  const url = server.resolvedUrls.local[0];
   const requested = new Set();
-  const { server, url } = await serveStatic(folder, 0, (path, status) => status === 200 && requested.add(path.replace(/^\//, "")));
-  const browser = await launchChromium();
+  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", args: ["--no-sandbox"] });
   try {
-    await browser.goto(`${url}index.html`);
+    const page = await browser.newPage();
+    page.on("response", (r) => r.status() === 200 && r.url().startsWith(url) && requested.add(decodeURIComponent(new URL(r.url()).pathname.slice(1)) || "index.html"));
+    await page.goto(url);
     if (groups.data.some((n) => n.startsWith("model/"))) {
-      await browser.waitFor("globalThis.crossrankBackend !== undefined", 180_000);
-      const query = JSON.stringify("Echtzeit-Strategiespiel über antike Kriegsführung");
-      await browser.evaluate(`(async () => {
-        for (const ranker of ["bm25", "bi-encoder", "hybrid"]) await crossrankBackend.search({ query: ${query}, ranker });
-        const r = await crossrankBackend.search({ query: ${query}, ranker: "rerank", params: { first: "bi-encoder", second: "lm-emd" } });
-        await crossrankBackend.explain({ query: ${query}, id: r.hits[0].id, marginals: "idf" });
-      })()`);
+      await page.waitForFunction(() => globalThis.crossrankBackend !== undefined, undefined, { timeout: 180_000 });
+      await page.evaluate(async (query) => {
+        const backend = globalThis.crossrankBackend;
+        for (const ranker of ["bm25", "bi-encoder", "hybrid"]) await backend.search({ query, ranker });
+        const r = await backend.search({ query, ranker: "rerank", params: { first: "bi-encoder", second: "lm-emd" } });
+        await backend.explain({ query, id: r.hits[0].id, marginals: "idf" });
+      }, "Echtzeit-Strategiespiel über antike Kriegsführung");
     } else {
-      await new Promise((r) => setTimeout(r, 3000));
+      await page.waitForLoadState("networkidle");
     }
   } finally {
     await browser.close();
-    server.close();
+    await server.close();
   }
   const names = [...requested].filter((n) => sizes.has(n)).sort();
   const total = names.reduce((t, n) => ({ raw: t.raw + sizes.get(n).raw, gzip: t.gzip + sizes.get(n).gzip }), { raw: 0, gzip: 0 });
