@@ -94,14 +94,8 @@ export async function loadCrossEncoder(spec: string, options: CrossEncoderOption
   if (headFolder !== undefined) return loadHeadedCrossEncoder(headFolder, options);
   const backend = options.backend ?? "transformers";
   if (backend !== "transformers" && backend !== "onnx") throw new Error(`backend must be "transformers" or "onnx", got ${JSON.stringify(backend)}`);
-  const { dtype, batchSize } = checkedOptions(options);
-  const source = await openSource(spec, options);
-  const tokenizer = await Tokenizer.load(source);
-  const maxLength = options.maxLength ?? tokenizer.modelMaxLength;
-  if (!Number.isInteger(maxLength) || maxLength < 4) throw new Error(`maxLength must be a whole number >= 4, got ${String(maxLength)}`);
-  const onnxPath = await onnxFile(source, dtype === "q8" ? "onnx/model_quantized.onnx" : "onnx/model.onnx", dtype, "text-classification");
+  const { id, dtype, batchSize, source, tokenizer, maxLength, onnxPath } = await openClassificationExport(spec, options);
   const runner = backend === "onnx" ? await onnxLogitsRunner(onnxPath) : await transformersLogitsRunner(source, dtype);
-  const id = dtype === "fp32" ? spec : `${spec}?dtype=q8`;
   return new CrossEncoder(id, backend, tokenizer, maxLength, batchSize, runner);
 }
 
@@ -312,12 +306,7 @@ export class PairFeatures {
  */
 export async function loadPairFeatures(spec: string, options: CrossEncoderOptions = {}): Promise<PairFeatures> {
   if (options.backend === "transformers") throw new Error(`${spec}: pair features run on the onnx backend (transformers.js returns the logits only); leave backend unset or give "onnx"`);
-  const { dtype, batchSize } = checkedOptions(options);
-  const source = await openSource(spec, options);
-  const tokenizer = await Tokenizer.load(source);
-  const maxLength = options.maxLength ?? tokenizer.modelMaxLength;
-  if (!Number.isInteger(maxLength) || maxLength < 4) throw new Error(`maxLength must be a whole number >= 4, got ${String(maxLength)}`);
-  const onnxPath = await onnxFile(source, dtype === "q8" ? "onnx/model_quantized.onnx" : "onnx/model.onnx", dtype, "text-classification");
+  const { id, batchSize, tokenizer, maxLength, onnxPath } = await openClassificationExport(spec, options);
   const bytes = new Uint8Array(await readFile(onnxPath));
   const classifier = findClassifier(readOnnxGraph(bytes), onnxPath);
   const runtime = await loadOrt();
@@ -327,16 +316,25 @@ export async function loadPairFeatures(spec: string, options: CrossEncoderOption
     await session.release();
     throw new Error(`${onnxPath}: not a text-classification export (inputs ${session.inputNames.join(", ")}; a cross-encoder takes ${PAIR_INPUTS.join(", ")})`);
   }
-  return new PairFeatures(dtype === "fp32" ? spec : `${spec}?dtype=q8`, tokenizer, maxLength, batchSize, classifier, session, runtime);
+  return new PairFeatures(id, tokenizer, maxLength, batchSize, classifier, session, runtime);
 }
 
-/** The backend-independent options, checked, with their defaults. */
-function checkedOptions(options: CrossEncoderOptions): { dtype: "fp32" | "q8"; batchSize: number } {
+/**
+ * What both loaders open: the backend-independent options checked, with their defaults; the model's
+ * source, tokenizer and maximum length; its text-classification ONNX export (fp32 or int8); and the
+ * id the model is known by (the spec, with `?dtype=q8` for the int8 export).
+ */
+async function openClassificationExport(spec: string, options: CrossEncoderOptions) {
   const dtype = options.dtype ?? "fp32";
   if (dtype !== "fp32" && dtype !== "q8") throw new Error(`dtype must be "fp32" or "q8", got ${JSON.stringify(dtype)}`);
   const batchSize = options.batchSize ?? 16;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`batchSize must be a whole number >= 1, got ${String(batchSize)}`);
-  return { dtype, batchSize };
+  const source = await openSource(spec, options);
+  const tokenizer = await Tokenizer.load(source);
+  const maxLength = options.maxLength ?? tokenizer.modelMaxLength;
+  if (!Number.isInteger(maxLength) || maxLength < 4) throw new Error(`maxLength must be a whole number >= 4, got ${String(maxLength)}`);
+  const onnxPath = await onnxFile(source, dtype === "q8" ? "onnx/model_quantized.onnx" : "onnx/model.onnx", dtype, "text-classification");
+  return { id: dtype === "fp32" ? spec : `${spec}?dtype=q8`, dtype, batchSize, source, tokenizer, maxLength, onnxPath };
 }
 
 /** The head folder `spec` names when it holds a pair head's crossrank-head.json (checked when read); else undefined. */
