@@ -10,13 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BUILD_CHUNK } from "../src/build.js";
 import { buildIndex, INDEX_FORMAT_VERSION, openIndex, updateIndex } from "../src/index.js";
 import { encodePart } from "../src/parts.js";
-import { DOCS } from "./collection.js";
-
-const QUERIES = [
-  { id: "q1", text: "Katze schläft" },
-  { id: "q2", text: "Zug nach Berlin" },
-  { id: "q3", text: "frisches Brot" },
-];
+import { annRecall, DOCS, QUERIES, recombinedDocs } from "./collection.js";
 
 let dir: string;
 let model: string;
@@ -148,20 +142,15 @@ describe("a streamed build (documents from an async iterable)", () => {
 describe("the approximate dense stage on LanceDB", () => {
   it("builds an IVF_HNSW_SQ index from enough vectors and finds the exact scan's neighbours through it", async () => {
     // 600 documents (the quantizer needs a few hundred to train on): sentences of the collection recombined.
-    const words = DOCS.flatMap((d) => d.text.replace(/[.,]/g, "").split(" "));
-    const many = Array.from({ length: 600 }, (_, i) => ({ id: `m${i}`, text: Array.from({ length: 6 }, (_, j) => words[(i * 7 + j * 13 + ((i * j) % 5)) % words.length]).join(" ") }));
+    const many = recombinedDocs(600);
     const out = join(dir, "lance-hnsw");
     const manifest = await buildIndex(out, many, { encoder: model, lexical: [], ann: "lancedb" });
     expect(manifest.parts.find((p) => p.kind === "ann")!.params).toMatchObject({ index: "ivf-hnsw-sq" });
     const index = await openIndex(out);
-    const queries = many.slice(0, 20).map((d, i) => ({ id: `q${i}`, text: d.text }));
-    const approximate = await index.rank(queries, { ranker: "bi-encoder", k: 10 });
-    const exact = await index.rank(queries, { ranker: "bi-encoder", params: { exact: true }, k: 10 });
-    let found = 0;
-    for (const q of queries) for (const id of approximate.get(q.id)!.keys()) if (exact.get(q.id)!.has(id)) found++;
+    const { approximate, exact, recall } = await annRecall(index, many);
     // Candidates are scored exactly, so what HNSW finds has the exact scores; recall is what it can lose.
-    expect(found / (10 * queries.length)).toBeGreaterThan(0.9);
-    for (const q of queries) for (const [id, score] of approximate.get(q.id)!) if (exact.get(q.id)!.has(id)) expect(score).toBe(exact.get(q.id)!.get(id));
+    expect(recall).toBeGreaterThan(0.9);
+    for (const [q, hits] of approximate) for (const [id, score] of hits) if (exact.get(q)!.has(id)) expect(score).toBe(exact.get(q)!.get(id));
     await index.close();
   });
 
