@@ -7,11 +7,10 @@
  */
 import type { ColbertEncoder, ColbertRows } from "@crossrank/encode";
 import type { RankingInput } from "../ranker.js";
-import { type CandidateMap, candidateUnion, type Progress } from "./common.js";
-import { languagesFor } from "./languages.js";
+import type { CandidateMap, Progress } from "./common.js";
 import type { TokenRows } from "./memo.js";
-import { documentText, type EncoderSettings, encoderOptions } from "./settings.js";
-import type { EncodedTask } from "./token-ranker.js";
+import { type EncoderSettings, encoderOptions } from "./settings.js";
+import { type EncodedTask, encodeTaskWith } from "./token-ranker.js";
 
 /** Whether maxsim scores a model as a ColBERT checkpoint: "auto" when it is one (see `detectColbert`), true always, false never. */
 export type ColbertMode = "auto" | boolean;
@@ -89,30 +88,13 @@ export async function colbertRows(
   return out as TokenRows[];
 }
 
-/** The rows of every query and of the candidate documents (undefined for documents no query needs), as ./token-ranker.ts's encodeTask. */
-export async function encodeColbertTask(checkpoint: ColbertEncoder, input: RankingInput, candidates: CandidateMap | undefined, progress: Progress): Promise<EncodedTask> {
-  const union = candidateUnion(input.documents.length, candidates);
-  // An X-MOD checkpoint (ColBERT-XM) runs each text through its own language's adapter.
-  const docs = Array.from(union, (d) => input.documents[d]!);
-  const docRows = await colbertRows(
-    checkpoint,
-    "document",
-    docs.map((d) => documentText(d)),
-    progress.encodeDocs,
-    languagesFor(checkpoint.encoder, docs, input.docLang).languages,
-  );
-  const documents: (TokenRows | undefined)[] = new Array<TokenRows | undefined>(input.documents.length).fill(undefined);
-  union.forEach((d, i) => {
-    documents[d] = docRows[i];
-  });
-  const queries = await colbertRows(
-    checkpoint,
-    "query",
-    input.queries.map((q) => q.text),
-    progress.encodeQueries,
-    languagesFor(checkpoint.encoder, input.queries, input.queryLang).languages,
-  );
-  return { queries, documents };
+/**
+ * The rows of every query and of the candidate documents (undefined for documents no query needs),
+ * as ./token-ranker.ts's encodeTask; an X-MOD checkpoint (ColBERT-XM) runs each text through its own
+ * language's adapter.
+ */
+export function encodeColbertTask(checkpoint: ColbertEncoder, input: RankingInput, candidates: CandidateMap | undefined, progress: Progress): Promise<EncodedTask> {
+  return encodeTaskWith(checkpoint.encoder, input, candidates, progress, (role, texts, onProgress, languages) => colbertRows(checkpoint, role, texts, onProgress, languages));
 }
 
 /** Empties the rows memo and disposes the checkpoints (called by clearNeuralMemo). */

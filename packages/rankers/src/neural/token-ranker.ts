@@ -2,6 +2,7 @@
  * The part of MaxSim and LM-EMD that works on token embeddings: encoding the candidates' and the
  * queries' texts through the per-text memo, selecting rows (special tokens in or out).
  */
+import type { Encoder } from "@crossrank/encode";
 import type { RankingInput } from "../ranker.js";
 import type { CandidateMap, Progress } from "./common.js";
 import { candidateUnion } from "./common.js";
@@ -17,25 +18,36 @@ export interface EncodedTask {
 }
 
 /** Encodes (or fetches from the memo) the queries and the union of the candidates. */
-export async function encodeTask(shared: SharedEncoder, input: RankingInput, candidates: CandidateMap | undefined, progress: Progress): Promise<EncodedTask> {
+export function encodeTask(shared: SharedEncoder, input: RankingInput, candidates: CandidateMap | undefined, progress: Progress): Promise<EncodedTask> {
+  return encodeTaskWith(shared.encoder, input, candidates, progress, (_role, texts, onProgress, languages) => tokenRows(shared, texts, onProgress, languages));
+}
+
+/** How {@link encodeTaskWith} gets the rows of texts (a memo's rows: the base encoder's, or a ColBERT checkpoint's by role). */
+export type RowsOf = (role: "query" | "document", texts: readonly string[], onProgress: ((done: number, total: number) => void) | undefined, languages: readonly (string | undefined)[] | undefined) => Promise<TokenRows[]>;
+
+/**
+ * The rows of the candidates' documents (their union, first) and of every query by `rowsOf`. An
+ * encoder with language adapters (X-MOD) runs each text through its own language's adapter: the
+ * item's `lang`, else the input's docLang / queryLang.
+ */
+export async function encodeTaskWith(encoder: Encoder, input: RankingInput, candidates: CandidateMap | undefined, progress: Progress, rowsOf: RowsOf): Promise<EncodedTask> {
   const union = candidateUnion(input.documents.length, candidates);
-  // An encoder with language adapters (X-MOD) runs each text through its own language's adapter.
   const docs = Array.from(union, (d) => input.documents[d]!);
-  const docRows = await tokenRows(
-    shared,
+  const docRows = await rowsOf(
+    "document",
     docs.map((d) => documentText(d)),
     progress.encodeDocs,
-    languagesFor(shared.encoder, docs, input.docLang).languages,
+    languagesFor(encoder, docs, input.docLang).languages,
   );
   const documents: (TokenRows | undefined)[] = new Array<TokenRows | undefined>(input.documents.length).fill(undefined);
   union.forEach((d, i) => {
     documents[d] = docRows[i];
   });
-  const queries = await tokenRows(
-    shared,
+  const queries = await rowsOf(
+    "query",
     input.queries.map((q) => q.text),
     progress.encodeQueries,
-    languagesFor(shared.encoder, input.queries, input.queryLang).languages,
+    languagesFor(encoder, input.queries, input.queryLang).languages,
   );
   return { queries, documents };
 }
