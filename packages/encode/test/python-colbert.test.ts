@@ -1,19 +1,15 @@
-import { spawnSync } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { colbertScore, loadColbert, writeFixtureModel } from "../src/index.js";
+import { numpyAvailable, runPythonReference } from "./helpers/python-reference.js";
 
 // fixture:colbert's rows and scores against ColBERT written in NumPy from the reference
 // implementation (test/python/colbert_reference.py on bert_reference.py's BERT), independent of
 // crossrank's TypeScript and ONNX code. Needs python3 with NumPy (Debian: python3-numpy; .ci/run
 // installs it).
-const SCRIPT = fileURLToPath(new URL("./python/colbert_reference.py", import.meta.url));
-const numpy = spawnSync("python3", ["-c", "import numpy"], { encoding: "utf8" });
-const available = numpy.status === 0;
-if (!available) console.log("python ColBERT reference tests skipped: python3 with NumPy is not installed (apt-get install python3-numpy)");
+const available = numpyAvailable("python ColBERT reference tests");
 
 interface Reference {
   queries: number[][][];
@@ -40,13 +36,7 @@ describe.skipIf(!available)("fixture:colbert against a NumPy ColBERT written fro
       const colbert = await loadColbert(folder, { backend, batchSize: 2 });
       try {
         const tokenizer = colbert.encoder.tokenizer;
-        const run = spawnSync("python3", [SCRIPT], {
-          input: JSON.stringify({ folder, queries: QUERIES.map((t) => tokenizer.contentIds(t)), documents: DOCUMENTS.map((t) => tokenizer.contentIds(t)) }),
-          encoding: "utf8",
-          maxBuffer: 256 * 1024 * 1024,
-        });
-        if (run.status !== 0) throw new Error(`colbert_reference.py failed: ${run.stderr}`);
-        const ref = JSON.parse(run.stdout) as Reference;
+        const ref = runPythonReference<Reference>("colbert_reference.py", { folder, queries: QUERIES.map((t) => tokenizer.contentIds(t)), documents: DOCUMENTS.map((t) => tokenizer.contentIds(t)) });
         const queries = await colbert.encodeQueries(QUERIES);
         const documents = await colbert.encodeDocuments(DOCUMENTS);
         let compared = 0;

@@ -1,19 +1,15 @@
-import { spawnSync } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { Tokenizer } from "@crossrank/tokenize";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadCrossEncoder, loadEncoder, writeFixtureModel } from "../src/index.js";
+import { int64Rows, numpyAvailable, runPythonReference } from "./helpers/python-reference.js";
 
 // The fixtures' forward passes against BERT written in NumPy from the published architecture
 // (test/python/bert_reference.py), independent of crossrank's TypeScript and ONNX code. Needs
 // python3 with NumPy (Debian: python3-numpy; .ci/run installs it).
-const SCRIPT = fileURLToPath(new URL("./python/bert_reference.py", import.meta.url));
-const numpy = spawnSync("python3", ["-c", "import numpy"], { encoding: "utf8" });
-const available = numpy.status === 0;
-if (!available) console.log("python reference tests skipped: python3 with NumPy is not installed (apt-get install python3-numpy)");
+const available = numpyAvailable("python reference tests");
 
 interface Batch {
   input_ids: number[][];
@@ -23,14 +19,7 @@ interface Batch {
 
 /** Runs the NumPy reference on `batches` of the model in `folder`. */
 function reference(folder: string, task: "hidden" | "logits", batches: Batch[]): number[][][] | number[][][][] {
-  const run = spawnSync("python3", [SCRIPT], { input: JSON.stringify({ folder, task, batches }), encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
-  if (run.status !== 0) throw new Error(`bert_reference.py failed: ${run.stderr}`);
-  return (JSON.parse(run.stdout) as { outputs: number[][][] | number[][][][] }).outputs;
-}
-
-/** Rows of a padded [batch, seq] int64 array as numbers. */
-function rows(data: BigInt64Array, batch: number, seq: number): number[][] {
-  return Array.from({ length: batch }, (_, b) => Array.from(data.subarray(b * seq, (b + 1) * seq), Number));
+  return runPythonReference<{ outputs: number[][][] | number[][][][] }>("bert_reference.py", { folder, task, batches }).outputs;
 }
 
 const TEXTS = ["the dog runs in the park", "der Hund läuft", "Le chat dort sur le tapis chaud près de la fenêtre.", "東京は日本の首都です"];
@@ -55,7 +44,7 @@ describe.skipIf(!available)("fixture models against a NumPy BERT written from th
       const tokenizer = await Tokenizer.load(folder);
       const batch = tokenizer.encodeBatch(TEXTS);
       const [hidden] = reference(folder, "hidden", [
-        { input_ids: rows(batch.inputIds, batch.batchSize, batch.seqLength), attention_mask: rows(batch.attentionMask, batch.batchSize, batch.seqLength), token_type_ids: rows(batch.tokenTypeIds, batch.batchSize, batch.seqLength) },
+        { input_ids: int64Rows(batch.inputIds, batch.batchSize, batch.seqLength), attention_mask: int64Rows(batch.attentionMask, batch.batchSize, batch.seqLength), token_type_ids: int64Rows(batch.tokenTypeIds, batch.batchSize, batch.seqLength) },
       ]) as number[][][][];
       const encoder = await loadEncoder(folder, { backend: "onnx" });
       try {
@@ -82,10 +71,10 @@ describe.skipIf(!available)("fixture models against a NumPy BERT written from th
     const tokenizer = await Tokenizer.load(folder);
     const batch = tokenizer.encodePairs(PAIRS);
     const [logits] = reference(folder, "logits", [
-      { input_ids: rows(batch.inputIds, batch.batchSize, batch.seqLength), attention_mask: rows(batch.attentionMask, batch.batchSize, batch.seqLength), token_type_ids: rows(batch.tokenTypeIds, batch.batchSize, batch.seqLength) },
+      { input_ids: int64Rows(batch.inputIds, batch.batchSize, batch.seqLength), attention_mask: int64Rows(batch.attentionMask, batch.batchSize, batch.seqLength), token_type_ids: int64Rows(batch.tokenTypeIds, batch.batchSize, batch.seqLength) },
     ]) as number[][][];
     // The segment ids matter: the second text's are 1.
-    expect(rows(batch.tokenTypeIds, batch.batchSize, batch.seqLength)[0]).toContain(1);
+    expect(int64Rows(batch.tokenTypeIds, batch.batchSize, batch.seqLength)[0]).toContain(1);
     for (const backend of ["onnx", "transformers"] as const) {
       const encoder = await loadCrossEncoder(folder, { backend });
       try {

@@ -1,8 +1,6 @@
-import { spawnSync } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { Tokenizer } from "@crossrank/tokenize";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeSafetensors, generateXmodFixtureModel, loadEncoder, readFixtureCorpus, resolveFixtureOptions, writeFixtureModel } from "../src/index.js";
@@ -10,26 +8,18 @@ import { jsonText } from "../src/fixture/hf-files.js";
 import { buildXmodOnnx } from "../src/fixture/xmod-graph.js";
 import { xmodConfig } from "../src/fixture/xmod-fixture.js";
 import { generateXmodWeights, XMOD_BASE_FLAGS, xmodStateDict } from "../src/fixture/xmod-weights.js";
+import { int64Rows, numpyAvailable, runPythonReference } from "./helpers/python-reference.js";
 
 // The X-MOD fixture's forward pass against X-MOD written in NumPy from the published architecture
 // (test/python/xmod_reference.py), independent of crossrank's TypeScript and ONNX code, with two
 // languages in one batch. Needs python3 with NumPy (Debian: python3-numpy; .ci/run installs it).
-const SCRIPT = fileURLToPath(new URL("./python/xmod_reference.py", import.meta.url));
-const numpy = spawnSync("python3", ["-c", "import numpy"], { encoding: "utf8" });
-const available = numpy.status === 0;
-if (!available) console.log("python X-MOD reference tests skipped: python3 with NumPy is not installed (apt-get install python3-numpy)");
+const available = numpyAvailable("python X-MOD reference tests");
 
 const TEXTS = ["Der Fluss fließt langsam durch die alte Stadt.", "The river flows slowly through the old town.", "Hund", "东京是日本的首都"];
 const LANGUAGES = ["de", "en", "de", "zh"];
 
 function reference(folder: string, batch: { input_ids: number[][]; attention_mask: number[][]; lang_ids: number[] }): number[][][] {
-  const run = spawnSync("python3", [SCRIPT], { input: JSON.stringify({ folder, batches: [batch] }), encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
-  if (run.status !== 0) throw new Error(`xmod_reference.py failed: ${run.stderr}`);
-  return (JSON.parse(run.stdout) as { outputs: number[][][][] }).outputs[0]!;
-}
-
-function rows(data: BigInt64Array, batch: number, seq: number): number[][] {
-  return Array.from({ length: batch }, (_, b) => Array.from(data.subarray(b * seq, (b + 1) * seq), Number));
+  return runPythonReference<{ outputs: number[][][][] }>("xmod_reference.py", { folder, batches: [batch] }).outputs[0]!;
 }
 
 /** Every real token's row of `folder`'s encoder (languages per text) against the NumPy reference; returns the count compared. */
@@ -37,8 +27,8 @@ async function compare(folder: string, languageNames: readonly string[]): Promis
   const tokenizer = await Tokenizer.load(folder);
   const batch = tokenizer.encodeBatch(TEXTS);
   const hidden = reference(folder, {
-    input_ids: rows(batch.inputIds, batch.batchSize, batch.seqLength),
-    attention_mask: rows(batch.attentionMask, batch.batchSize, batch.seqLength),
+    input_ids: int64Rows(batch.inputIds, batch.batchSize, batch.seqLength),
+    attention_mask: int64Rows(batch.attentionMask, batch.batchSize, batch.seqLength),
     lang_ids: LANGUAGES.map((l) => languageNames.findIndex((n) => n.startsWith(`${l}_`))),
   });
   const encoder = await loadEncoder(folder);
