@@ -184,8 +184,8 @@ export function explainCommand(): Command {
       if (!/\.(png|svg)$/i.test(options.out)) throw new UsageError(`--out: expected a .png or .svg file, got "${options.out}"`);
       if (options.preset !== "default" && options.preset !== "faithful") throw new UsageError(`--preset: expected default or faithful, got "${options.preset}"`);
       if (options.domain !== undefined && !["auto", "kernel", "log"].includes(options.domain)) throw new UsageError(`--domain: expected auto, kernel or log, got "${options.domain}"`);
-      if (options.otBackend !== undefined && !["auto", "onnx", "webasm", "cpu", "webgpu", "js"].includes(options.otBackend)) {
-        throw new UsageError(`--ot-backend: expected auto, onnx, webasm, cpu, webgpu or js, got "${options.otBackend}"`);
+      if (options.otBackend !== undefined && !["auto", "onnx", "webasm", "cpu", "webgpu", "webgl", "js"].includes(options.otBackend)) {
+        throw new UsageError(`--ot-backend: expected auto, onnx, webasm, cpu, webgpu, webgl or js, got "${options.otBackend}"`);
       }
       // Only what was given: the preset chooses the rest, as for the ranker.
       const settings = {

@@ -28,7 +28,7 @@ interface SinkhornInput {
 
 const METHODS = ["auto", "kernel", "log"] as const;
 const INPUT_FIELDS = ["cost", "a", "b", "reg", "maxIter", "tol", "method", "rowLabels", "colLabels"];
-const BACKENDS = ["auto", "onnx", "webasm", "cpu", "webgpu", "js"] as const;
+const BACKENDS: readonly OtBackend[] = ["auto", "onnx", "webasm", "cpu", "webgpu", "webgl", "js"];
 
 /** Reads and checks a Sinkhorn input file; every complaint names the file and the field. */
 async function readSinkhornInput(path: string): Promise<SinkhornInput> {
