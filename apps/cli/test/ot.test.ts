@@ -80,6 +80,6 @@ describe("crossrank ot-bench", () => {
   it("rejects an unknown backend", async () => {
     const { stderr, code } = await crossrank("ot-bench", "--backend", "cuda");
     expect(code).toBe(1);
-    expect(stderr).toContain('--backend: expected one of auto, onnx, webasm, cpu, webgpu, js, got "cuda"');
+    expect(stderr).toContain('--backend: expected one of auto, onnx, webasm, cpu, webgpu, webgl, js, got "cuda"');
   });
 });
