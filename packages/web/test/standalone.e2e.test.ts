@@ -127,6 +127,17 @@ describe.skipIf(CHROMIUM === undefined)("the standalone explanation page in Chro
     await page.locator(".result-list").nth(1).waitFor({ timeout: 120_000 });
     await expect(page.locator("#status").textContent()).resolves.toContain("query language zh (detected)");
     expect(await page.locator(".result-list").nth(0).locator(".hit").count()).toBe(10);
+
+    // Sinkhorn on the page's own backend (gpu.js on WebGPU or WebGL where Chromium has them) gives plain JavaScript's distances.
+    const compared = await page.evaluate(async () => {
+      const backend = (globalThis as unknown as { crossrankBackend: { otBackend: string; search(r: object): Promise<{ hits: { id: string; score: number }[] }> } }).crossrankBackend;
+      const ask = (otBackend: string) =>
+        backend.search({ query: "文本编辑器", k: 10, ranker: "rerank", params: { first: "bi-encoder", second: "lm-emd", depth: 20, firstWeight: 0, lengthGate: 0, otBackend }, queryLang: "zh" });
+      return { backend: backend.otBackend, own: (await ask(backend.otBackend)).hits, js: (await ask("js")).hits };
+    });
+    expect(["webgpu", "webgl", "js"]).toContain(compared.backend);
+    expect(compared.own.map((h) => h.id)).toEqual(compared.js.map((h) => h.id));
+    compared.own.forEach((h, i) => expect(Math.abs(h.score - compared.js[i]!.score), `${compared.backend} ${h.id}`).toBeLessThan(1e-4));
     expect(errors).toEqual([]);
     await page.close();
   });
