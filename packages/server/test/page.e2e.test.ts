@@ -128,6 +128,10 @@ describe.skipIf(CHROMIUM === undefined)("the explanation page in Chromium (serve
     const [r, g, b] = await cellColour(page, 1, other, 0);
     expect(Math.min(r, g, b)).toBeGreaterThan(190);
     await expect(page.locator("#pairs").textContent()).resolves.toContain(`Query token “${explained.queryTokens[row]}”`);
+    // The document tokens it sends most mass to are marked on the other axis.
+    const partners = await page.locator("#explanation figure").nth(1).locator(".col-labels .token").evaluateAll((labels) => labels.flatMap((l, j) => (l.classList.contains("partner") ? [j] : [])));
+    const top3 = (explained.plan[row] as number[]).map((v, j) => [v, j] as const).sort((a, b) => b[0] - a[0]).slice(0, 3).map(([, j]) => j).sort((a, b) => a - b);
+    expect(partners).toEqual(top3);
     const pairRows = await page.locator("#pairs tbody tr").count();
     expect(pairRows).toBe(Math.min(8, cols));
     await expect(page.locator("#pairs tbody tr").first().locator("td").first().textContent()).resolves.toBe(explained.docTokens[hi % cols]);

@@ -14,6 +14,8 @@ const K = 10;
 const SNIPPET = 220;
 /** Pairs listed for a selected token. */
 const PAIRS_SHOWN = 8;
+/** Labels of the other side marked for a selected token: those it moves most mass with. */
+const PARTNERS_MARKED = 3;
 
 const RANKER_LABELS: Readonly<Record<string, string>> = {
   hybrid: "hybrid (lexical + bi-encoder)",
@@ -202,7 +204,9 @@ export async function mountApp(root: HTMLElement, backend: SearchBackend): Promi
     const pairs = el("div", { id: "pairs", "aria-live": "polite" }, el("p", {}, "Point at a query token (or a document token) to see where its mass goes and what share of the total cost each pair carries."));
     let maps: Heatmap[] = [];
     const onSelect = (s: Selection) => {
-      for (const m of maps) m.select(s);
+      // The tokens of the other side that the selected one moves most mass with, marked on both maps.
+      const partners = s === null ? [] : selectionPairs(e, s).slice(0, PARTNERS_MARKED).map((p) => p.index);
+      for (const m of maps) m.select(s, partners);
       pairs.replaceChildren(...describeSelection(e, s));
     };
     const cost = new Heatmap({ title: "Cost (1 − cosine)", rows: e.queryTokens, cols: e.docTokens, values: e.cost, onSelect });
@@ -226,12 +230,12 @@ export async function mountApp(root: HTMLElement, backend: SearchBackend): Promi
 }
 
 /** The pairs of the selected token, largest transported mass first, with each pair's share of Σ C⊙P. */
-export function selectionPairs(e: Explanation, s: NonNullable<Selection>): { token: string; mass: number; share: number }[] {
+export function selectionPairs(e: Explanation, s: NonNullable<Selection>): { index: number; token: string; mass: number; share: number }[] {
   const total = e.distance || 1;
   const out =
     s.axis === "row"
-      ? e.docTokens.map((token, j) => ({ token, mass: e.plan[s.index]![j]!, share: (e.cost[s.index]![j]! * e.plan[s.index]![j]!) / total }))
-      : e.queryTokens.map((token, i) => ({ token, mass: e.plan[i]![s.index]!, share: (e.cost[i]![s.index]! * e.plan[i]![s.index]!) / total }));
+      ? e.docTokens.map((token, j) => ({ index: j, token, mass: e.plan[s.index]![j]!, share: (e.cost[s.index]![j]! * e.plan[s.index]![j]!) / total }))
+      : e.queryTokens.map((token, i) => ({ index: i, token, mass: e.plan[i]![s.index]!, share: (e.cost[i]![s.index]! * e.plan[i]![s.index]!) / total }));
   return out.sort((a, b) => b.mass - a.mass);
 }
 

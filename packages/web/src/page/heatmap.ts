@@ -104,14 +104,20 @@ export class Heatmap {
     this.draw();
   }
 
-  /** Shows `selection` (dims every other row or column); null shows the whole matrix. */
-  select(selection: Selection): void {
+  /**
+   * Shows `selection` (dims every other row or column; null shows the whole matrix) and marks the
+   * labels of the other axis in `partners` (the tokens the selected one moves most mass with).
+   */
+  select(selection: Selection, partners: readonly number[] = []): void {
     this.selection = selection;
     for (const [axis, buttons] of [
       ["row", this.rowButtons],
       ["col", this.colButtons],
     ] as const) {
-      buttons.forEach((b, i) => b.classList.toggle("selected", selection?.axis === axis && selection.index === i));
+      buttons.forEach((b, i) => {
+        b.classList.toggle("selected", selection?.axis === axis && selection.index === i);
+        b.classList.toggle("partner", selection !== null && selection.axis !== axis && partners.includes(i));
+      });
     }
     this.draw();
   }
