@@ -1,23 +1,9 @@
 import { loadCrossEncoder } from "@crossrank/encode";
 import { afterAll, describe, expect, it } from "vitest";
-import { clearNeuralMemo, createRanker, CrossEncoderRanker, type RankingInput } from "../src/index.js";
+import { clearNeuralMemo, createRanker, CrossEncoderRanker } from "../src/index.js";
+import { LONG, LONG_DOCUMENT_INPUT } from "./long-documents.js";
 
-const LONG = Array.from({ length: 12 }, (_, i) => (i === 9 ? "The museum shows old maps of the city and its river." : "Trains to Berlin leave every hour from the central station.")).join(" ");
-const INPUT: RankingInput = {
-  queryLang: "en",
-  docLang: "en",
-  queries: [
-    { id: "q1", text: "old maps of the city" },
-    { id: "q2", text: "trains to Berlin" },
-  ],
-  documents: [
-    { id: "d1", text: "The cat sleeps on the warm mat by the window." },
-    { id: "d2", text: "A library lends books, music and films for free.", title: "Library" },
-    { id: "d3", text: LONG },
-    { id: "d4", text: "Fresh bread is baked every morning in the village bakery." },
-    { id: "d5", text: "Fresh bread." },
-  ],
-};
+const INPUT = LONG_DOCUMENT_INPUT;
 const MODEL = "fixture:cross-encoder";
 
 afterAll(async () => {

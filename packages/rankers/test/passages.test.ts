@@ -1,22 +1,12 @@
 import { loadEncoder } from "@crossrank/encode";
 import { afterAll, describe, expect, it } from "vitest";
 import { clearNeuralMemo, createRanker, type RankingInput, passageTexts } from "../src/index.js";
+import { LONG, LONG_DOCUMENT_INPUT } from "./long-documents.js";
 
-const LONG = Array.from({ length: 12 }, (_, i) => (i === 9 ? "The museum shows old maps of the city and its river." : "Trains to Berlin leave every hour from the central station.")).join(" ");
+// Two long documents: d2's title and first sentence come before the whole long text.
 const INPUT: RankingInput = {
-  queryLang: "en",
-  docLang: "en",
-  queries: [
-    { id: "q1", text: "old maps of the city" },
-    { id: "q2", text: "trains to Berlin" },
-  ],
-  documents: [
-    { id: "d1", text: "The cat sleeps on the warm mat by the window." },
-    { id: "d2", text: `A library lends books, music and films for free. ${LONG}`, title: "Library" },
-    { id: "d3", text: LONG },
-    { id: "d4", text: "Fresh bread is baked every morning in the village bakery." },
-    { id: "d5", text: "Fresh bread." },
-  ],
+  ...LONG_DOCUMENT_INPUT,
+  documents: LONG_DOCUMENT_INPUT.documents.map((d) => (d.id === "d2" ? { ...d, text: `${d.text} ${LONG}` } : d)),
 };
 const ENCODER = { encoder: "fixture:bert", maxLength: 24 };
 
