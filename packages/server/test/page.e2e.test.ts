@@ -49,7 +49,8 @@ beforeAll(async () => {
   url = await app.listen({ port: 0, host: "127.0.0.1" });
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
   await mkdir(ARTIFACTS, { recursive: true });
-}, 120_000);
+  // The dictionaries' translation tables take ~12 s alone, minutes while every package's tests share two cores.
+}, 600_000);
 
 afterAll(async () => {
   await browser?.close();
