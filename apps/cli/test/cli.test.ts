@@ -104,6 +104,18 @@ describe("crossrank index and search --index", () => {
     expect(server.stderr()).toContain("SIGTERM: finishing requests in flight, then exiting");
   }, 120_000);
 
+  it("loads the dictionaries of the --warm query languages before listening, and says which have none", async () => {
+    const out = join(await mkdtemp(join(tmpdir(), "crossrank-cli-warm-")), "idx");
+    expect((await crossrank("index", "--docs", fixture("docs.jsonl"), "--out", out, "--encoder", "none")).code).toBe(0);
+    const server = await startServe("--index", out, "--warm", "de,xx");
+    try {
+      expect(server.stderr()).toMatch(/de → en dictionaries loaded in [0-9.]+ s/);
+      expect(server.stderr()).toContain("--warm xx: no dictionary for xx→en");
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
+  }, 300_000);
+
   it("streams several --docs files into one index; an id in two of them is an error with both positions", async () => {
     const folder = await mkdtemp(join(tmpdir(), "crossrank-cli-stream-"));
     const second = join(folder, "more.tsv");

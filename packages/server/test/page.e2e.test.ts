@@ -178,6 +178,30 @@ describe.skipIf(CHROMIUM === undefined)("the explanation page in Chromium (serve
     await page.close();
   });
 
+  it("asks again while the server answers 503 for a first search whose dictionaries are still loading", async () => {
+    // A server that gives up waiting after 200 ms: Spanish → English has not been searched yet, so its table takes longer.
+    const impatient = createServer(index, { timeoutMs: 200 });
+    const impatientUrl = await impatient.listen({ port: 0, host: "127.0.0.1" });
+    const page = await browser!.newPage();
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(String(e)));
+    try {
+      await page.goto(impatientUrl);
+      await page.getByRole("status").filter({ hasText: "8 documents" }).waitFor();
+      await page.getByLabel("Query", { exact: true }).fill("programa de compresión de archivos");
+      await page.getByLabel("Query language").selectOption("es");
+      await page.getByLabel("Ranker").selectOption("bm25-psq");
+      await page.getByRole("button", { name: "Search", exact: true }).click();
+      await page.getByRole("status").filter({ hasText: "Still preparing the search" }).waitFor();
+      await page.locator(".hit").first().waitFor({ timeout: 120_000 });
+      await expect(page.getByRole("status").textContent()).resolves.toContain("BM25-PSQ (dictionary translations): ");
+      expect(errors).toEqual([]);
+    } finally {
+      await page.close();
+      await impatient.close();
+    }
+  }, 300_000);
+
   it("works from the keyboard, with labelled controls", async () => {
     const { page, errors } = await openPage();
     // Every form control has an accessible name.

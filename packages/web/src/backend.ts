@@ -69,6 +69,12 @@ export interface BackendInfo {
   rankers: string[];
 }
 
+/**
+ * A backend's error may carry an HTTP-like status: 503 means "not ready yet, the work goes on"
+ * (the server's first search in a language loads its dictionaries), so asking again later succeeds.
+ */
+export type BackendError = Error & { status?: number };
+
 export interface SearchBackend {
   info(): Promise<BackendInfo>;
   search(r: SearchRequest): Promise<SearchResponse>;

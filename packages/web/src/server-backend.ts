@@ -15,7 +15,7 @@ export function createServerBackend(base = "", headers: Record<string, string> =
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
     const payload = (await response.json().catch(() => ({ error: `${response.status} ${response.statusText}` }))) as T & { error?: string };
-    if (!response.ok) throw new Error(payload.error ?? `${method} ${path}: ${response.status}`);
+    if (!response.ok) throw Object.assign(new Error(payload.error ?? `${method} ${path}: ${response.status}`), { status: response.status });
     return payload;
   }
   return {

@@ -4,7 +4,7 @@
  * token paid for which document token. The page talks to a {@link SearchBackend} only, so the same
  * code runs against `crossrank serve` and wholly in the browser.
  */
-import type { BackendInfo, Explanation, Hit, SearchBackend, SearchRequest } from "../backend.js";
+import type { BackendError, BackendInfo, Explanation, Hit, SearchBackend, SearchRequest } from "../backend.js";
 import { detectLanguage, LANGUAGES } from "./detect.js";
 import { format, Heatmap, type Selection } from "./heatmap.js";
 
@@ -119,7 +119,12 @@ export async function mountApp(root: HTMLElement, backend: SearchBackend): Promi
     explanation.hidden = true;
     try {
       const responses = await Promise.all(
-        choices.map((c) => backend.search({ query: text, k: K, ...rankerRequest(c.ranker, c.rerank), ...(detected ? { queryLang: detected } : {}) })),
+        choices.map((c) =>
+          patiently(
+            () => backend.search({ query: text, k: K, ...rankerRequest(c.ranker, c.rerank), ...(detected ? { queryLang: detected } : {}) }),
+            (attempt) => (status.textContent = `Still preparing the search (the first search in a language loads its dictionaries); asking again (${attempt} of ${RETRIES})…`),
+          ),
+        ),
       );
       results.replaceChildren(...responses.map((r, i) => resultList(rankerLabel(choices[i]!.ranker, choices[i]!.rerank), r.hits, r.took_ms, responses.length === 2 ? responses[1 - i]!.hits : undefined)));
       status.textContent = `${responses.map((r, i) => `${rankerLabel(choices[i]!.ranker, choices[i]!.rerank)}: ${r.hits.length} results in ${format(r.took_ms)} ms`).join("; ")} (${langNote}).`;
@@ -226,6 +231,25 @@ export async function mountApp(root: HTMLElement, backend: SearchBackend): Promi
       pairs,
     );
     explanation.scrollIntoView({ block: "start" });
+  }
+}
+
+/** How many times a search the backend answered "not ready yet" (503) is asked again. */
+const RETRIES = 12;
+
+/**
+ * `work()`, asked again while the backend answers 503 (its work goes on: the server's first search
+ * in a language builds the dictionaries' translation table, which can outlast its timeout).
+ */
+async function patiently<T>(work: () => Promise<T>, onRetry: (attempt: number) => void): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (err) {
+      if ((err as BackendError).status !== 503 || attempt > RETRIES) throw err;
+      onRetry(attempt);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
   }
 }
 
