@@ -422,30 +422,34 @@ export class Bm25Index {
 
   /**
    * Each query term with translations in the index: their term numbers and probabilities, the
-   * term's weight w(q)·idf(df(q)), and a bound on what it adds to any document's score,
-   * w·T·(k1+1)/(T + k1·(1 − b + b·minDl/avgdl)) with T = Σ p(e)·max_d tf(e,d) (the score grows
-   * with tf and falls with dl), raised by a relative 1e-9 against rounding.
+   * term's weight w(q)·idf(df(q)), and a bound on what it adds to any document's score. With
+   * L(d) = 1 − b + b·dl(d)/avgdl, a term adds w·(k1+1)·x/(x + k1) with x = tf(q,d)/L(d), which grows
+   * with x, and x = Σ_e p(e)·tf(e,d)/L(d) ≤ X = Σ_e p(e)·max_d' tf(e,d')/L(d') (each translation's
+   * largest length-normalised tf, `maximumNormalizedTf`): the bound is w·(k1+1)·X/(X + k1), raised
+   * by a relative 1e-9 against rounding. (Bounding tf and dl apart — the largest tf over the
+   * shortest document — was several times looser: the largest tfs are in long documents.)
    */
   private preparePsq(terms: readonly PsqTerm[], k3: number): { terms: Int32Array; weights: Float64Array; w: number; bound: number; postings: number }[] {
-    const { dictionary, offsets, k1, b, averageDocumentLength } = this;
-    const minRelativeLength = averageDocumentLength > 0 ? this.minimumLength() / averageDocumentLength : 0;
+    const { dictionary, offsets, k1 } = this;
     const prepared: { terms: Int32Array; weights: Float64Array; w: number; bound: number; postings: number }[] = [];
     for (const { translations, count } of terms) {
       const found: number[] = [];
       const weights: number[] = [];
       let df = 0;
-      let maxTf = 0;
+      let x = 0;
       for (const { term, weight } of translations) {
         const t = dictionary.get(term);
         if (t === undefined || weight === 0) continue;
         found.push(t);
         weights.push(weight);
         df += weight * (offsets[t + 1]! - offsets[t]!);
-        maxTf += weight * this.maximumTf(t);
+        x += weight * this.maximumNormalizedTf(t);
       }
       if (found.length === 0) continue;
       const w = queryTermWeight(count ?? 1, k3) * bm25Idf(this.size, df);
-      const bound = ((w * maxTf * (k1 + 1)) / (maxTf + k1 * (1 - b + b * minRelativeLength))) * (1 + 1e-9);
+      // k1 = 0: every document holding a translation gets w (x/x), none other more.
+      const saturation = x === 0 ? 0 : k1 === 0 ? 1 : (x * (k1 + 1)) / (x + k1);
+      const bound = w * saturation * (1 + 1e-9);
       let postings = 0;
       for (const t of found) postings += offsets[t + 1]! - offsets[t]!;
       prepared.push({ terms: Int32Array.from(found), weights: Float64Array.from(weights), w, bound, postings });
@@ -494,28 +498,25 @@ export class Bm25Index {
   /** Scratch of `addToCandidates`: one tf per candidate. */
   private candidateTf = new Float64Array(0);
 
-  private maxTfs: Int32Array | undefined;
-  private minLength: number | undefined;
+  private maxNormalizedTfs: Float64Array | undefined;
 
-  /** The largest tf of term number t in any document (computed on first use, then kept). */
-  private maximumTf(t: number): number {
-    const maxTfs = (this.maxTfs ??= new Int32Array(this.offsets.length - 1));
-    if (maxTfs[t] === 0) {
+  /**
+   * The largest tf(t, d)/L(d) of term number t over its documents, L(d) = 1 − b + b·dl(d)/avgdl
+   * (computed on first use, then kept; -1 marks "not yet"). Every document holding t has dl ≥ tf > 0,
+   * so L(d) > 0.
+   */
+  private maximumNormalizedTf(t: number): number {
+    const cache = (this.maxNormalizedTfs ??= new Float64Array(this.offsets.length - 1).fill(-1));
+    if (cache[t]! < 0) {
+      const { docs, tfs, lengths, b, averageDocumentLength } = this;
       let max = 0;
-      for (let p = this.offsets[t]!; p < this.offsets[t + 1]!; p++) if (this.tfs[p]! > max) max = this.tfs[p]!;
-      maxTfs[t] = max;
+      for (let p = this.offsets[t]!; p < this.offsets[t + 1]!; p++) {
+        const x = tfs[p]! / (1 - b + (b * lengths[docs[p]!]!) / averageDocumentLength);
+        if (x > max) max = x;
+      }
+      cache[t] = max;
     }
-    return maxTfs[t]!;
-  }
-
-  /** The shortest document's length (computed on first use). */
-  private minimumLength(): number {
-    if (this.minLength === undefined) {
-      let min = Infinity;
-      for (const length of this.lengths) if (length < min) min = length;
-      this.minLength = min === Infinity ? 0 : min;
-    }
-    return this.minLength;
+    return cache[t]!;
   }
 
   /** Number of documents containing `term` (an analyzed term), 0 if unknown. */
