@@ -7,7 +7,7 @@
  */
 import type { ColbertEncoder, ColbertRows } from "@crossrank/encode";
 import type { RankingInput } from "../ranker.js";
-import type { CandidateMap, Progress } from "./common.js";
+import { type CandidateMap, loadOnce, type Progress } from "./common.js";
 import type { TokenRows } from "./memo.js";
 import { type EncoderSettings, encoderOptions } from "./settings.js";
 import { type EncodedTask, encodeTaskWith } from "./token-ranker.js";
@@ -25,18 +25,11 @@ const checkpoints = new Map<string, Promise<ColbertEncoder | undefined>>();
 export function sharedColbert(settings: EncoderSettings, mode: true | "auto"): Promise<ColbertEncoder | undefined> {
   const { maxLength, ...options } = encoderOptions(settings);
   const key = JSON.stringify([settings.encoder, mode, options.backend ?? null, options.dtype ?? null, options.batchSize ?? null, maxLength ?? null]);
-  let loaded = checkpoints.get(key);
-  if (loaded === undefined) {
-    loaded = import("@crossrank/encode").then(async ({ isColbertModel, loadColbert }) => {
-      if (mode === "auto" && !(await isColbertModel(settings.encoder))) return undefined;
-      return loadColbert(settings.encoder, { ...options, ...(maxLength === undefined ? {} : { docMaxLength: maxLength }) });
-    });
-    checkpoints.set(key, loaded);
-    loaded.catch(() => {
-      if (checkpoints.get(key) === loaded) checkpoints.delete(key);
-    });
-  }
-  return loaded;
+  return loadOnce(checkpoints, key, async () => {
+    const { isColbertModel, loadColbert } = await import("@crossrank/encode");
+    if (mode === "auto" && !(await isColbertModel(settings.encoder))) return undefined;
+    return loadColbert(settings.encoder, { ...options, ...(maxLength === undefined ? {} : { docMaxLength: maxLength }) });
+  });
 }
 
 /** Upper bound of the rows memo in floats (256 MiB). */

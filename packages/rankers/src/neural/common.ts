@@ -152,3 +152,21 @@ export function twoPartProgress(onProgress: ((done: number, total: number) => vo
     done: () => onProgress?.(TWO_PART_TOTAL, TWO_PART_TOTAL),
   };
 }
+
+/**
+ * The value of `key` in `cache`, made by `load()` on first use and shared by later callers (the
+ * models the neural rankers load once per process); a failed load is forgotten, so a later call
+ * retries.
+ */
+export function loadOnce<T>(cache: Map<string, Promise<T>>, key: string, load: () => Promise<T>): Promise<T> {
+  let value = cache.get(key);
+  if (value === undefined) {
+    const made = load();
+    cache.set(key, made);
+    made.catch(() => {
+      if (cache.get(key) === made) cache.delete(key);
+    });
+    value = made;
+  }
+  return value;
+}

@@ -14,7 +14,7 @@
 import type { CrossEncoder, CrossEncoderOptions } from "@crossrank/encode";
 import type { Run } from "@crossrank/metrics";
 import type { RankingInput, RankOptions } from "../ranker.js";
-import { type CandidateMap, type CandidateRanker, candidateUnion, checkInput, checkScore, positions, topKEntry, yieldToEventLoop } from "./common.js";
+import { type CandidateMap, type CandidateRanker, candidateUnion, checkInput, checkScore, loadOnce, positions, topKEntry, yieldToEventLoop } from "./common.js";
 import { type PassageAggregation, passageTexts } from "./passages.js";
 import { documentText } from "./settings.js";
 
@@ -49,17 +49,7 @@ const loaded = new Map<string, Promise<CrossEncoder>>();
 
 /** The cross-encoder for these settings, loaded once per process (see {@link clearCrossEncoders}). */
 function sharedCrossEncoder(model: string, options: CrossEncoderOptions): Promise<CrossEncoder> {
-  const key = JSON.stringify([model, options]);
-  let shared = loaded.get(key);
-  if (shared === undefined) {
-    shared = import("@crossrank/encode").then(({ loadCrossEncoder }) => loadCrossEncoder(model, options));
-    loaded.set(key, shared);
-    // A failed load is forgotten, so a later call retries.
-    shared.catch(() => {
-      if (loaded.get(key) === shared) loaded.delete(key);
-    });
-  }
-  return shared;
+  return loadOnce(loaded, JSON.stringify([model, options]), () => import("@crossrank/encode").then(({ loadCrossEncoder }) => loadCrossEncoder(model, options)));
 }
 
 /** Disposes every loaded cross-encoder (`clearNeuralMemo` calls it). */

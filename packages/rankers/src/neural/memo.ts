@@ -27,6 +27,7 @@ import type { Encoder, SentenceOptions } from "@crossrank/encode";
 import { textsHash } from "#texts-hash";
 import { clearColbert } from "./colbert-memo.js";
 import { clearCrossEncoders } from "./cross-encoder-ranker.js";
+import { loadOnce } from "./common.js";
 import { countFrequencies, type IdfTable } from "./idf.js";
 import { type EncoderSettings, encoderOptions } from "./settings.js";
 
@@ -86,27 +87,18 @@ export function provideEncoder(spec: string, encoder: Encoder): void {
 export function sharedEncoder(settings: EncoderSettings): Promise<SharedEncoder> {
   const options = encoderOptions(settings);
   const key = JSON.stringify([settings.encoder, options.backend ?? null, options.dtype ?? null, options.batchSize ?? null, options.maxLength ?? null, options.cache ?? null]);
-  let shared = encoders.get(key);
-  if (shared === undefined) {
-    const vectorKey = JSON.stringify([settings.encoder, options.backend ?? null, options.dtype ?? null, options.maxLength ?? null]);
-    const given = provided.get(settings.encoder);
-    if (given !== undefined) {
-      if (Object.keys(options).length > 0) throw new Error(`encoder ${settings.encoder} was provided in memory (provideEncoder): loading options (${Object.keys(options).join(", ")}) do not apply to it`);
-      shared = Promise.resolve({ encoder: given, vectorKey, loadKey: key });
-      encoders.set(key, shared);
-      return shared;
-    }
+  const vectorKey = JSON.stringify([settings.encoder, options.backend ?? null, options.dtype ?? null, options.maxLength ?? null]);
+  const given = provided.get(settings.encoder);
+  if (given !== undefined && !encoders.has(key) && Object.keys(options).length > 0) {
+    throw new Error(`encoder ${settings.encoder} was provided in memory (provideEncoder): loading options (${Object.keys(options).join(", ")}) do not apply to it`);
+  }
+  return loadOnce(encoders, key, async () => {
+    if (given !== undefined) return { encoder: given, vectorKey, loadKey: key };
     // Imported on first use: the encoder stack (transformers.js, onnxruntime) takes a while to
     // load, and importing this package for BM25 alone should not pay for it.
-    shared = import("@crossrank/encode")
-      .then(({ loadEncoder }) => loadEncoder(settings.encoder, options))
-      .then((encoder) => ({ encoder, vectorKey, loadKey: key }));
-    encoders.set(key, shared);
-    shared.catch(() => {
-      if (encoders.get(key) === shared) encoders.delete(key);
-    });
-  }
-  return shared;
+    const { loadEncoder } = await import("@crossrank/encode");
+    return { encoder: await loadEncoder(settings.encoder, options), vectorKey, loadKey: key };
+  });
 }
 
 /**

@@ -65,6 +65,22 @@ export interface PooledRankerOptions extends NeuralRankerOptions {
   similarity?: PooledSimilarity;
 }
 
+/** Prompt names sentence-transformers folders use for queries, and for documents (first found wins). */
+const ROLE_PROMPTS = { query: ["query"], document: ["passage", "document", "corpus"] } as const;
+
+/**
+ * The prompt a bi-encoder puts before a text of this role, from its folder's prompts as
+ * sentence-transformers models are meant to be used (E5: "query: " before queries, "passage: "
+ * before documents; the default prompt before both when there is no role prompt; "" without prompts).
+ * Exported so that stores encoding queries themselves (a PostgreSQL index) prompt them alike.
+ */
+export function rolePrompt(encoder: Pick<Encoder, "prompts" | "defaultPromptName">, role: keyof typeof ROLE_PROMPTS): string {
+  const { prompts, defaultPromptName } = encoder;
+  for (const name of ROLE_PROMPTS[role]) if (prompts[name] !== undefined) return prompts[name]!;
+  return defaultPromptName === undefined ? "" : (prompts[defaultPromptName] ?? "");
+}
+
+
 /**
  * Cosine or dot product of pooled vectors (`similarity`), brute force over the collection:
  * score(q, d) = q·d / (‖q‖‖d‖) for cosine, q·d for dot (the LaBSE / DistilUSE notebook's `q @ c.T`).
@@ -82,21 +98,6 @@ export interface PooledRankerOptions extends NeuralRankerOptions {
  * candidates are scored: the dot products are cheap, and faithful padded pooling makes a vector
  * depend on the other texts of its batch, so restricting to candidates would change the vectors.
  */
-/** Prompt names sentence-transformers folders use for queries, and for documents (first found wins). */
-const ROLE_PROMPTS = { query: ["query"], document: ["passage", "document", "corpus"] } as const;
-
-/**
- * The prompt a bi-encoder puts before a text of this role, from its folder's prompts as
- * sentence-transformers models are meant to be used (E5: "query: " before queries, "passage: "
- * before documents; the default prompt before both when there is no role prompt; "" without prompts).
- * Exported so that stores encoding queries themselves (a PostgreSQL index) prompt them alike.
- */
-export function rolePrompt(encoder: Pick<Encoder, "prompts" | "defaultPromptName">, role: keyof typeof ROLE_PROMPTS): string {
-  const { prompts, defaultPromptName } = encoder;
-  for (const name of ROLE_PROMPTS[role]) if (prompts[name] !== undefined) return prompts[name]!;
-  return defaultPromptName === undefined ? "" : (prompts[defaultPromptName] ?? "");
-}
-
 export class PooledRanker implements CandidateRanker {
   readonly name: string;
   private readonly settings: PooledRankerOptions;
