@@ -24,11 +24,10 @@
  * (HF_ColBERT's `save_pretrained`, colbert/modeling/hf_colbert.py); BERT itself runs as every
  * encoder does (onnx/model.onnx, either backend).
  */
-import { open } from "node:fs/promises";
 import type { ModelSource, TokenizedText } from "@crossrank/tokenize";
 import { type EncodeProgress, type Encoder, type EncoderOptions, loadEncoder, openSource } from "./encoder.js";
 import type { LanguageOptions } from "./languages.js";
-import { halfToFloat } from "./safetensors.js";
+import { readSafetensorsHeader, readSafetensorsTensor } from "./safetensors.js";
 
 /** How query rows are compared with document rows (ColBERTConfig `similarity`). */
 export type ColbertSimilarity = "cosine" | "l2";
@@ -132,53 +131,6 @@ export interface ColbertOptions extends Omit<EncoderOptions, "maxLength"> {
   docMaxLength?: number;
 }
 
-/** safetensors header entry. */
-interface TensorInfo {
-  dtype: string;
-  shape: number[];
-  data_offsets: [number, number];
-}
-
-/** The header of a safetensors file (tensor name → entry), read without the data. */
-async function safetensorsHeader(path: string): Promise<{ header: Record<string, TensorInfo>; dataStart: number }> {
-  const file = await open(path, "r");
-  try {
-    const len = Buffer.alloc(8);
-    await file.read(len, 0, 8, 0);
-    const headerLength = Number(len.readBigUInt64LE(0));
-    const size = (await file.stat()).size;
-    if (headerLength > size - 8) throw new Error(`${path}: not a safetensors file (header length ${headerLength} exceeds the file)`);
-    const bytes = Buffer.alloc(headerLength);
-    await file.read(bytes, 0, headerLength, 8);
-    return { header: JSON.parse(bytes.toString("utf8")) as Record<string, TensorInfo>, dataStart: 8 + headerLength };
-  } finally {
-    await file.close();
-  }
-}
-
-/** One tensor of a safetensors file as float32 (F32, F16, BF16), read alone. */
-async function readTensor(path: string, name: string): Promise<{ shape: number[]; data: Float32Array }> {
-  const { header, dataStart } = await safetensorsHeader(path);
-  const info = header[name];
-  if (info === undefined) throw new Error(`${path}: no tensor ${name}`);
-  const [begin, end] = info.data_offsets;
-  const bytes = Buffer.alloc(end - begin);
-  const file = await open(path, "r");
-  try {
-    await file.read(bytes, 0, bytes.length, dataStart + begin);
-  } finally {
-    await file.close();
-  }
-  const count = info.shape.reduce((a, b) => a * b, 1);
-  const data = new Float32Array(count);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (info.dtype === "F32" && bytes.length === count * 4) for (let i = 0; i < count; i++) data[i] = view.getFloat32(i * 4, true);
-  else if (info.dtype === "F16" && bytes.length === count * 2) for (let i = 0; i < count; i++) data[i] = halfToFloat(view.getUint16(i * 2, true));
-  else if (info.dtype === "BF16" && bytes.length === count * 2) for (let i = 0; i < count; i++) data[i] = new Float32Array(new Uint32Array([view.getUint16(i * 2, true) << 16]).buffer)[0]!;
-  else throw new Error(`${path}: tensor ${name} is ${info.dtype}[${info.shape.join(", ")}] in ${bytes.length} bytes; F32, F16 or BF16 expected`);
-  return { shape: info.shape, data };
-}
-
 /**
  * Whether a model's files are a ColBERT checkpoint: `artifact.metadata` is there, config.json names
  * the HF_ColBERT architecture, or a model.safetensors already on disk holds `linear.weight` (a
@@ -191,7 +143,7 @@ export async function detectColbert(source: ModelSource): Promise<boolean> {
   if (source.kind !== "folder") return false;
   const weights = await source.file("model.safetensors", { optional: true });
   if (weights === undefined) return false;
-  return Object.hasOwn((await safetensorsHeader(weights)).header, "linear.weight");
+  return (await readSafetensorsHeader(weights)).has("linear.weight");
 }
 
 /** {@link detectColbert} for a spec (hub id, folder, fixture:…). */
@@ -223,9 +175,9 @@ export async function loadColbert(spec: string, options: ColbertOptions = {}): P
         `  save_file(torch.load("pytorch_model.bin", map_location="cpu"), "model.safetensors", metadata={"format": "pt"})`,
     );
   }
-  const header = (await safetensorsHeader(weights)).header;
-  if (!Object.hasOwn(header, "linear.weight")) throw new Error(`${weights}: no linear.weight tensor — ${spec} is not a ColBERT checkpoint (HF_ColBERT saves its projection as linear.weight)`);
-  const linear = await readTensor(weights, "linear.weight");
+  if (!(await readSafetensorsHeader(weights)).has("linear.weight")) throw new Error(`${weights}: no linear.weight tensor — ${spec} is not a ColBERT checkpoint (HF_ColBERT saves its projection as linear.weight)`);
+  const linear = await readSafetensorsTensor(weights, "linear.weight");
+  if (!(linear.data instanceof Float32Array)) throw new Error(`${weights}: linear.weight is ${linear.dtype}; F32, F16 or BF16 expected`);
   const [rows, cols] = linear.shape;
   if (linear.shape.length !== 2 || rows !== settings.dim) {
     throw new Error(`${weights}: linear.weight has shape [${linear.shape.join(", ")}], expected [${settings.dim}, hidden] (dim ${settings.dim} from ${metadata === undefined ? "the default" : COLBERT_METADATA_FILE})`);

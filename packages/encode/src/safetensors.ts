@@ -48,29 +48,27 @@ const ARRAY_OF: Record<SafetensorsDtype, string> = {
 // otherwise make us try to allocate gigabytes).
 const MAX_HEADER = 100_000_000;
 
+/** A tensor's entry in a safetensors header: its dtype, shape and [begin, end) bytes in the data buffer. */
+export interface SafetensorsEntry {
+  dtype: SafetensorsDtype;
+  shape: number[];
+  begin: number;
+  end: number;
+}
+
 /**
- * Reads a safetensors file (path) or buffer. Returns the tensors in file order; F16/BF16 come back
- * widened to Float32Array with `dtype` as stored. Throws on malformed headers, unknown dtypes, or
- * offsets that do not match the shapes or leave the buffer.
+ * The tensor entries of a header (`__metadata__` left out), in file order, each checked: a known
+ * dtype, a shape, offsets inside the `dataLen`-byte data buffer that match the shape.
  */
-export async function readSafetensors(pathOrBytes: string | Uint8Array): Promise<Map<string, NamedTensor>> {
-  const bytes = await bytesOf(pathOrBytes);
-  const where = typeof pathOrBytes === "string" ? pathOrBytes : "buffer";
-  if (bytes.length < 8) throw new Error(`safetensors: ${where}: too short (${bytes.length} bytes)`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerLen = view.getBigUint64(0, true);
-  if (headerLen > BigInt(Math.min(MAX_HEADER, bytes.length - 8))) throw new Error(`safetensors: ${where}: header length ${headerLen} exceeds the file`);
-  const n = Number(headerLen);
+function parseHeader(headerBytes: Uint8Array, where: string, dataLen: number): Map<string, SafetensorsEntry> {
   let header: Record<string, unknown>;
   try {
-    header = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(8, 8 + n))) as Record<string, unknown>;
+    header = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(headerBytes)) as Record<string, unknown>;
   } catch (e) {
     throw new Error(`safetensors: ${where}: header is not valid UTF-8 JSON (${(e as Error).message})`);
   }
   if (typeof header !== "object" || header === null || Array.isArray(header)) throw new Error(`safetensors: ${where}: header is not a JSON object`);
-  const dataStart = 8 + n;
-  const dataLen = bytes.length - dataStart;
-  const out = new Map<string, NamedTensor>();
+  const out = new Map<string, SafetensorsEntry>();
   for (const [name, raw] of Object.entries(header)) {
     if (name === "__metadata__") continue;
     const info = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
@@ -84,9 +82,76 @@ export async function readSafetensors(pathOrBytes: string | Uint8Array): Promise
     const count = (shape as number[]).reduce((p, d) => p * d, 1);
     if (end < begin || end > dataLen) throw new Error(`safetensors: ${where}: tensor ${name}: data_offsets [${begin}, ${end}] outside the ${dataLen}-byte data buffer`);
     if (end - begin !== count * BYTES[dtype]) throw new Error(`safetensors: ${where}: tensor ${name}: ${end - begin} bytes for ${dtype}[${(shape as number[]).join(", ")}] (${count * BYTES[dtype]} expected)`);
-    out.set(name, { dtype, shape: [...(shape as number[])], data: decode(dtype, bytes.subarray(dataStart + begin, dataStart + end), count) });
+    out.set(name, { dtype, shape: [...(shape as number[])], begin, end });
   }
   return out;
+}
+
+/** The header length stored in the first 8 bytes, checked against what follows them. */
+function headerLength(first8: Uint8Array, total: number, where: string): number {
+  if (total < 8) throw new Error(`safetensors: ${where}: too short (${total} bytes)`);
+  const headerLen = new DataView(first8.buffer, first8.byteOffset, 8).getBigUint64(0, true);
+  if (headerLen > BigInt(Math.min(MAX_HEADER, total - 8))) throw new Error(`safetensors: ${where}: header length ${headerLen} exceeds the file`);
+  return Number(headerLen);
+}
+
+/**
+ * Reads a safetensors file (path) or buffer. Returns the tensors in file order; F16/BF16 come back
+ * widened to Float32Array with `dtype` as stored. Throws on malformed headers, unknown dtypes, or
+ * offsets that do not match the shapes or leave the buffer.
+ */
+export async function readSafetensors(pathOrBytes: string | Uint8Array): Promise<Map<string, NamedTensor>> {
+  const bytes = await bytesOf(pathOrBytes);
+  const where = typeof pathOrBytes === "string" ? pathOrBytes : "buffer";
+  const n = headerLength(bytes, bytes.length, where);
+  const dataStart = 8 + n;
+  const out = new Map<string, NamedTensor>();
+  for (const [name, { dtype, shape, begin, end }] of parseHeader(bytes.subarray(8, dataStart), where, bytes.length - dataStart)) {
+    out.set(name, { dtype, shape, data: decode(dtype, bytes.subarray(dataStart + begin, dataStart + end), shape.reduce((p, d) => p * d, 1)) });
+  }
+  return out;
+}
+
+/**
+ * The tensor entries of a safetensors file, reading its header only (a checkpoint's weights stay on
+ * disk), checked as `readSafetensors` checks them.
+ */
+export async function readSafetensorsHeader(path: string): Promise<Map<string, SafetensorsEntry>> {
+  return (await openSafetensors(path, async () => undefined)).entries;
+}
+
+/** One tensor of a safetensors file, reading the header and that tensor's bytes only (F16/BF16 widened as `readSafetensors` does). */
+export async function readSafetensorsTensor(path: string, name: string): Promise<NamedTensor> {
+  const { result } = await openSafetensors(path, async (entries, read) => {
+    const entry = entries.get(name);
+    if (entry === undefined) throw new Error(`safetensors: ${path}: no tensor ${name}`);
+    const count = entry.shape.reduce((p, d) => p * d, 1);
+    return { dtype: entry.dtype, shape: entry.shape, data: decode(entry.dtype, await read(entry.begin, entry.end - entry.begin), count) };
+  });
+  return result!;
+}
+
+/** Opens a safetensors file, parses its header, and hands `use` the entries and a reader of the data buffer. */
+async function openSafetensors<T>(
+  path: string,
+  use: (entries: Map<string, SafetensorsEntry>, read: (offset: number, length: number) => Promise<Uint8Array>) => Promise<T>,
+): Promise<{ entries: Map<string, SafetensorsEntry>; result: T }> {
+  const { open } = await import("node:fs/promises");
+  const file = await open(path, "r");
+  try {
+    const size = (await file.stat()).size;
+    const at = async (position: number, length: number) => {
+      const buf = new Uint8Array(length);
+      await file.read(buf, 0, length, position);
+      return buf;
+    };
+    const n = headerLength(await at(0, Math.min(8, size)), size, path);
+    const dataStart = 8 + n;
+    const entries = parseHeader(await at(8, n), path, size - dataStart);
+    return { entries, result: await use(entries, (offset, length) => at(dataStart + offset, length)) };
+  } finally {
+    await file.close();
+  }
 }
 
 /** Metadata (`__metadata__`) of a safetensors file or buffer; {} when absent. */

@@ -1,8 +1,19 @@
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { encodeSafetensors, floatToBfloat16, floatToHalf, halfToFloat, readSafetensors, readSafetensorsMetadata, writeSafetensors, type NamedTensor } from "../src/safetensors.js";
+import {
+  encodeSafetensors,
+  floatToBfloat16,
+  floatToHalf,
+  halfToFloat,
+  readSafetensors,
+  readSafetensorsHeader,
+  readSafetensorsMetadata,
+  readSafetensorsTensor,
+  writeSafetensors,
+  type NamedTensor,
+} from "../src/safetensors.js";
 
 let dir: string;
 beforeAll(async () => {
@@ -132,5 +143,23 @@ describe("safetensors", () => {
     await writeSafetensors(join(dir, "ok.safetensors"), { x: { dtype: "U8", shape: [2], data: Buffer.from([1, 2]) } });
     expect(Array.from((await readSafetensors(join(dir, "ok.safetensors"))).get("x")?.data as Uint8Array)).toEqual([1, 2]);
     expect((await readFile(join(dir, "ok.safetensors"))).length).toBeGreaterThan(8);
+  });
+
+  test("reads the header alone, or one tensor alone, as the whole file reads them", async () => {
+    const path = join(dir, "parts.safetensors");
+    await writeSafetensors(path, tensors());
+    const whole = await readSafetensors(path);
+    const header = await readSafetensorsHeader(path);
+    expect([...header.keys()]).toEqual([...whole.keys()]);
+    for (const [name, tensor] of whole) {
+      expect(header.get(name)).toMatchObject({ dtype: tensor.dtype, shape: tensor.shape });
+      expect(await readSafetensorsTensor(path, name), name).toEqual(tensor);
+    }
+    await expect(readSafetensorsTensor(path, "nope")).rejects.toThrow(`safetensors: ${path}: no tensor nope`);
+    const broken = join(dir, "broken.safetensors");
+    const bytes = encodeSafetensors(tensors());
+    new DataView(bytes.buffer, bytes.byteOffset).setBigUint64(0, BigInt(bytes.length), true);
+    await writeFile(broken, bytes);
+    await expect(readSafetensorsHeader(broken)).rejects.toThrow("exceeds the file");
   });
 });
