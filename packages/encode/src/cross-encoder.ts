@@ -29,7 +29,7 @@ import { type ModelSource, type ResolveOptions, Tokenizer, type EncodedPairs } f
 import type * as Ort from "onnxruntime-node";
 import { SESSION_OPTIONS } from "./backends/common.js";
 import { loadOrt } from "./backends/onnx.js";
-import { type EncoderBackend, isBuiltInEncoder, onnxFile, openSource } from "./encoder.js";
+import { definedOnly, type EncoderBackend, isBuiltInEncoder, onnxFile, openSource } from "./encoder.js";
 import { type Head, HEAD_CONFIG_FILE, type HeadFiles, readHeadFiles } from "./head.js";
 
 /** Options of {@link loadCrossEncoder}. */
@@ -357,7 +357,7 @@ async function loadHeadedCrossEncoder(folder: string, options: CrossEncoderOptio
   if (config.appliesTo !== "pair") throw new Error(`${where}: a ${config.appliesTo} head belongs to an encoder (loadEncoder), not to a cross-encoder; a cross-encoder takes a "pair" head`);
   const base = isBuiltInEncoder(config.encoder) || isAbsolute(config.encoder) || !existsSync(resolve(folder, config.encoder)) ? config.encoder : resolve(folder, config.encoder);
   if (pairHeadFolder(base) !== undefined) throw new Error(`${where}: a pair head cannot sit on another head (${base}); it replaces the classifier of a cross-encoder`);
-  const merged = { ...(config.encoderOptions as CrossEncoderOptions | undefined), ...definedOptions(options) };
+  const merged = { ...(config.encoderOptions as CrossEncoderOptions | undefined), ...definedOnly(options) };
   const features = await loadPairFeatures(base, merged);
   if (features.width !== config.input) {
     await features.dispose();
@@ -371,8 +371,4 @@ async function loadHeadedCrossEncoder(folder: string, options: CrossEncoderOptio
     dispose: () => features.dispose(),
   };
   return new CrossEncoder(`${features.id}+head:${files.sha256.slice(0, 12)}`, "onnx", features.tokenizer, features.maxLength, features.batchSize, runner);
-}
-
-function definedOptions(o: CrossEncoderOptions): CrossEncoderOptions {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as CrossEncoderOptions;
 }

@@ -220,7 +220,8 @@ async function isFile(path: string): Promise<boolean> {
   return (await stat(path).catch(() => undefined))?.isFile() === true;
 }
 
-function definedOnly<T extends object>(o: T): Partial<T> {
+/** `o` without its undefined values, so that spreading it over defaults keeps them. */
+export function definedOnly<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
